@@ -1,0 +1,19 @@
+"""sgldsim: test stochastic-optimisation theory (SGLD, fSGLD, RWP, SAM) against simulation.
+
+Data flow: potentials -> dynamics -> measures and distances -> experiments -> figures.
+Float64 is enabled in JAX so that exact measures and float64 runs are available; particle
+simulations default to float32 (see :func:`sgldsim.simulate`).
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from ._version import __version__  # noqa: E402
+from .coupling import coupled_sigma, implied_eta  # noqa: E402
+from .dynamics import *  # noqa: E402,F403
+from .dynamics import __all__ as _dynamics_all  # noqa: E402
+from .potentials import *  # noqa: E402,F403
+from .potentials import __all__ as _potentials_all  # noqa: E402
+
+__all__ = ["__version__", "coupled_sigma", "implied_eta", *_potentials_all, *_dynamics_all]

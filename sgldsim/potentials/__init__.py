@@ -1,0 +1,24 @@
+"""Synthetic potentials u: R^d -> R with value, gradient, Laplacian and their smoothed and
+Hessian-trace-regularised versions (science brief §2–§3)."""
+
+from .base import HessianTraceRegularized, Potential
+from .gaussian_wells import GaussianWells
+from .polynomial import Polynomial1D, sharp_flat_double_well
+from .quadratic import Quadratic
+from .separable import Separable
+from .smoothing import GaussianAveraged, numerically_smoothed
+from .stochastic import AdditiveGradientNoise, EmpiricalRisk
+
+__all__ = [
+    "AdditiveGradientNoise",
+    "EmpiricalRisk",
+    "GaussianAveraged",
+    "GaussianWells",
+    "HessianTraceRegularized",
+    "Polynomial1D",
+    "Potential",
+    "Quadratic",
+    "Separable",
+    "numerically_smoothed",
+    "sharp_flat_double_well",
+]
