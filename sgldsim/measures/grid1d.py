@@ -83,11 +83,12 @@ class Measure1D:
         return np.interp(np.asarray(x, dtype=float), self.edges, self._cum, left=0.0, right=1.0)
 
     def quantile(self, q):
-        """Generalised inverse of the cdf (piecewise linear; flat cdf stretches are skipped)."""
+        """Inverse of the piecewise-linear cdf; across an empty stretch (zero-mass cells) the
+        quantile jumps from the stretch's first edge to its last."""
         q = np.asarray(q, dtype=float)
         if np.any((q < 0) | (q > 1)):
             raise ValueError("quantile levels q must lie in [0, 1]")
-        keep = np.concatenate([[True], np.diff(self._cum) > 0])
+        keep = np.concatenate([np.diff(self._cum) > 0, [True]])  # last edge of each flat run
         return np.interp(q, self._cum[keep], self.edges[keep])
 
     def mass(self, lo=-np.inf, hi=np.inf) -> float:
