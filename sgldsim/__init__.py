@@ -13,7 +13,39 @@ from ._version import __version__  # noqa: E402
 from .coupling import coupled_sigma, implied_eta  # noqa: E402
 from .dynamics import *  # noqa: E402,F403
 from .dynamics import __all__ as _dynamics_all  # noqa: E402
+from .distances import (  # noqa: E402
+    particle_noise_floor,
+    sliced_wasserstein,
+    wasserstein,
+    wasserstein_with_info,
+)
+from .measures import (  # noqa: E402
+    Gibbs,
+    GridMeasure2D,
+    Measure1D,
+    ProductMeasure,
+    SampleMeasure,
+    mala_samples,
+    paper_measures,
+)
 from .potentials import *  # noqa: E402,F403
 from .potentials import __all__ as _potentials_all  # noqa: E402
 
-__all__ = ["__version__", "coupled_sigma", "implied_eta", *_potentials_all, *_dynamics_all]
+__all__ = [
+    "__version__",
+    "Gibbs",
+    "GridMeasure2D",
+    "Measure1D",
+    "ProductMeasure",
+    "SampleMeasure",
+    "coupled_sigma",
+    "implied_eta",
+    "mala_samples",
+    "paper_measures",
+    "particle_noise_floor",
+    "sliced_wasserstein",
+    "wasserstein",
+    "wasserstein_with_info",
+    *_potentials_all,
+    *_dynamics_all,
+]

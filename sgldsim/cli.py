@@ -1,0 +1,200 @@
+"""The ``sgldsim`` command: list, run, show experiments and regenerate the paper's figures.
+
+    sgldsim list [PATH ...]
+    sgldsim run NAME|FILE [--set key=value ...] [--out DIR] [--seed N]
+    sgldsim figures [--out paper_figures] [--force] [--only NAME|FILE ...]
+    sgldsim show RUN_DIR
+    sgldsim --version
+
+Problems a user can cause (unknown experiment or key, bad value, missing run folder) print one
+line on stderr and exit with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._version import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports usage errors in one line, like the package's own errors."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"sgldsim: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sgldsim", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"sgldsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list experiments with their descriptions")
+    listing.add_argument("paths", nargs="*", metavar="PATH",
+                         help="experiment TOML files or folders (default: the repository's "
+                              "experiments/ folder)")
+    listing.set_defaults(handler=list_command)
+
+    run = commands.add_parser("run", help="run (or resume) an experiment")
+    run.add_argument("experiment", metavar="NAME|FILE")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE",
+                     help="override a value: seed=3, params.n_particles=1000, grid.beta=[10,100]")
+    run.add_argument("--out", type=Path, help="run folder (default: runs/<name>)")
+    run.add_argument("--seed", type=int, help="replace the experiment's seed")
+    run.set_defaults(handler=run_command)
+
+    figures = commands.add_parser("figures", help="run the paper's experiments and collect "
+                                                  "their figures and results tables")
+    figures.add_argument("--out", type=Path, default=Path("paper_figures"),
+                         help="output folder (default: paper_figures)")
+    figures.add_argument("--force", action="store_true",
+                         help="recompute instead of reusing results cached in <out>/<name>/")
+    figures.add_argument("--only", nargs="+", metavar="NAME|FILE",
+                         help="these experiments (default: every one with figures = true)")
+    figures.set_defaults(handler=figures_command)
+
+    show = commands.add_parser("show", help="show the summary of a run folder")
+    show.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    show.set_defaults(handler=show_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sgldsim`` command; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        return args.handler(args)
+    except ValueError as err:  # ConfigError and the package's argument checks: user-caused
+        if args.debug:
+            raise
+        from .experiments import ConfigError
+
+        hint = "" if isinstance(err, ConfigError) else " (rerun with --debug for the traceback)"
+        print(f"sgldsim: error: {' '.join(str(err).split())}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sgldsim: interrupted; finished cells are saved in the run folder, rerun the same "
+              "command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def list_command(args) -> int:
+    from .experiments import experiment_files, find_experiment, load_experiment
+
+    paths = [Path(p) for p in args.paths]
+    files = experiment_files() if not paths else [
+        f for p in paths for f in (experiment_files(p) if p.is_dir() else [find_experiment(p)])]
+    configs = [load_experiment(f) for f in files]
+    if not configs:
+        print("no experiments found", file=sys.stderr)
+        return 0
+    width = max(len(c.name) for c in configs)
+    for config in configs:
+        print(f"{config.name:<{width}}  {config.description}")
+    return 0
+
+
+def run_command(args) -> int:
+    from .experiments import default_run_dir, find_experiment, load_experiment, run_experiment
+
+    _use_agg()
+    config = load_experiment(find_experiment(args.experiment))
+    out_dir = args.out if args.out is not None else default_run_dir(config.name)
+    result = run_experiment(config, overrides=args.overrides, out_dir=out_dir, seed=args.seed)
+    print(result.summary.to_text())
+    meta = result.metadata
+    print(f"{meta['n_cells']} cells ({meta['n_cells_computed']} computed, "
+          f"{meta['n_cells_reused']} reused) in {meta['wall_time_s']:.1f} s")
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+def figures_command(args) -> int:
+    from .experiments import (
+        ConfigError,
+        RunFolderConflict,
+        experiment_files,
+        find_experiment,
+        load_experiment,
+        run_experiment,
+    )
+
+    _use_agg()
+    started = time.perf_counter()
+    if args.only:
+        configs = [load_experiment(find_experiment(name)) for name in args.only]
+    else:
+        configs = [c for c in map(load_experiment, experiment_files()) if c.figures]
+    if not configs:
+        print("no experiment has figures = true; nothing to do", file=sys.stderr)
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for config in configs:
+        run_dir = args.out / config.name
+        if args.force and run_dir.exists():
+            shutil.rmtree(run_dir)
+        try:
+            result = run_experiment(config, out_dir=run_dir)
+        except RunFolderConflict as err:
+            raise ConfigError(f"{run_dir} caches results of a different configuration "
+                              f"({'; '.join(err.differences)}); rerun with --force to "
+                              "recompute") from None
+        copied = [shutil.copy2(p, args.out / f"{config.name}_{Path(p).name}")
+                  for p in result.figures]
+        result.results.to_csv(args.out / f"{config.name}_results.csv", index=False)
+        counts = {v: sum(x.verdict == v for x in result.summary.verdicts)
+                  for v in ("consistent", "inconsistent", "inconclusive")}
+        meta = result.metadata
+        print(f"{config.name}: {meta['n_cells']} cells ({meta['n_cells_computed']} computed, "
+              f"{meta['n_cells_reused']} cached), {len(copied)} figure files, verdicts: "
+              + ", ".join(f"{n} {v}" for v, n in counts.items()))
+        for verdict in result.summary.verdicts:
+            if verdict.verdict != "consistent":
+                print(f"  [{verdict.verdict}] {verdict.claim}: {verdict.reason}")
+    print(f"figures and results tables in {args.out}/; total wall time "
+          f"{time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def show_command(args) -> int:
+    from .experiments import ConfigError, load_run
+
+    record = load_run(args.run_dir)
+    if not record.finished:
+        raise ConfigError(f"{args.run_dir} is not a finished run: {record.n_finished_cells} of "
+                          f"{record.n_cells} cells done; rerun `sgldsim run "
+                          f"{record.config.name} --out {args.run_dir}` with the same settings "
+                          "to finish it")
+    meta = record.metadata
+    print(f"{record.config.name}: {record.config.description}")
+    print(f"seed {meta['seed']}, {meta['n_cells']} cells, finished {meta['finished']}, "
+          f"wall time {meta['wall_time_s']:.1f} s, sgldsim {meta['versions']['sgldsim']}, "
+          f"jax {meta['versions']['jax']} ({meta['jax_backend']})")
+    if meta["overrides"]:
+        print(f"overrides: {' '.join(meta['overrides'])}")
+    print()
+    print(record.summary_text or "(no summary.txt)", end="")
+    if record.figures:
+        print("\nfigures: " + ", ".join(p.name for p in record.figures))
+    return 0
+
+
+def _use_agg() -> None:
+    """Render with Agg, whatever the environment's default backend (figures are files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")

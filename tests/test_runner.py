@@ -1,0 +1,401 @@
+"""The experiment runner: configuration, cells and keys, determinism, resume, run folders.
+
+Runs use the built-in ``demo-quadratic`` experiment, shrunk by overrides so each takes ~1 s.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import pickle
+import shutil
+import sys
+import textwrap
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from sgldsim.experiments import (
+    ChunkTask,
+    ConfigError,
+    ExperimentConfig,
+    RunFolderConflict,
+    SerialExecutor,
+    Summary,
+    apply_overrides,
+    cell_id,
+    demo_quadratic,
+    expand_grid,
+    find_experiment,
+    load_experiment,
+    load_run,
+    resolve_experiment,
+    run_experiment,
+)
+from sgldsim.experiments._toml import dumps
+from sgldsim.figures import add_reference_slope, color_for, fit_power_law, new_figure, save_figure
+
+DEMO_FIGURES = demo_quadratic.figures
+FAST = ("params.n_particles=400", "params.n_steps=20", "chunk_size=2")
+
+
+def run_demo(out_dir, *overrides, **kwargs):
+    return run_experiment("demo-quadratic", overrides=[*FAST, *overrides], out_dir=out_dir,
+                          progress=False, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_demo_figures():
+    """Figures are drawn only where a test looks at them (drawing costs more than simulating)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_quadratic, "figures", lambda results, config, out_dir: [])
+        yield
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """One uninterrupted demo run that other runs are compared with (do not write into it)."""
+    return run_demo(tmp_path_factory.mktemp("reference"))
+
+
+class CountingExecutor(SerialExecutor):
+    """A serial executor that records which cells it was asked to compute."""
+
+    def __init__(self):
+        self.cell_ids = []
+
+    def map(self, fn, chunks):
+        for chunk in chunks:
+            self.cell_ids += [c.id for c in chunk]
+            yield fn(chunk)
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+class KilledAfter(CountingExecutor):
+    """Computes ``n_chunks`` chunks, then dies as a killed process would (mid-run)."""
+
+    def __init__(self, n_chunks):
+        super().__init__()
+        self.n_chunks = n_chunks
+
+    def map(self, fn, chunks):
+        for index, result in enumerate(super().map(fn, chunks)):
+            yield result
+            if index + 1 == self.n_chunks:
+                raise SimulatedKill
+
+
+# --- determinism and resume -------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_results_files(tmp_path, reference):
+    again = run_demo(tmp_path)
+    pd.testing.assert_frame_equal(again.results, reference.results, check_exact=True)
+    assert (tmp_path / "results.parquet").read_bytes() == (
+        reference.run_dir / "results.parquet").read_bytes()
+
+
+def test_other_seed_gives_other_draws_but_same_exact_values(tmp_path, reference):
+    other = run_demo(tmp_path, seed=1)
+    by_measure = lambda r, m: r.results.query("measure == @m").value.to_numpy()
+    assert not np.array_equal(by_measure(reference, "variance_mc"),
+                              by_measure(other, "variance_mc"))
+    np.testing.assert_array_equal(by_measure(reference, "variance_chain"),
+                                  by_measure(other, "variance_chain"))
+    assert other.config.seed == 1 and other.metadata["seed"] == 1
+
+
+def test_resume_after_kill_skips_finished_cells_and_equals_uninterrupted_run(tmp_path, reference):
+    killed = KilledAfter(n_chunks=2)
+    with pytest.raises(SimulatedKill):
+        run_demo(tmp_path, executor=killed)
+    finished = set(killed.cell_ids)
+    assert len(finished) == 4
+    assert {p.stem for p in (tmp_path / "cells").glob("*.parquet")} == finished
+    assert not (tmp_path / "results.parquet").exists()
+    assert not (tmp_path / "metadata.json").exists()  # marks finished runs only
+
+    counting = CountingExecutor()
+    resumed = run_demo(tmp_path, executor=counting)
+    all_ids = {c.id for c in expand_grid(resumed.config)}
+    assert set(counting.cell_ids) == all_ids - finished
+    assert len(counting.cell_ids) == len(all_ids) - len(finished)
+    pd.testing.assert_frame_equal(resumed.results, reference.results, check_exact=True)
+    assert resumed.metadata["n_cells_reused"] == 4 and resumed.metadata["n_cells_computed"] == 4
+
+
+def test_rerunning_a_finished_run_computes_nothing(tmp_path, reference):
+    shutil.copytree(reference.run_dir, tmp_path, dirs_exist_ok=True)
+    counting = CountingExecutor()
+    again = run_demo(tmp_path, executor=counting)
+    assert counting.cell_ids == []
+    pd.testing.assert_frame_equal(again.results, reference.results, check_exact=True)
+
+
+def test_cell_results_depend_on_neither_grid_composition_nor_chunking(tmp_path, reference):
+    alone = run_demo(tmp_path, "grid.beta=[10.0]", "grid.step_size=[0.4, 0.2]",
+                     "chunk_size=1").results
+    pick = lambda r: r.query("beta == 10.0 and step_size in (0.2, 0.4)").sort_values(
+        ["step_size", "measure"]).reset_index(drop=True)
+    # XLA may vectorise a batch of 1 and of 2 differently: equal to rounding, not bit for bit.
+    pd.testing.assert_frame_equal(pick(reference.results), pick(alone), rtol=1e-12)
+
+
+def test_different_configuration_in_the_same_folder_is_refused(tmp_path, reference):
+    shutil.copytree(reference.run_dir, tmp_path, dirs_exist_ok=True)
+    with pytest.raises(RunFolderConflict, match=r"params\.n_particles: 400 -> 800"):
+        run_demo(tmp_path, "params.n_particles=800")
+    with pytest.raises(RunFolderConflict, match="seed: 0 -> 5"):
+        run_demo(tmp_path, seed=5)
+    assert run_demo(tmp_path, "chunk_size=3").metadata["n_cells_computed"] == 0  # resumes
+
+
+def test_non_empty_folder_that_is_not_a_run_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a run folder"):
+        run_demo(tmp_path)
+
+
+def test_run_folder_holds_resolved_config_metadata_summary_and_figures(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_quadratic, "figures", DEMO_FIGURES)
+    result = run_demo(tmp_path, "grid.beta=[2, 20]")
+    saved = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert saved == result.config.to_dict()
+    assert saved["grid"]["beta"] == [2.0, 20.0] and saved["chunk_size"] == 2
+    assert saved["params"]["n_particles"] == 400
+    meta = load_run(tmp_path).metadata
+    assert meta["n_cells"] == 8 and meta["seed"] == 0
+    assert {"sgldsim", "jax", "numpy", "python"} <= set(meta["versions"])
+    assert meta["wall_time_s"] > 0 and meta["started"] <= meta["finished"]
+    assert (tmp_path / "summary.txt").read_text() == result.summary.to_text()
+    assert sorted(p.name for p in result.figures) == ["demo_quadratic_variance.pdf",
+                                                      "demo_quadratic_variance.png"]
+    assert all(p.stat().st_size > 1000 for p in result.figures)
+    results = pd.read_parquet(tmp_path / "results.parquet")
+    assert list(results.columns) == ["cell_id", "step_size", "beta", "measure", "value"]
+    assert len(results) == 8 * 4 and results.groupby("cell_id").size().eq(4).all()
+
+
+def test_demo_verdicts_hold_against_the_closed_form(reference):
+    verdict = reference.summary.verdicts[0]
+    assert verdict.verdict == "consistent", verdict.reason
+
+
+# --- executors ---------------------------------------------------------------------------------
+
+
+def test_any_object_with_an_ordered_map_is_an_executor(tmp_path, reference):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = run_demo(tmp_path, executor=pool).results
+    pd.testing.assert_frame_equal(threaded, reference.results, check_exact=True)
+
+
+def test_chunk_task_and_cells_pickle_for_remote_executors():
+    config, _ = resolve_experiment("demo-quadratic", FAST)
+    task, cells = pickle.loads(pickle.dumps((ChunkTask(config), expand_grid(config)[:2])))
+    assert task.config == config and [c.id for c in cells] == [c.id for c in
+                                                               expand_grid(config)[:2]]
+
+
+# --- a module using run_cell, and bad module output --------------------------------------------
+
+
+PER_CELL_MODULE = '''
+import jax
+from sgldsim.experiments import Summary
+
+calls = []
+
+def run_cell(config, cell, key):
+    calls.append(cell.id)
+    if config.params["broken"]:
+        return [{"value": 1.0}]
+    u = jax.random.uniform(key)
+    return [{"measure": "u", "value": u, "replica": 0},
+            {"measure": "x_squared", "value": cell.params["x"] ** 2, "replica": 0}]
+
+def summarize(results, config):
+    return Summary(table=results.to_string(), verdicts=[("x^2 >= 0", "consistent", "closed form")])
+'''
+
+
+@pytest.fixture
+def per_cell_experiment(tmp_path, monkeypatch):
+    (tmp_path / "per_cell_module.py").write_text(PER_CELL_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "per_cell_module", raising=False)
+    toml = tmp_path / "per-cell.toml"
+    toml.write_text(textwrap.dedent("""
+        name = "per-cell"
+        description = "run_cell API"
+        module = "per_cell_module"
+        seed = 7
+        [params]
+        broken = false
+        [grid]
+        x = [1, 2, 3]
+    """))
+    return toml
+
+
+def test_run_cell_modules_get_one_call_per_cell_with_its_own_key(tmp_path, per_cell_experiment):
+    result = run_experiment(per_cell_experiment, out_dir=tmp_path / "run", progress=False)
+    import per_cell_module
+
+    assert len(per_cell_module.calls) == 3
+    assert list(result.results.columns) == ["cell_id", "x", "replica", "measure", "value"]
+    assert result.results.query("measure == 'x_squared'").value.tolist() == [1.0, 4.0, 9.0]
+    assert result.results.query("measure == 'u'").value.nunique() == 3
+    assert result.figures == [] and (tmp_path / "run/summary.txt").exists()
+
+
+def test_rows_without_a_measure_are_a_module_bug(tmp_path, per_cell_experiment):
+    with pytest.raises(TypeError, match="'measure' string"):
+        run_experiment(per_cell_experiment, ["params.broken=true"], out_dir=tmp_path / "run",
+                       progress=False)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    return load_experiment(find_experiment("demo-quadratic"))
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("params.nope=1", r"unknown key 'params\.nope'; allowed: seed, chunk_size, .*n_particles"),
+    ("nope=1", "unknown key 'nope'"),
+    ("name=other", "unknown key 'name'"),
+    ("params.curvature=\"steep\"", r'params\.curvature="steep" is not allowed: .* a number'),
+    ("params.curvature=steep", r'params\.curvature="steep" is not allowed: .* a number'),
+    ("params.n_particles=1.5", r"params\.n_particles=1\.5 is not allowed: .* an integer"),
+    ("grid.beta=[1, true]", r"grid\.beta=\[1, true\] is not allowed: .* list of numbers"),
+    ("grid.beta=[]", r"grid\.beta=\[\] is not allowed"),
+    ("grid.beta=[10, 10.0]", "10.0 appears twice"),
+    ("seed=-1", r"seed=-1 is not allowed: seed must be an integer"),
+    ("chunk_size=0", "chunk_size must be a positive integer"),
+    ("params.n_particles", "must look like key=value"),
+])
+def test_bad_overrides_name_the_key_and_what_is_allowed(demo_config, override, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(demo_config, [override])
+
+
+def test_validator_rejections_are_config_errors():
+    with pytest.raises(ConfigError, match=r"grid\.step_size=2\.5 is not allowed: .* < 2"):
+        resolve_experiment("demo-quadratic", ["grid.step_size=[0.5, 2.5]"])
+    with pytest.raises(ConfigError, match=r"grid\.n_particles is not allowed"):
+        resolve_experiment("demo-quadratic", ["grid.n_particles=[10, 20]"])
+
+
+def test_overrides_coerce_sweep_and_fix(demo_config):
+    config = apply_overrides(demo_config, ["grid.beta=[10, 100]", "params.curvature=2",
+                                           "grid.sigma=0.5", "params.step_size=0.3", "seed=4"])
+    assert config.grid == {"beta": [10.0, 100.0], "sigma": [0.5]}  # int accepted for float
+    assert config.params["curvature"] == 2.0 and isinstance(config.params["curvature"], float)
+    assert config.params["step_size"] == 0.3 and config.seed == 4
+    assert config.key_path("sigma") == "grid.sigma" and config.values("step_size") == [0.3]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("surprise = 1", "unknown key 'surprise'"),
+    ("[grid]\nbeta = 1.0", r"grid\.beta=1\.0 is not allowed: .* non-empty list"),
+    ("[params]\nmix = [1, \"a\"]", r"params\.mix mixes integer and string"),
+    ("[params]\nvalue = 1", "reserved"),
+    ("[params]\nbeta = 1.0\n[grid]\nbeta = [1.0]", "in both"),
+    ("[params\n", "not valid TOML"),
+])
+def test_bad_experiment_files_are_config_errors(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\ndescription = "d"\nmodule = "m"\nseed = 0\n' + text)
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(path)
+
+
+def test_file_name_must_match_experiment_name(tmp_path):
+    path = tmp_path / "other.toml"
+    path.write_text('name = "bad"\ndescription = "d"\nmodule = "m"\nseed = 0\n')
+    with pytest.raises(ConfigError, match="must equal the file name 'other'"):
+        load_experiment(path)
+
+
+def test_missing_module_is_a_config_error(tmp_path):
+    path = tmp_path / "ghost.toml"
+    path.write_text('name = "ghost"\ndescription = "d"\nmodule = "no_such_module_x"\nseed = 0\n')
+    with pytest.raises(ConfigError, match="module 'no_such_module_x' does not exist"):
+        resolve_experiment(path)
+
+
+def test_resolved_config_round_trips_through_toml():
+    config = ExperimentConfig(
+        name="x", description='quotes " and \\ and ünïcode', module="m", seed=2**40,
+        params={"a": 1e-5, "b": float("inf"), "c": True, "d": "fsgld", "e": [[1, 2], [3]]},
+        grid={"f": [0.1, 1e20, -2.5], "g": ["sgld", "fsgld"]}, chunk_size=3)
+    loaded = tomllib.loads(dumps(config.to_dict()))
+    assert loaded == config.to_dict()
+    nan = tomllib.loads(dumps({"x": float("nan")}))["x"]
+    assert math.isnan(nan)
+
+
+# --- cells and keys ----------------------------------------------------------------------------
+
+
+def test_cell_ids_and_keys_depend_only_on_parameters_and_seed(demo_config):
+    cells = expand_grid(demo_config)
+    reordered = apply_overrides(demo_config, ["grid.beta=[10.0, 1.0]"])
+    by_id = {c.id: c for c in expand_grid(reordered)}
+    assert set(by_id) == {c.id for c in cells}
+    for cell in cells:
+        np.testing.assert_array_equal(by_id[cell.id].key, cell.key)
+        assert cell.id == cell_id(cell.params)
+    assert len({c.key.tobytes() for c in cells}) == len(cells)
+    reseeded = expand_grid(apply_overrides(demo_config, ["seed=1"]))
+    assert all(a.id == b.id and not np.array_equal(a.key, b.key)
+               for a, b in zip(cells, reseeded, strict=True))
+    assert [c.grid_values["step_size"] for c in cells[:3]] == [0.1, 0.1, 0.2]  # first key slowest
+
+
+def test_summary_rejects_unknown_verdicts():
+    with pytest.raises(ValueError, match="'maybe' .* allowed: consistent, inconsistent"):
+        Summary(table="", verdicts=[("claim", "maybe", "why")])
+
+
+# --- figure helpers ----------------------------------------------------------------------------
+
+
+def test_fit_power_law_recovers_exact_laws_and_matches_linregress():
+    x = np.geomspace(0.01, 1.0, 7)
+    exponent, prefactor, stderr = fit_power_law(x, 3.0 * x**0.5)
+    assert exponent == pytest.approx(0.5, abs=1e-12)
+    assert prefactor == pytest.approx(3.0, rel=1e-12) and stderr == pytest.approx(0, abs=1e-12)
+    noisy = 2.0 * x**-1.5 * np.exp(np.random.default_rng(0).normal(0, 0.1, x.size))
+    reference = scipy.stats.linregress(np.log(x), np.log(noisy))
+    fit = fit_power_law(x, noisy)
+    assert fit.exponent == pytest.approx(reference.slope, rel=1e-12)
+    assert fit.stderr == pytest.approx(reference.stderr, rel=1e-10)
+    assert fit.prefactor == pytest.approx(np.exp(reference.intercept), rel=1e-12)
+    assert math.isnan(fit_power_law([1.0, 2.0], [1.0, 4.0]).stderr)
+    with pytest.raises(ValueError, match="y=.* every y must be positive"):
+        fit_power_law([1.0, 2.0], [1.0, -4.0])
+
+
+def test_save_figure_writes_reproducible_png_and_pdf(tmp_path):
+    def draw(folder):
+        fig, ax = new_figure()
+        ax.loglog([0.1, 1.0], [0.2, 2.0], color=color_for("fsgld"))
+        line = add_reference_slope(ax, [0.1, 1.0], 0.5, (1.0, 2.0), r"$\lambda^{1/2}$")
+        np.testing.assert_allclose(line.get_ydata(), [2.0 * 0.1**0.5, 2.0])
+        return save_figure(fig, folder, "rates")
+
+    first, second = draw(tmp_path / "a"), draw(tmp_path / "b")
+    assert [p.name for p in first] == ["rates.png", "rates.pdf"]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, second, strict=True))
+    with pytest.raises(ValueError, match="no colour for 'adam'"):
+        color_for("adam")
