@@ -1,0 +1,42 @@
+"""Exact and reference measures: piecewise-uniform 1-D measures and the Gibbs measures of the
+paper (science §2): pi_beta, pi^f and pi* by quadrature, products, 2-D grids or MALA."""
+
+from .gibbs import (
+    GIBBS_CUTOFF,
+    MALA,
+    Gibbs,
+    GridMeasure2D,
+    MALADiagnostics,
+    MALAInfo,
+    MALAState,
+    ProductMeasure,
+    SampleMeasure,
+    effective_sample_size,
+    gibbs_1d,
+    gibbs_2d,
+    mala,
+    mala_samples,
+    paper_measures,
+    split_r_hat,
+)
+from .grid1d import Measure1D
+
+__all__ = [
+    "GIBBS_CUTOFF",
+    "MALA",
+    "Gibbs",
+    "GridMeasure2D",
+    "MALADiagnostics",
+    "MALAInfo",
+    "MALAState",
+    "Measure1D",
+    "ProductMeasure",
+    "SampleMeasure",
+    "effective_sample_size",
+    "gibbs_1d",
+    "gibbs_2d",
+    "mala",
+    "mala_samples",
+    "paper_measures",
+    "split_r_hat",
+]

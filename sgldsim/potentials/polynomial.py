@@ -51,10 +51,10 @@ class Polynomial1D(Potential):
         return out
 
     def _derivative_coeffs(self, order: int):
-        c = np.asarray(self.coeffs)
+        c = self.coeffs  # jnp (possibly traced): shapes are static, values are not read
         for _ in range(order):
-            c = c[1:] * np.arange(1, len(c)) if len(c) > 1 else np.zeros(1)
-        return jnp.asarray(c)
+            c = c[1:] * jnp.arange(1, c.shape[0], dtype=c.dtype) if c.shape[0] > 1 else c[:1] * 0
+        return c
 
     def _value(self, x):
         return self._eval(self.coeffs, x[..., 0])
