@@ -11,20 +11,21 @@ _jax.config.update("jax_enable_x64", True)
 
 from ._version import __version__  # noqa: E402
 from .coupling import coupled_sigma, implied_eta  # noqa: E402
-from .dynamics import *  # noqa: E402,F403
-from .dynamics import __all__ as _dynamics_all  # noqa: E402
 from .distances import (  # noqa: E402
     particle_noise_floor,
     sliced_wasserstein,
     wasserstein,
     wasserstein_with_info,
 )
+from .dynamics import *  # noqa: E402,F403
+from .dynamics import __all__ as _dynamics_all  # noqa: E402
 from .measures import (  # noqa: E402
     Gibbs,
     GridMeasure2D,
     Measure1D,
     ProductMeasure,
     SampleMeasure,
+    chain_invariant,
     mala_samples,
     paper_measures,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Measure1D",
     "ProductMeasure",
     "SampleMeasure",
+    "chain_invariant",
     "coupled_sigma",
     "implied_eta",
     "mala_samples",

@@ -1,6 +1,7 @@
 """Exact and reference measures: piecewise-uniform 1-D measures and the Gibbs measures of the
 paper (science §2): pi_beta, pi^f and pi* by quadrature, products, 2-D grids or MALA."""
 
+from .chain import ChainInfo, chain_invariant, chain_invariant_with_info
 from .gibbs import (
     GIBBS_CUTOFF,
     MALA,
@@ -22,6 +23,9 @@ from .gibbs import (
 from .grid1d import Measure1D
 
 __all__ = [
+    "ChainInfo",
+    "chain_invariant",
+    "chain_invariant_with_info",
     "GIBBS_CUTOFF",
     "MALA",
     "Gibbs",
