@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..potentials import GaussianWells, Potential, sharp_flat_double_well
+import numpy as np
+
+from ..potentials import GaussianWells, Potential, Separable, sharp_flat_double_well
 from ._config import ConfigError
 
 FLAT_BASIN = {"sharp-flat-double-well": (0.0, float("inf")),
@@ -20,6 +22,32 @@ def landscape(name: str, depth_gap: float = 0.0) -> Potential:
                              widths=[0.25, 1.0], confinement=0.05)
     raise ConfigError(f"potential={name!r} is not allowed; allowed: "
                       f"{', '.join(repr(k) for k in FLAT_BASIN)}")
+
+
+EMBEDDED_WELLS = "embedded-wells"
+"""The non-separable d-dimensional landscape of :func:`landscape_nd`."""
+
+
+def landscape_nd(name: str, dim: int) -> Potential:
+    """A d-dimensional landscape: the separable product u(x) = sum_i u1(x_i) of a 1-D
+    :func:`landscape` (every measure a product, W2 exact in any d, science §3), or
+    ``embedded-wells``, which is not separable:
+
+        u(x) = |x|^2 / 2 - exp(-|x + c e_1|^2 / (2 * 0.25^2)) - exp(-|x - c e_1|^2 / (2 * 0.75^2)),
+
+    c = 0.75: a sharp and a flat isotropic well of equal amplitude on the x_1 axis, overlapping
+    so that the barrier between them stays low (about 0.2: reference MALA chains cross it at
+    moderate beta). Lipschitz gradient and dissipative (science §2, assumption 4)."""
+    if name == EMBEDDED_WELLS:
+        centers = np.zeros((2, dim))
+        centers[:, 0] = (-0.75, 0.75)
+        return GaussianWells(centers=centers, depths=[1.0, 1.0], widths=[0.25, 0.75],
+                             confinement=1.0)
+    if name not in FLAT_BASIN:
+        raise ConfigError(f"potential={name!r} is not allowed; allowed: "
+                          f"{', '.join(repr(k) for k in (*FLAT_BASIN, EMBEDDED_WELLS))}")
+    base = landscape(name)
+    return base if dim == 1 else Separable(base, dim)
 
 
 def parse_sigma_rule(rule: str, beta: float) -> tuple[float, float]:

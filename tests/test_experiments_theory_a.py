@@ -1,0 +1,95 @@
+"""Smoke runs of the ``flatness`` and ``dimension`` experiments at tiny sizes, and physical
+claims of the flatness experiment checked against independent truth (Laplace's method)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sgldsim.coupling import coupled_sigma
+from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
+from sgldsim.experiments import dimension as dimension_module
+from sgldsim.experiments._landscapes import landscape
+from sgldsim.experiments._stationary import basin_minimum
+from sgldsim.experiments.flatness import flat_masses
+from sgldsim.measures import gibbs_1d
+
+FLATNESS_TINY = (
+    "params.betas=[2.0, 200.0]", "params.sigmas=[0.03, 0.1]", "params.coupling_etas=[0.5]",
+    "params.coupling_betas=[2.0, 100000.0]", "params.particle_sigmas=[0.1]",
+    "params.n_particles=200", "params.n_steps=1000", "grid.depth_gap=[0.05]",
+)
+DIMENSION_TINY = (
+    "params.separable_dims=[1, 10, 100]", "params.nonseparable_dims=[3]",
+    "params.n_particles=200", "params.mala_chains=8", "params.mala_steps=400",
+)
+
+
+def _verdicts_well_formed(summary) -> None:
+    assert summary.verdicts
+    for verdict in summary.verdicts:
+        assert verdict.verdict in VERDICTS
+        assert verdict.reason
+
+
+def test_flatness_smoke(tmp_path):
+    run = run_experiment("flatness", FLATNESS_TINY, out_dir=tmp_path, progress=False)
+    parts = run.results.groupby("part").measure.unique()
+    assert {"flat_mass_pi_beta", "flat_mass_pi_f", "flat_mass_pi_star",
+            "v_minimum_shift"} <= set(parts["map"]) == set(parts["coupling"])
+    assert {"flat_fraction", "flat_fraction_stderr", "flat_mass_chain", "flat_mass_small_step",
+            "exit_median", "relaxation_bias_bound"} <= set(parts["particles"])
+    assert {"survival", "flat_fraction"} == set(parts["trace"])
+    masses = run.results[run.results.measure.str.startswith("flat_mass")].value
+    assert ((masses >= 0) & (masses <= 1)).all()
+    particles = run.results[run.results.part == "particles"]
+    assert set(particles.method) == {"sgld", "fsgld"}
+    _verdicts_well_formed(run.summary)
+    claims = " ".join(v.claim for v in run.summary.verdicts)
+    assert "exact chain law" in claims and "faster than SGLD" in claims
+    assert {p.name for p in run.figures} >= {"flatness_maps.png", "flatness_coupling.png",
+                                             "flatness_particles.png"}
+
+
+def test_dimension_smoke(tmp_path, monkeypatch):
+    monkeypatch.setattr(dimension_module, "figures", lambda results, config, out_dir: [])
+    run = run_experiment("dimension", DIMENSION_TINY, out_dir=tmp_path, progress=False)
+    w2 = run.results[run.results.measure == "w2"]
+    assert set(zip(w2.potential, w2.dim, strict=True)) == {
+        ("sharp-flat-double-well", 1), ("sharp-flat-double-well", 10),
+        ("sharp-flat-double-well", 100), ("embedded-wells", 3)}
+    assert (w2.value > 0).all()
+    reference = run.results.groupby("dim").reference.first()
+    assert reference[3] == "mala" and reference[100] == "product"
+    assert {"w2_floor", "r_hat_max", "ess_min"} <= set(run.results.measure)
+    _verdicts_well_formed(run.summary)
+    separable = run.summary.verdicts[0]
+    assert "sqrt(d)" in separable.claim and separable.verdict == "consistent"
+    assert run.summary.fitted["d_exponent[sharp-flat-double-well, beta=8]"] == pytest.approx(0.5)
+
+
+def test_particle_points_must_be_heat_map_points(tmp_path):
+    with pytest.raises(ConfigError, match="particle_sigmas"):
+        run_experiment("flatness", ["params.particle_sigmas=[0.11]"], out_dir=tmp_path,
+                       progress=False)
+
+
+def test_coupling_concentrates_pi_star_on_the_flat_minimum_but_not_pi_beta():
+    """Equal depths, beta = 1000 along eta = 0.5: pi* puts > 0.99 on the flat basin, while
+    pi_beta keeps Laplace's split 1 / (1 + sqrt(u''(x_f) / u''(x_s))) (error O(1/beta))."""
+    u, basin, beta = landscape("sharp-flat-double-well"), (0.0, np.inf), 1000.0
+    (_, sharp), (_, flat) = basin_minimum(u, -np.inf, 0.0), basin_minimum(u, 0.0, np.inf)
+    laplace_split = 1.0 / (1.0 + np.sqrt(flat / sharp))
+    pi_beta = gibbs_1d(u, beta).mass(*basin)
+    masses = flat_masses(u, beta, float(coupled_sigma(beta, 0.5)), basin)
+    assert pi_beta == pytest.approx(laplace_split, abs=5.0 / beta)
+    assert masses["pi_star"] > 0.99 > pi_beta + 0.2
+
+
+def test_deeper_sharp_minimum_wins_again_along_the_coupling():
+    """delta = 0.05 along eta = 0.5: the flat minimum wins while (sigma^2/2) Delta tr > delta
+    (beta = 300, sigma = 0.118) and loses once it is below (beta = 1e5, sigma = 0.013)."""
+    u, basin = landscape("sharp-flat-double-well", depth_gap=0.05), (0.0, np.inf)
+    early, late = (flat_masses(u, b, float(coupled_sigma(b, 0.5)), basin)["pi_star"]
+                   for b in (300.0, 1e5))
+    assert early > 0.99 and late < 0.01
