@@ -17,8 +17,16 @@ from .distances import (  # noqa: E402
     wasserstein,
     wasserstein_with_info,
 )
-from .dynamics import *  # noqa: E402,F403
-from .dynamics import __all__ as _dynamics_all  # noqa: E402
+from .dynamics import (  # noqa: E402
+    Sampler,
+    SimulationResult,
+    fsgld,
+    gd,
+    rwp,
+    sgd,
+    sgld,
+    simulate,
+)
 from .measures import (  # noqa: E402
     Gibbs,
     GridMeasure2D,
@@ -29,6 +37,7 @@ from .measures import (  # noqa: E402
     mala_samples,
     paper_measures,
 )
+from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
 from .potentials import *  # noqa: E402,F403
 from .potentials import __all__ as _potentials_all  # noqa: E402
 
@@ -49,5 +58,12 @@ __all__ = [
     "wasserstein",
     "wasserstein_with_info",
     *_potentials_all,
-    *_dynamics_all,
+    "Sampler",
+    "SimulationResult",
+    "fsgld",
+    "gd",
+    "rwp",
+    "sgd",
+    "sgld",
+    "simulate",
 ]

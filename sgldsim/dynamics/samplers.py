@@ -54,7 +54,7 @@ def _checked(name, step_size, beta, sigma) -> Sampler:
     check_nonnegative("sigma", sigma)
     sampler = Sampler(name, step_size, beta, sigma)
     try:
-        sampler.cell_shape
+        _ = sampler.cell_shape
     except ValueError as err:
         shapes = {k: np.shape(v) for k, v in (("step_size", step_size), ("beta", beta),
                                              ("sigma", sigma)) if not callable(v)}
