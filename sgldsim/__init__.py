@@ -9,6 +9,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
 from ._version import __version__  # noqa: E402
 from .coupling import coupled_sigma, implied_eta  # noqa: E402
 from .distances import (  # noqa: E402
@@ -37,12 +38,12 @@ from .measures import (  # noqa: E402
     mala_samples,
     paper_measures,
 )
-from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
 from .potentials import *  # noqa: E402,F403
 from .potentials import __all__ as _potentials_all  # noqa: E402
 
 __all__ = [
     "__version__",
+    "optim",
     "Gibbs",
     "GridMeasure2D",
     "Measure1D",

@@ -51,7 +51,7 @@ def measure_quantile(measure) -> QuantileFunction:
     generalised inverse is exact also for interior zero-mass cells and underflowed tails.
     """
     edges = np.asarray(measure.edges, dtype=float)
-    cum = np.asarray(measure.cumulative, dtype=float)
+    cum = np.minimum(np.asarray(measure.cumulative, dtype=float), 1.0)  # rounding can overshoot
     keep = np.diff(cum) > 0
     levels = np.concatenate([[0.0], cum[1:][keep]])
     levels[-1] = 1.0  # the masses sum to one up to rounding; pin the end exactly

@@ -20,8 +20,6 @@ from ..dynamics import fsgld
 from ..measures import Measure1D, gibbs_1d
 from ..measures.chain import chain_invariant
 
-TARGETS = ("pi_f", "pi_star")
-"""The two measures the chain is compared with: fSGLD's small-step limit and the flatness target."""
 ORDERS = (1, 2)
 CHAIN_TOL = 1e-10
 """Discretisation target of ``chain_invariant``: half the time of its default 1e-12; distances
@@ -51,32 +49,22 @@ def distance(a, b, p: int) -> float:
     """W_p(a, b) in 1-D, W_p^p = int_0^1 |Q_a - Q_b|^p dq (science §3), for Measure1D, particles
     (N,) / (N, 1), or their :func:`quantile_function` (compute it once to compare many times).
 
-    Exactly :func:`sgldsim.distances.wasserstein` for 1-D inputs, but see :func:`quantile_function`.
+    Exactly :func:`sgldsim.distances.wasserstein` for 1-D inputs.
     """
     return float(wasserstein_power_1d(quantile_function(a), quantile_function(b), p) ** (1.0 / p))
 
 
 def quantile_function(x) -> QuantileFunction:
-    """The quantile function of a Measure1D or of particles (a QuantileFunction is returned as is).
-
-    TEMPORARY WORKAROUND. ``measure_quantile`` pins its last level to 1.0 after rounding, but the
-    cumulative masses can overshoot 1 by a few ulp before the last cell; the pinned level then
-    repeats the previous one, a piece of zero width, and W_p comes out nan (seen for chain laws
-    with tails of ~1e-17 per cell). Here levels are clipped to 1 and empty pieces dropped. Remove
-    once ``measure_quantile`` clips ``cum`` to [0, 1].
-    """
+    """The quantile function of a Measure1D or of particles (a QuantileFunction is returned as
+    is), so that one reference can be compared with many clouds without rebuilding it."""
     if isinstance(x, QuantileFunction):
         return x
     if isinstance(x, Measure1D):
-        q = measure_quantile(x)
-    else:
-        values = np.asarray(x, dtype=float).reshape(-1)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"{np.sum(~np.isfinite(values))} particles are not finite")
-        q = particle_quantile(values)
-    levels = np.minimum(q.levels, 1.0)
-    keep = np.diff(levels) > 0
-    return QuantileFunction(np.concatenate([[0.0], levels[1:][keep]]), q.start[keep], q.end[keep])
+        return measure_quantile(x)
+    values = np.asarray(x, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{np.sum(~np.isfinite(values))} particles are not finite")
+    return particle_quantile(values)
 
 
 def between_basin_w2(a: Measure1D, b: Measure1D, cut: float, n: int = 401) -> float:

@@ -6,7 +6,8 @@ Lipschitz gradient and dissipative for m > 0, so it meets the paper's assumption
 assumption 4). Gaussian smoothing is again of this form (science §3):
 
     g_sigma(x) = (m/2)(|x|^2 + d sigma^2)
-                 - sum_j a_j (s_j^2/(s_j^2 + sigma^2))^(d/2) exp(-|x - c_j|^2 / (2(s_j^2 + sigma^2))).
+                 - sum_j a_j (s_j^2/(s_j^2 + sigma^2))^(d/2)
+                       * exp(-|x - c_j|^2 / (2(s_j^2 + sigma^2))).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class GaussianWells(Potential):
         object.__setattr__(self, "dim", int(c.shape[1]))
 
     def _wells(self, x):
-        """Returns (diff (..., K, d), r2 (..., K), bump (..., K)) with bump_j = a_j exp(-r^2/2s^2)."""
+        """(diff (..., K, d), r2 (..., K), bump (..., K)), bump_j = a_j exp(-r_j^2 / 2 s_j^2)."""
         diff = x[..., None, :] - self.centers
         r2 = jnp.sum(diff**2, axis=-1)
         bump = self.depths * jnp.exp(-0.5 * r2 / self.widths**2)
@@ -69,7 +70,8 @@ class GaussianWells(Potential):
 
     def _value(self, x):
         _, _, bump = self._wells(x)
-        return 0.5 * self.confinement * jnp.sum(x**2, axis=-1) - jnp.sum(bump, axis=-1) + self.offset
+        confining = 0.5 * self.confinement * jnp.sum(x**2, axis=-1)
+        return confining - jnp.sum(bump, axis=-1) + self.offset
 
     def _grad(self, x):
         diff, _, bump = self._wells(x)

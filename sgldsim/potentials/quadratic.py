@@ -11,7 +11,7 @@ from .base import Potential, is_concrete, potential_dataclass, static_field
 
 @potential_dataclass
 class Quadratic(Potential):
-    """u(x) = (a/2)|x|^2 + offset, with ``curvature`` a scalar a or per-coordinate a_i of shape (d,).
+    """u(x) = (1/2) sum_i a_i x_i^2 + offset; ``curvature`` is a scalar a or a_i of shape (d,).
 
     Gaussian smoothing and Hessian-trace regularisation only shift it by a constant:
     g_sigma = v = u + (sigma^2/2) sum_i a_i (science §3).

@@ -11,7 +11,8 @@ from .base import Potential, is_concrete, potential_dataclass, static_field
 @potential_dataclass
 class Separable(Potential):
     """u(x) = sum_{i=1}^d base(x_i) for a 1-D ``base``. Smoothing and regularisation act per
-    coordinate, so ``smoothed``/``regularized`` are Separable of the base's (exact when the base's is).
+    coordinate, so ``smoothed``/``regularized`` are Separable of the base's (exact when the
+    base's is).
     """
 
     base: Potential

@@ -18,7 +18,7 @@ from .base import Potential, is_concrete, potential_dataclass, static_field
 
 @potential_dataclass
 class AdditiveGradientNoise(Potential):
-    """U(theta, X) = u(theta) + noise_scale <X, theta>, X ~ N(0, I_d): grad U = grad u + noise_scale X.
+    """U(theta, X) = u(theta) + s <X, theta>, X ~ N(0, I_d), s = noise_scale: grad U = grad u + s X.
 
     The simplest unbiased model of gradient noise; E U = u exactly.
     """
