@@ -1,0 +1,210 @@
+"""Cost per step: SGD, SGLD, RWP, fSGLD, SAM and ASAM on the same model and batch (science §5).
+
+The paper: fSGLD costs about what SGD costs (one gradient per step) and about half of SAM
+(two sequential gradients); ResNet-34 on CIFAR-100N, 23.7 s/epoch against SAM's 41.3 (0.57).
+Each method is the library's own (``optim.sgd``, ``optim.fsgld``, ...) on the model's flat
+parameter vector (as in the training experiments), compiled as
+``steps_per_call`` steps in one ``lax.scan`` on a fixed batch; after two warm-up calls the
+methods are timed in turn, ``repeats`` rounds (the order rotates each round), each call ending
+in ``block_until_ready``. Reported: the median seconds per step, and per round the ratio to
+SGD's time in the same round (median and quartiles), which cancels slow drifts of the machine.
+Extra per-step work on top of one gradient: Gaussian draws over all parameters (SGLD one,
+RWP one, fSGLD two), a second gradient (SAM, ASAM).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+
+from .. import optim
+from ..coupling import coupled_sigma
+from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
+from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from .nn_common import (
+    check_choices,
+    check_dataset_fits,
+    check_fixed,
+    check_range,
+    dataset_from_params,
+    model_from_params,
+)
+
+METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+REQUIRED = ("sgd", "fsgld", "sam")
+"""Methods the verdicts compare (the others are reported for context)."""
+GRADIENTS_PER_STEP = {"sgd": 1, "sgld": 1, "rwp": 1, "fsgld": 1, "sam": 2, "asam": 2}
+SGD_LIKE = 1.25
+"""fSGLD "costs about SGD" when its time per step is at most this multiple of SGD's."""
+HALF_OF_SAM = 0.7
+"""fSGLD "costs about half of SAM" when at most this fraction (the paper measured 0.57)."""
+
+
+def validate(config: ExperimentConfig) -> None:
+    from .. import nn
+
+    check_choices(config, "dataset", nn.DATASETS)
+    check_choices(config, "model", tuple(nn.MODELS))
+    for name in ("batch_size", "steps_per_call", "mlp_hidden", "cnn_channels",
+                 "num_samples_mnist1d"):
+        check_range(config, name, 0, integer=True)
+    check_range(config, "repeats", 2, integer=True, low_inclusive=True)
+    for name in ("learning_rate", "beta"):
+        check_range(config, name, 0.0)
+    for name in ("sigma", "rho", "asam_rho", "asam_eta"):
+        check_range(config, name, 0.0, low_inclusive=True)
+    check_fixed(config, "methods")
+    methods = config.params["methods"]
+    if not set(REQUIRED) <= set(methods) or not set(methods) <= set(METHODS):
+        raise ConfigError(f"params.methods={methods!r} is not allowed: a list of methods from "
+                          f"{', '.join(METHODS)} that includes {', '.join(REQUIRED)}")
+    check_dataset_fits(config)
+
+
+def methods_from_params(p: dict) -> dict[str, optim.Method]:
+    """The methods of ``p["methods"]`` at the configured hyperparameters."""
+    lr = p["learning_rate"]
+    methods = {
+        "sgd": optim.sgd(lr),
+        "sgld": optim.sgld(lr, p["beta"]),
+        "rwp": optim.rwp(lr, p["sigma"]),
+        "fsgld": optim.fsgld(lr, p["beta"], sigma=float(coupled_sigma(p["beta"],
+                                                                      p["coupling_eta"]))),
+        "sam": optim.sam(lr, p["rho"]),
+        "asam": optim.asam(lr, p["asam_rho"], eta=p["asam_eta"]),
+    }
+    return {name: methods[name] for name in p["methods"]}
+
+
+def _scanned_steps(method: optim.Method, loss_fn, num_steps: int):
+    step = method.train_step(loss_fn)
+
+    def run(key, params, opt_state, batch):
+        def body(carry, step_key):
+            params, opt_state, _ = step(step_key, *carry, batch)
+            return (params, opt_state), None
+
+        carry, _ = jax.lax.scan(body, (params, opt_state), jax.random.split(key, num_steps))
+        return carry
+
+    return jax.jit(run)
+
+
+def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
+    """Median seconds per step of each method, and its per-round ratio to SGD."""
+    from .. import nn
+
+    p = cell.params
+    dataset = dataset_from_params(p)
+    model = model_from_params(p, p["model"], dataset)
+    loss_fn = nn.classification_loss(model)
+    batch = (dataset.train.x[: p["batch_size"]], dataset.train.y[: p["batch_size"]])
+    params = model.init(jax.random.key(0))
+    num_steps = int(p["steps_per_call"])
+    calls = {}
+    for name, method in methods_from_params(p).items():
+        fn = _scanned_steps(method, loss_fn, num_steps)
+        state = method.optimizer.init(params)
+        for _ in range(2):  # compile, then one more call to settle caches
+            jax.block_until_ready(fn(key, params, state, batch))
+        calls[name] = (fn, state)
+    seconds = {name: [] for name in calls}
+    names = list(calls)
+    for round_ in range(int(p["repeats"])):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            fn, state = calls[name]
+            start = time.perf_counter()
+            jax.block_until_ready(fn(key, params, state, batch))
+            seconds[name].append((time.perf_counter() - start) / num_steps)
+    sgd = np.array(seconds["sgd"])
+    rows = [{"measure": "num_parameters",
+             "value": float(sum(x.size for x in jax.tree.leaves(params)))}]
+    for name in names:
+        t = np.array(seconds[name])
+        ratio = t / sgd
+        rows += [
+            {"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
+            {"measure": "relative_to_sgd", "method": name, "value": float(np.median(ratio))},
+            {"measure": "relative_to_sgd_q25", "method": name,
+             "value": float(np.quantile(ratio, 0.25))},
+            {"measure": "relative_to_sgd_q75", "method": name,
+             "value": float(np.quantile(ratio, 0.75))},
+        ]
+        if name != "sam":
+            to_sam = t / np.array(seconds["sam"])
+            rows += [{"measure": f"relative_to_sam{suffix}", "method": name,
+                      "value": float(np.quantile(to_sam, q))}
+                     for suffix, q in (("", 0.5), ("_q25", 0.25), ("_q75", 0.75))]
+    return rows
+
+
+def per_method(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, batch size, method) with a column per measure."""
+    rows = results[results.method.notna()]
+    keys = [c for c in ("model", "batch_size", "dataset") if c in rows] + ["method"]
+    wide = rows.pivot_table(index=keys, columns="measure", values="value", sort=False)
+    wide = wide.reset_index()
+    sizes = results[results.measure == "num_parameters"].set_index(
+        [c for c in ("model", "batch_size", "dataset") if c in rows]).value
+    return wide.merge(sizes.rename("num_parameters"), left_on=sizes.index.names,
+                      right_index=True)
+
+
+def _verdict(claim: str, low: float, mid: float, high: float, limit: float, what: str):
+    verdict = ("consistent" if high <= limit else "inconsistent" if low > limit else
+               "inconclusive")
+    return Verdict(claim, verdict, f"{what} = {mid:.2f} (quartiles over rounds {low:.2f}-"
+                                   f"{high:.2f}); limit {limit:g}")
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    table = per_method(results)
+    cells = [c for c in ("model", "batch_size", "dataset") if c in table]
+    table = table.assign(gradients=table.method.map(GRADIENTS_PER_STEP),
+                         microseconds_per_step=1e6 * table.seconds_per_step)
+    shown = table[[*cells, "num_parameters", "method", "gradients", "microseconds_per_step",
+                   "relative_to_sgd", "relative_to_sgd_q25", "relative_to_sgd_q75",
+                   "relative_to_sam"]]
+    verdicts, fitted = [], {}
+    for key, group in table.groupby(cells, sort=False):
+        label = ", ".join(f"{c}={v}" for c, v in zip(cells, np.atleast_1d(key), strict=True))
+        f = group[group.method == "fsgld"].iloc[0]
+        fitted[f"fsgld_over_sgd[{label}]"] = f.relative_to_sgd
+        fitted[f"fsgld_over_sam[{label}]"] = f.relative_to_sam
+        verdicts.append(_verdict(f"fSGLD costs about SGD per step ({label})",
+                                 f.relative_to_sgd_q25, f.relative_to_sgd, f.relative_to_sgd_q75,
+                                 SGD_LIKE, "fSGLD / SGD"))
+        verdicts.append(_verdict(f"fSGLD costs about half of SAM per step ({label})",
+                                 f.relative_to_sam_q25, f.relative_to_sam, f.relative_to_sam_q75,
+                                 HALF_OF_SAM, "fSGLD / SAM"))
+    text = ("time per step (median over rounds; relative_to_*: median per-round ratio, with "
+            "quartiles):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """Time per step relative to SGD, a group of bars per (model, batch size), quartile bars."""
+    table = per_method(results)
+    cells = [c for c in ("model", "batch_size", "dataset") if c in table]
+    groups = list(table.groupby(cells, sort=False))
+    fig, ax = new_figure(1, 1, width_in=PAGE_WIDTH_IN * 0.75, aspect=0.45)
+    methods = [m for m in METHODS if m in set(table.method)]
+    width = 0.8 / len(methods)
+    for k, method in enumerate(methods):
+        rows = [g[g.method == method].iloc[0] for _, g in groups]
+        x = np.arange(len(groups)) + (k - (len(methods) - 1) / 2) * width
+        mid = np.array([r.relative_to_sgd for r in rows])
+        err = np.array([[m - r.relative_to_sgd_q25, r.relative_to_sgd_q75 - m]
+                        for r, m in zip(rows, mid, strict=True)]).T
+        ax.bar(x, mid, width, yerr=err, capsize=1.5, color=style_for(method)["color"],
+               label=style_for(method)["label"])
+    ax.axhline(1.0, color="0.4", linestyle=":", linewidth=0.8)
+    labels = [", ".join(str(v) for v in np.atleast_1d(key)) for key, _ in groups]
+    ax.set_xticks(range(len(groups)), [f"{lab}" for lab in labels])
+    ax.set(ylabel="time per step / SGD's", xlabel=" / ".join(cells))
+    ax.legend(ncol=len(methods), fontsize="x-small")
+    return save_figure(fig, out_dir, "time_per_step")

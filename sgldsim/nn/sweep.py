@@ -1,0 +1,139 @@
+"""Many training runs in one compiled, vmapped program: a hyperparameter grid x seeds x label
+noise draws, evaluated on all three splits, and their end-of-training curvature.
+
+Methods come in three *families*, one compiled program each; a run's hyperparameters are
+traced values, so every run of a family shares one compilation:
+
+| family     | method built                                | members                             |
+|------------|---------------------------------------------|-------------------------------------|
+| "langevin" | ``optim.fsgld(lr, beta, sigma=sigma, key)`` | SGD (beta = inf, sigma = 0), SGLD   |
+|            |                                             | (sigma = 0), RWP (beta = inf), fSGLD|
+| "sam"      | ``optim.sam(lr, rho)``                      | SAM                                 |
+| "asam"     | ``optim.asam(lr, rho, eta=asam_eta)``       | ASAM                                |
+
+SGD, SGLD and RWP are fSGLD's special cases: sigma = 0 puts the gradient at theta, and
+beta = inf makes the Langevin term sqrt(2 lr / beta) xi exactly 0 (science §1); the updates are
+the same up to float32 rounding of a different compilation. (Members draw noise they multiply
+by 0: wasted time, reported per method by the nn-cost experiment with the real methods.)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import optim
+from .data import Dataset, Split
+from .models import Model
+from .train import Curvature, accuracy, curvature, fit, with_weight_decay
+
+METHOD_FAMILY = {"sgd": "langevin", "sgld": "langevin", "rwp": "langevin", "fsgld": "langevin",
+                 "sam": "sam", "asam": "asam"}
+"""The program family each method runs in."""
+
+
+class Hyperparameters(NamedTuple):
+    """One run's hyperparameters (float32 scalars, or arrays with a leading run axis).
+
+    ``beta`` is the inverse temperature of the mean loss (inf: no Langevin noise), ``sigma`` the
+    perturbation scale (0: none), ``rho`` the SAM/ASAM radius; unused ones are ignored.
+    """
+
+    learning_rate: jax.Array
+    beta: jax.Array
+    sigma: jax.Array
+    rho: jax.Array
+
+
+def hyperparameters(learning_rate, beta=math.inf, sigma=0.0, rho=0.0) -> Hyperparameters:
+    """Float32 :class:`Hyperparameters`, broadcast to a common shape (defaults: no Langevin
+    noise, no perturbation)."""
+    values = jnp.broadcast_arrays(*(jnp.asarray(v, jnp.float32)
+                                    for v in (learning_rate, beta, sigma, rho)))
+    return Hyperparameters(*values)
+
+
+def build_method(family: str, hyper: Hyperparameters, key, asam_eta: float = 0.01
+                 ) -> optim.Method:
+    """The family's :class:`optim.Method` at (possibly traced) ``hyper``; ``key`` seeds the
+    Langevin noise."""
+    if family == "langevin":
+        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma, key=key)
+    if family == "sam":
+        return optim.sam(hyper.learning_rate, hyper.rho)
+    if family == "asam":
+        return optim.asam(hyper.learning_rate, hyper.rho, eta=asam_eta)
+    raise ValueError(f"family={family!r} is not allowed; allowed: 'langevin', 'sam', 'asam'")
+
+
+class RunMetrics(NamedTuple):
+    """Accuracies at the end of training (train and validation against their noisy labels,
+    test against clean labels) and the last epoch's mean training loss."""
+
+    train_accuracy: jax.Array
+    validation_accuracy: jax.Array
+    test_accuracy: jax.Array
+    final_loss: jax.Array
+
+
+@functools.cache
+def _program(family: str, model: Model, epochs: int, batch_size: int, weight_decay: float,
+             asam_eta: float):
+    def one_run(key, hyper, train_labels, validation_labels, dataset):
+        method = build_method(family, hyper, jax.random.fold_in(key, 1), asam_eta)
+        method = with_weight_decay(method, weight_decay)
+        train = Split(dataset.train.x, train_labels)
+        params, losses = fit(key, method, model, train, epochs=epochs, batch_size=batch_size)
+        metrics = RunMetrics(accuracy(model, params, train),
+                             accuracy(model, params, Split(dataset.validation.x,
+                                                           validation_labels)),
+                             accuracy(model, params, dataset.test), losses[-1])
+        return params, metrics
+
+    return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
+
+
+def train_runs(family: str, model: Model, dataset: Dataset, keys, hyper: Hyperparameters,
+               train_labels, validation_labels, *, epochs: int, batch_size: int,
+               weight_decay: float = 0.0, asam_eta: float = 0.01):
+    """Train R runs at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`; its
+    Langevin key is ``jax.random.fold_in(keys[r], 1)``), ``hyper[r]`` and its own noisy labels.
+
+    Args:
+      family: "langevin", "sam" or "asam" (see :data:`METHOD_FAMILY`).
+      model: the network.
+      dataset: inputs of every split and clean test labels (shared by the runs).
+      keys: PRNG keys, shape (R,).
+      hyper: :class:`Hyperparameters` with leading axis R.
+      train_labels, validation_labels: int[R, n_train], int[R, n_validation].
+      epochs, batch_size, weight_decay: as in :func:`~sgldsim.nn.fit` and
+        :func:`~sgldsim.nn.with_weight_decay`.
+      asam_eta: ASAM's offset.
+
+    Returns:
+      ``(params, metrics)``: stacked final parameters and :class:`RunMetrics`, leading axis R.
+    """
+    program = _program(family, model, int(epochs), int(batch_size), float(weight_decay),
+                       float(asam_eta))
+    return program(keys, hyper, train_labels, validation_labels, dataset)
+
+
+@functools.cache
+def _curvature_program(model: Model, lanczos_iterations: int, trace_samples: int):
+    def one(key, params, x, y):
+        return curvature(key, model, params, Split(x, y), lanczos_iterations=lanczos_iterations,
+                         trace_samples=trace_samples)
+
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None, 0)))
+
+
+def curvature_runs(model: Model, keys, params, x, labels, *, lanczos_iterations: int = 20,
+                   trace_samples: int = 20) -> Curvature:
+    """:func:`~sgldsim.nn.curvature` of R stacked parameter sets, run r on inputs ``x``
+    (shared) with labels ``labels[r]``; leading axis R in every field."""
+    program = _curvature_program(model, int(lanczos_iterations), int(trace_samples))
+    return program(keys, params, x, labels)

@@ -1,0 +1,108 @@
+"""Training and evaluation of a :class:`~sgldsim.nn.models.Model` with a
+:class:`~sgldsim.optim.Method`: minibatch epochs in one ``lax.scan``, so a whole run is one pure,
+``jit``- and ``vmap``-able function; end-of-training curvature by Lanczos and Hutchinson.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import optim
+from .data import Split
+from .models import Model, classification_loss
+
+
+class Curvature(NamedTuple):
+    """Top Hessian eigenvalue and Hutchinson trace (with its standard error) of a loss."""
+
+    top_eigenvalue: jax.Array
+    trace: jax.Array
+    trace_stderr: jax.Array
+
+
+def with_weight_decay(method: optim.Method, weight_decay) -> optim.Method:
+    """The method with ``weight_decay * theta`` added to its direction before the optimiser
+    (coupled L2 decay, as in the paper's code: 5e-4). Zero returns the method unchanged."""
+    if isinstance(weight_decay, int | float) and weight_decay == 0:
+        return method
+    return method._replace(optimizer=optax.chain(optax.add_decayed_weights(weight_decay),
+                                                 method.optimizer))
+
+
+def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
+        batch_size: int) -> tuple[object, jax.Array]:
+    """Train from ``model.init`` for ``epochs`` passes of minibatch steps on the mean
+    cross-entropy.
+
+    Each epoch draws a fresh permutation and takes ``n // batch_size`` steps (the remainder is
+    dropped). Key convention: ``init_key, epochs_key = jax.random.split(key)``; epoch e uses
+    ``jax.random.split(epochs_key, epochs)[e]``, split into a permutation key and the step keys
+    (``jax.random.split(.., steps_per_epoch)``) that drive the method's gradient rule. The
+    method's own randomness (Langevin noise) is in its optimiser state.
+
+    Args:
+      key: PRNG key.
+      method: an optimiser with its gradient rule (e.g. ``optim.fsgld(0.1, 1e6)``).
+      model: the network.
+      train: training inputs and (possibly noisy) labels.
+      epochs: passes over the data, >= 1.
+      batch_size: examples per step, 1 <= batch_size <= n.
+
+    Returns:
+      ``(params, epoch_losses)``: final parameters and the mean minibatch loss of each epoch
+      (the loss at the point the rule differentiated, e.g. the perturbed point for fSGLD).
+    """
+    n = train.y.shape[0]
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size={batch_size!r} is not allowed: it must be in [1, {n}] "
+                         "(the number of training examples)")
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} is not allowed: a positive integer")
+    steps = n // batch_size
+    step = method.train_step(classification_loss(model))
+    init_key, epochs_key = jax.random.split(key)
+    params = model.init(init_key)
+
+    def one_epoch(carry, epoch_key):
+        order_key, steps_key = jax.random.split(epoch_key)
+        batches = jax.random.permutation(order_key, n)[: steps * batch_size].reshape(steps, -1)
+
+        def one_step(carry, inputs):
+            params, opt_state = carry
+            index, step_key = inputs
+            params, opt_state, info = step(step_key, params, opt_state,
+                                           (train.x[index], train.y[index]))
+            return (params, opt_state), info.loss
+
+        carry, losses = jax.lax.scan(one_step, carry,
+                                     (batches, jax.random.split(steps_key, steps)))
+        return carry, jnp.mean(losses)
+
+    (params, _), epoch_losses = jax.lax.scan(
+        one_epoch, (params, method.optimizer.init(params)), jax.random.split(epochs_key, epochs))
+    return params, epoch_losses
+
+
+def accuracy(model: Model, params, split: Split) -> jax.Array:
+    """Fraction of ``split`` whose arg-max logit equals its label."""
+    return jnp.mean(jnp.argmax(model.apply(params, split.x), axis=-1) == split.y)
+
+
+def curvature(key, model: Model, params, data: Split, *, lanczos_iterations: int = 20,
+              trace_samples: int = 30) -> Curvature:
+    """Curvature of the mean cross-entropy over ``data`` at ``params`` (science §5).
+
+    The top eigenvalue is Lanczos' largest Ritz value (``optim.hessian_top_eigenvalues``,
+    start vector from ``jax.random.split(key)[0]``), the trace Hutchinson's estimate
+    (``optim.hessian_trace``, probes from ``jax.random.split(key)[1]``).
+    """
+    loss = classification_loss(model)
+    eig_key, trace_key = jax.random.split(key)
+    top = optim.hessian_top_eigenvalues(loss, params, tuple(data), k=1,
+                                        num_iterations=lanczos_iterations, key=eig_key)[0]
+    trace = optim.hessian_trace(loss, params, tuple(data), trace_key, num_samples=trace_samples)
+    return Curvature(top, trace.estimate, trace.standard_error)

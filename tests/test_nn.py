@@ -1,0 +1,198 @@
+"""sgldsim.nn (data, label noise, models, training) and the three NN experiments (smoke runs).
+
+Tolerances: flip fractions within 5 binomial standard errors; exact equalities where the maths
+says two computations are the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from sgldsim import nn, optim
+from sgldsim.experiments import run_experiment
+
+K = nn.NUM_CLASSES
+
+
+def _labels(n=20000, seed=0):
+    return jnp.asarray(np.random.default_rng(seed).integers(0, K, n), jnp.int32)
+
+
+@pytest.mark.parametrize("kind", nn.NOISE_KINDS)
+@pytest.mark.parametrize("rate", [0.2, 0.4])
+def test_flip_fraction_matches_rate(kind, rate):
+    labels = _labels()
+    noisy = nn.noisy_labels(jax.random.key(1), labels, kind, rate, K)
+    flipped = np.asarray(noisy != labels)
+    se = math.sqrt(rate * (1 - rate) / labels.size)
+    assert abs(flipped.mean() - rate) < 5 * se
+
+
+def test_asymmetric_noise_maps_each_class_to_the_next():
+    labels = _labels()
+    noisy = np.asarray(nn.noisy_labels(jax.random.key(2), labels, "asymmetric", 0.4, K))
+    changed = noisy != np.asarray(labels)
+    np.testing.assert_array_equal(noisy[changed], (np.asarray(labels)[changed] + 1) % K)
+
+
+def test_symmetric_noise_is_uniform_over_the_other_classes():
+    labels = _labels(40000)
+    noisy = np.asarray(nn.noisy_labels(jax.random.key(3), labels, "symmetric", 0.5, K))
+    shift = (noisy - np.asarray(labels)) % K
+    shift = shift[shift != 0]
+    counts = np.bincount(shift, minlength=K)[1:]
+    expected = shift.size / (K - 1)
+    se = math.sqrt(expected * (1 - 1 / (K - 1)))
+    assert np.all(np.abs(counts - expected) < 5 * se), counts
+
+
+def test_label_noise_leaves_test_labels_untouched():
+    dataset = nn.load_dataset("digits", seed=0)
+    noisy = nn.with_label_noise(jax.random.key(0), dataset, "symmetric", 0.4, K)
+    np.testing.assert_array_equal(noisy.test.y, dataset.test.y)
+    np.testing.assert_array_equal(noisy.test.x, dataset.test.x)
+    for clean, dirty in ((dataset.train, noisy.train), (dataset.validation, noisy.validation)):
+        n = clean.y.size
+        assert abs(float(jnp.mean(clean.y != dirty.y)) - 0.4) < 5 * math.sqrt(0.24 / n)
+
+
+def test_split_is_a_seeded_partition():
+    x, y = nn.load_arrays("digits")
+    a = nn.split_dataset(x, y, 0.15, 0.25, seed=3)
+    b = nn.split_dataset(x, y, 0.15, 0.25, seed=3)
+    sizes = [s.y.size for s in a]
+    assert sum(sizes) == len(y) and sizes[2] == round(0.25 * len(y))
+    np.testing.assert_array_equal(a.test.x, b.test.x)
+    rows = np.concatenate([np.asarray(s.x).reshape(s.y.size, -1) for s in a])
+    assert np.unique(rows, axis=0).shape[0] == np.unique(x.reshape(len(y), -1), axis=0).shape[0]
+
+
+def test_mnist1d_is_generated_offline_and_leaves_numpy_state():
+    pytest.importorskip("mnist1d")
+    state = np.random.get_state()[1].copy()
+    x, y = nn.load_arrays("mnist1d", num_samples=100)
+    assert x.shape == (100, 40, 1) and x.dtype == np.float32 and set(np.unique(y)) <= set(range(K))
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize("name,shape", [("mlp", (8, 8, 1)), ("cnn", (8, 8, 1)), ("cnn", (40, 1))])
+def test_model_output_shapes_and_flat_twin(name, shape):
+    model = nn.model_from_name(name, shape, K)
+    x = jax.random.normal(jax.random.key(0), (5, *shape), jnp.float32)
+    params = model.init(jax.random.key(1))
+    logits = jax.jit(model.apply)(params, x)
+    assert logits.shape == (5, K) and logits.dtype == jnp.float32
+    flat = nn.flat_model(model)
+    flat_params = flat.init(jax.random.key(1))
+    assert flat_params.ndim == 1
+    np.testing.assert_array_equal(jax.jit(flat.apply)(flat_params, x), logits)
+
+
+@pytest.mark.parametrize("shape", [(7, 9, 2), (11, 3)])
+def test_cnn_convolution_equals_lax_conv(shape):
+    from sgldsim.nn.models import _patches
+
+    rank = len(shape) - 1
+    letters = "HW"[-rank:]
+    w = jax.random.normal(jax.random.key(0), (*([3] * rank), shape[-1], 4), jnp.float32)
+    x = jax.random.normal(jax.random.key(1), (2, *shape), jnp.float32)
+    expected = jax.lax.conv_general_dilated(
+        x, w, (1,) * rank, "SAME", dimension_numbers=(f"N{letters}C", f"{letters}IO",
+                                                      f"N{letters}C"))
+    np.testing.assert_allclose(_patches(x, 3) @ w.reshape(-1, 4), expected, atol=1e-5)
+
+
+# Every "langevin"-family training below is 4 runs of this tiny MLP on digits, for 1 epoch of
+# batch 128 with weight decay 5e-4, so that all of them share one compiled program.
+TINY_DATA = ("params.epochs=1", "params.batch_size=128", "params.mlp_hidden=[8]",
+             "params.weight_decay=5e-4", "params.seeds=2")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    dataset = nn.load_dataset("digits", seed=0)
+    model = nn.flat_model(nn.mlp((8, 8, 1), K, (8,)))
+
+    def train(keys, beta, sigma):
+        hyper = nn.hyperparameters(np.full(4, 0.3), beta=beta, sigma=sigma)
+        labels = [jnp.broadcast_to(s.y, (4, s.y.size)) for s in (dataset.train,
+                                                                 dataset.validation)]
+        return nn.train_runs("langevin", model, dataset, keys, hyper, *labels, epochs=1,
+                             batch_size=128, weight_decay=5e-4)
+
+    return dataset, model, train
+
+
+def test_training_is_deterministic_given_the_key(tiny):
+    _, _, train = tiny
+    keys = jax.random.split(jax.random.key(0), 4)
+    first, metrics = train(keys, 1e4, 0.05)
+    again, _ = train(keys, 1e4, 0.05)
+    other, _ = train(jax.random.split(jax.random.key(1), 4), 1e4, 0.05)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    accuracies = np.asarray(metrics.test_accuracy)
+    assert accuracies.shape == (4,) and np.all((accuracies >= 0) & (accuracies <= 1))
+
+
+def test_fsgld_without_noise_or_perturbation_is_sgd(tiny):
+    """beta = inf and sigma = 0 make fSGLD's update SGD's (the sweep's "langevin" family runs
+    SGD, SGLD and RWP this way); the two compilations may round differently (float32 ulps),
+    while any leftover noise would move the weights by ~1e-3."""
+    dataset, model, train = tiny
+    keys = jax.random.split(jax.random.key(0), 4)
+    as_sgd, _ = train(keys, math.inf, 0.0)
+    sgd = nn.with_weight_decay(optim.sgd(0.3), 5e-4)
+    params, _ = jax.jit(lambda k: nn.fit(k, sgd, model, dataset.train, epochs=1,
+                                         batch_size=128))(keys[2])
+    np.testing.assert_allclose(params, as_sgd[2], rtol=0, atol=1e-6)
+
+
+def _run(name, tmp_path, *overrides):
+    return run_experiment(name, overrides=list(overrides), out_dir=tmp_path / name,
+                          progress=False)
+
+
+def test_noisy_labels_smoke(tmp_path, monkeypatch):
+    from sgldsim.experiments import nn_noisy_labels
+
+    # Drawing costs more than this tiny run; the figure code runs in test_coupling_smoke's
+    # sibling module and in the real runs.
+    monkeypatch.setattr(nn_noisy_labels, "figures", lambda results, config, out_dir: [])
+    result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_learning_rates=[0.3]",
+                  "params.langevin_betas=[1e4]", 'grid.dataset=["digits"]', 'grid.model=["mlp"]',
+                  'grid.noise=["asymmetric"]',
+                  "grid.noise_rate=[0.4]", 'grid.method=["sgd","fsgld"]',
+                  "params.hessian_examples=32", "params.lanczos_iterations=4",
+                  "params.trace_samples=2")
+    runs = result.results
+    chosen = runs[runs.selected.astype(bool) & (runs.measure == "test_accuracy")]
+    assert len(chosen) == 2 * 2 and chosen.value.between(0, 1).all()  # 2 methods x 2 seeds
+    assert set(runs.measure) >= {"validation_accuracy", "top_eigenvalue", "trace"}
+    assert "fsgld" in result.summary.table and len(result.summary.verdicts) > 0
+    assert (tmp_path / "nn-noisy-labels" / "summary.txt").exists()
+
+
+def test_coupling_smoke(tmp_path):
+    result = _run("nn-coupling", tmp_path, *TINY_DATA,
+                  'grid.sigma_rule=["eta=0.5","eta=3"]', "grid.beta=[1e4]")
+    eta = result.results[result.results.measure == "implied_eta"].value
+    np.testing.assert_allclose(sorted(eta), [0.5, 3.0])
+    assert len(result.summary.verdicts) == 3 and result.figures
+
+
+def test_cost_smoke(tmp_path):
+    result = _run("nn-cost", tmp_path, 'params.methods=["sgd","fsgld","sam"]',
+                  "params.repeats=2", "params.steps_per_call=2", "params.mlp_hidden=[8]",
+                  'grid.model=["mlp"]', "grid.batch_size=[16]")
+    rel = result.results[result.results.measure == "relative_to_sgd"].set_index("method").value
+    assert rel["sgd"] == 1.0 and np.isfinite(rel).all() and (rel > 0).all()
+    assert {v.verdict for v in result.summary.verdicts} <= {"consistent", "inconsistent",
+                                                            "inconclusive"}
+    assert isinstance(result.results, pd.DataFrame)
