@@ -17,22 +17,8 @@ from jax.extend.random import threefry_2x32
 from scipy import stats
 
 import sgldsim
-from sgldsim import (
-    AdditiveGradientNoise,
-    Quadratic,
-    SamplerParams,
-    draw_noise,
-    fsgld,
-    gd,
-    init,
-    positions,
-    rwp,
-    sgd,
-    sgld,
-    simulate,
-    step,
-    threefry2x32,
-)
+from sgldsim import AdditiveGradientNoise, Quadratic, fsgld, gd, rwp, sgd, sgld, simulate
+from sgldsim.dynamics import SamplerParams, draw_noise, init, positions, step, threefry2x32
 
 KEY = jax.random.key(20260401)
 Z = 5.0  # standard errors allowed
