@@ -230,6 +230,8 @@ def test_x0_may_carry_the_cell_axes():
 
 
 def test_public_api_is_exported():
-    for name in ("simulate", "SimulationResult", "init", "step", "update", "draw_noise",
-                 "ParticleState", "StepInfo", "SamplerParams", "positions"):
+    for name in ("simulate", "SimulationResult", "sgld", "fsgld", "rwp", "gd", "sgd"):
         assert name in sgldsim.__all__ and hasattr(sgldsim, name)
+    for name in ("init", "step", "update", "draw_noise", "ParticleState", "StepInfo",
+                 "SamplerParams", "positions"):  # building blocks stay in their subpackage
+        assert name in sgldsim.dynamics.__all__ and not hasattr(sgldsim, name)
