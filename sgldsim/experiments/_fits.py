@@ -15,6 +15,7 @@ from ..figures.style import PowerLawFit, fit_power_law
 from ._summary import Verdict
 
 FIT_SE_LIMIT = 5.0
+STEP_SIZE_EXPONENTS = {1: 0.5, 2: 0.25}  # Thm 3.5: W1 = O(lam^(1/2)), W2 = O(lam^(1/4))
 """Standard errors of slack allowed before a fitted exponent or rate counts as inconsistent."""
 MIN_FIT_POINTS = 3
 

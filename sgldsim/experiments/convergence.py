@@ -29,7 +29,13 @@ import pandas as pd
 
 from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from . import Cell, ExperimentConfig, Summary, Verdict
-from ._fits import FIT_SE_LIMIT, decay_rate_verdict, exponent_verdict, exponential_rate
+from ._fits import (
+    FIT_SE_LIMIT,
+    STEP_SIZE_EXPONENTS,
+    decay_rate_verdict,
+    exponent_verdict,
+    exponential_rate,
+)
 from ._landscapes import landscape
 from ._particles import (
     FLOOR_REPEATS,
@@ -49,7 +55,6 @@ from ._stationary import ORDERS
 
 CHUNK_SIZE = 8
 LATE_FRACTION = 0.25  # the plateau is the mean over this last fraction of the records
-BOUND_EXPONENTS = {1: 0.5, 2: 0.25}  # the plateau's lam exponents in Thm 3.5 (W1, W2)
 REFERENCES = ("chain", "pi_f", "pi_star")
 
 
@@ -114,9 +119,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     for (beta, sigma), group in table.groupby(["beta", "sigma"], sort=False):
         for p in ORDERS:
             claim = (f"plateau's discretisation part W{p}(chain, pi^f) = "
-                     f"O(lam^{BOUND_EXPONENTS[p]:g}) at beta={beta:g}, sigma={sigma:.3g}")
+                     f"O(lam^{STEP_SIZE_EXPONENTS[p]:g}) at beta={beta:g}, sigma={sigma:.3g}")
             verdict, fit = exponent_verdict(claim, group.step_size,
-                                            group[f"exact_w{p}_chain_pi_f"], BOUND_EXPONENTS[p],
+                                            group[f"exact_w{p}_chain_pi_f"], STEP_SIZE_EXPONENTS[p],
                                             what="step sizes (exact chain law)")
             bias = group[f"exact_w{p}_pi_f_pi_star"].iloc[0]
             verdicts.append(verdict._replace(reason=verdict.reason + (

@@ -38,7 +38,7 @@ from ..figures.style import (
     save_figure,
 )
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
-from ._fits import FIT_SE_LIMIT, exponent_verdict
+from ._fits import FIT_SE_LIMIT, STEP_SIZE_EXPONENTS, exponent_verdict
 from ._landscapes import FLAT_BASIN, landscape
 from ._particles import (
     cell_references,
@@ -55,7 +55,6 @@ from ._particles import (
 from ._stationary import ORDERS, between_basin_w2
 
 CHUNK_SIZE = 10
-BOUND_EXPONENTS = {1: 0.5, 2: 0.25}
 MULTIMODAL_SHARE = 0.5  # W2 counts as "mass moved between wells" when that part is >= half of W2^2
 
 
@@ -124,10 +123,11 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     for (beta, sigma), group in table.groupby(["beta", "sigma"], sort=False):
         exponents = {}
         for p in ORDERS:
-            claim = (f"discretisation bias W{p}(chain law, pi^f) = O(lam^{BOUND_EXPONENTS[p]:g}) "
+            bound = STEP_SIZE_EXPONENTS[p]
+            claim = (f"discretisation bias W{p}(chain law, pi^f) = O(lam^{bound:g}) "
                      f"at beta={beta:g}, sigma={sigma:.3g}")
             verdict, fit = exponent_verdict(claim, group.step_size,
-                                            group[f"exact_w{p}_chain_pi_f"], BOUND_EXPONENTS[p],
+                                            group[f"exact_w{p}_chain_pi_f"], STEP_SIZE_EXPONENTS[p],
                                             what="step sizes (exact chain law)")
             verdicts.append(verdict)
             if fit is not None:
@@ -229,9 +229,9 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
             ax.fill_between(lam, group[f"floor_w{p}_pi_star"] - group[f"floor_w{p}_pi_star_std"],
                             group[f"floor_w{p}_pi_star"] + group[f"floor_w{p}_pi_star_std"],
                             color="0.85", label="noise floor (N particles)")
-            add_reference_slope(ax, lam, BOUND_EXPONENTS[p],
+            add_reference_slope(ax, lam, STEP_SIZE_EXPONENTS[p],
                                 (lam[0], group[f"exact_w{p}_chain_pi_f"].iloc[0]),
-                                rf"bound $\lambda^{{{BOUND_EXPONENTS[p]:g}}}$")
+                                rf"bound $\lambda^{{{STEP_SIZE_EXPONENTS[p]:g}}}$")
             ax.set(xscale="log", yscale="log", xlabel=r"step size $\lambda$",
                    ylabel=rf"$W_{p}$", title=rf"({'ab'[row]}{col + 1}) $W_{p}$, $\beta$ = {beta:g}")
             ax.set_xticks(lam, labels=[f"{v:g}" for v in lam], rotation=30)
