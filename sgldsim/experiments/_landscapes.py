@@ -68,3 +68,11 @@ def parse_sigma_rule(rule: str, beta: float) -> tuple[float, float]:
     if value <= 0:
         raise ConfigError(f"sigma_rule={rule!r} is not allowed: a fixed sigma must be > 0")
     return value, float(implied_eta(beta, value))
+
+
+def check_coupling_betas(config) -> None:
+    """Every beta of ``config`` must be finite and > 1: the coupling exponent needs ln beta > 0."""
+    for beta in config.values("beta"):
+        if not (beta > 1 and np.isfinite(beta)):
+            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
+                              "finite number > 1 (the coupling exponent needs ln beta > 0)")

@@ -31,7 +31,7 @@ from ..figures.style import (
 )
 from ..measures import gibbs_1d
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
-from ._landscapes import FLAT_BASIN, landscape, parse_sigma_rule
+from ._landscapes import FLAT_BASIN, check_coupling_betas, landscape, parse_sigma_rule
 
 CHUNK_SIZE = 8
 FIT_SE_LIMIT = 5.0  # standard errors of slack allowed before calling a fit inconsistent
@@ -41,10 +41,7 @@ def validate(config: ExperimentConfig) -> None:
     landscape(config.params["potential"])
     for rule in config.values("sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    for beta in config.values("beta"):
-        if not (beta > 1 and np.isfinite(beta)):
-            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
-                              "finite number > 1 (the coupling exponent needs ln beta > 0)")
+    check_coupling_betas(config)
     dims = config.params["dims"]
     if not dims or any(int(d) != d or d < 1 for d in dims):
         raise ConfigError(f"params.dims={dims} is not allowed: a list of positive integers")

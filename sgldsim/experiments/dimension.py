@@ -40,7 +40,7 @@ from ..figures.style import (
 )
 from ..measures import Gibbs, SampleMeasure
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
-from ._landscapes import EMBEDDED_WELLS, landscape_nd, parse_sigma_rule
+from ._landscapes import EMBEDDED_WELLS, check_coupling_betas, landscape_nd, parse_sigma_rule
 
 CHUNK_SIZE = 1
 FIT_SE_LIMIT = 5.0  # standard errors of slack before a fitted exponent counts as inconsistent
@@ -54,10 +54,7 @@ BOUND_EXPONENTS = (0.5, 1.0, 2.0)  # powers of d in the bound's three terms
 def validate(config: ExperimentConfig) -> None:
     for name in config.values("potential"):
         landscape_nd(name, 1)
-    for beta in config.values("beta"):
-        if not (beta > 1 and np.isfinite(beta)):
-            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
-                              "finite number > 1 (the coupling exponent needs ln beta > 0)")
+    check_coupling_betas(config)
     for rule in config.values("sigma_rule"):
         parse_sigma_rule(rule, 10.0)
     for name in ("separable_dims", "nonseparable_dims"):
