@@ -1,4 +1,4 @@
-"""Benchmark: particle-steps per second of SGLD and fSGLD (science §1) on Gaussian wells.
+"""Benchmark: particle-steps per second of SGLD and fSGLD (docs/theory.md §1) on Gaussian wells.
 
     theta - lam grad u(theta + sigma xi') + sqrt(2 lam / beta) xi   (SGLD: sigma = 0)
 

@@ -1,4 +1,4 @@
-"""The paper's temperature–perturbation coupling sigma = beta^(-(1 + eta)/4) (science §1)."""
+"""The paper's temperature–perturbation coupling sigma = beta^(-(1 + eta)/4) (docs/theory.md §3)."""
 
 from __future__ import annotations
 

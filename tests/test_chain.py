@@ -76,7 +76,7 @@ def test_small_step_chain_approaches_smoothed_gibbs_linearly():
     masses = np.array([chain_invariant(potential, sg.fsgld(lam, beta, sigma)).mass(0.0, np.inf)
                        for lam in steps])
     gaps = masses - reference
-    assert np.all(gaps > 0)  # the discrete chain is flatter-biased than pi^f (science §4)
+    assert np.all(gaps > 0)  # the discrete chain is flatter-biased than pi^f (docs/theory.md §6)
     np.testing.assert_allclose(gaps[:-1] / gaps[1:], 2.0, rtol=0.1)  # halving lam halves it
     extrapolated = 2.0 * masses[-1] - masses[-2]  # Richardson: removes the O(lam) term
     assert abs(extrapolated - reference) < 0.1 * gaps[-1]
@@ -86,7 +86,7 @@ WELLS = {"centers": [-1.0, 1.0], "depths": [1.5, 1.0], "widths": [0.35, 0.7], "c
 
 
 def wells_grad(x):
-    """u'(x) for u = (m/2) x^2 - sum_j a_j exp(-(x - c_j)^2 / (2 s_j^2)) (science §3)."""
+    """u'(x) for u = (m/2) x^2 - sum_j a_j exp(-(x - c_j)^2 / (2 s_j^2)) (docs/theory.md §5)."""
     c, a, s = (np.asarray(WELLS[k]) for k in ("centers", "depths", "widths"))
     d = x[:, None] - c
     return WELLS["confinement"] * x + np.sum(a / s**2 * d * np.exp(-0.5 * d**2 / s**2), axis=1)

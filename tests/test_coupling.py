@@ -15,7 +15,7 @@ def test_implied_eta_inverts_coupled_sigma(beta, eta):
 
 
 def test_coupling_limits_that_define_the_admissible_range():
-    """eta in (0,1): beta sigma^4 -> 0 and beta sigma^2 -> inf (science §1)."""
+    """eta in (0,1): beta sigma^4 -> 0 and beta sigma^2 -> inf (docs/theory.md §3)."""
     beta = np.array([1e2, 1e4, 1e6, 1e8])
     sigma = sg.coupled_sigma(beta, 0.5)
     assert np.all(np.diff(beta * sigma**4) < 0)

@@ -1,4 +1,4 @@
-"""Particle dynamics against closed forms (science §1, §3).
+"""Particle dynamics against closed forms (docs/theory.md §1, §5).
 
 Statistical checks compare a particle average with its exact value within 5 standard errors;
 particles are independent across N at a fixed step, so SE = (std of the summand) / sqrt(N).

@@ -78,8 +78,8 @@ def test_smoke_run_stores_measures_and_verdicts(run):
 
 @pytest.mark.parametrize(("lam", "sigma2_beta"), [(1.25e-4, 0.01), (2e-3, 0.3), (4e-3, 1.0)])
 def test_chain_invariant_matches_the_quadratic_closed_form(lam, sigma2_beta):
-    """Quadratic (science §3): chain law N(0, V), V = (lam a^2 sigma^2 + 2/beta)/(a (2 - lam a)),
-    pi^f = N(0, 1/(beta a)); W2 = |sqrt V - sqrt(1/(beta a))| to 1e-3 relative, from x = 2e-3
+    """Quadratic (docs/theory.md §5): chain law N(0, V), V = (lam a^2 sigma^2 + 2/beta)/(a (2 - lam
+    a)), pi^f = N(0, 1/(beta a)); W2 = |sqrt V - sqrt(1/(beta a))| to 1e-3 relative, from x = 2e-3
     to x = 5."""
     a, beta = 320.0 / 9.0, 32.0
     sigma = np.sqrt(sigma2_beta / beta)

@@ -1,6 +1,6 @@
-"""Gibbs measures (science §2) against independent truth: closed forms, scipy quadrature written
-here from the formulas (not the package's potentials), the Laplace expansion, and statistics with
-tolerances of 5 standard errors."""
+"""Gibbs measures (docs/theory.md §2) against independent truth: closed forms, scipy quadrature
+written here from the formulas (not the package's potentials), the Laplace expansion, and statistics
+with tolerances of 5 standard errors."""
 
 import math
 

@@ -269,7 +269,7 @@ def pinn_like_loss(params, batch):
 
 
 def dual_cone_reference(variant, g_r, g_b):
-    """The three DCGD directions on flat vectors (science dcgd.md)."""
+    """The three DCGD directions on flat vectors (docs/theory.md §9)."""
     g = g_r + g_b
 
     def reject(h):

@@ -108,7 +108,7 @@ def test_regularized_is_u_plus_half_sigma2_laplacian(name):
 
 
 def test_smoothing_matches_heat_expansion_for_small_sigma():
-    """g_sigma = u + sigma^2/2 Lap u + O(sigma^4) (science §2)."""
+    """g_sigma = u + sigma^2/2 Lap u + O(sigma^4) (docs/theory.md §2)."""
     pot = POTENTIALS["wells-1d"]
     x = points(pot)
     errs = []

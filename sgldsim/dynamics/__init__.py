@@ -1,4 +1,4 @@
-"""Particle dynamics: GD, SGD, SGLD, RWP and fSGLD on N particles at once (science §1)."""
+"""Particle dynamics: GD, SGD, SGLD, RWP and fSGLD on N particles at once (docs/theory.md §1)."""
 
 from .samplers import Sampler, fsgld, gd, rwp, sgd, sgld
 from .simulate import (

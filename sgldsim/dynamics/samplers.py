@@ -1,4 +1,4 @@
-"""The particle updates of science §1 as one parameterised family.
+"""The particle updates of docs/theory.md §1 as one parameterised family.
 
 Every method in the table is
 
@@ -24,7 +24,7 @@ Schedule = Callable[[object], object]  # step index k -> step size lam_k (optax-
 
 
 class Sampler(NamedTuple):
-    """Parameters of one perturbed-Langevin update (science §1).
+    """Parameters of one perturbed-Langevin update (docs/theory.md §1).
 
     Attributes:
       name: "gd", "sgd", "sgld", "rwp" or "fsgld" (a label; the update is set by the numbers).

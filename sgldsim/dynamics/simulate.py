@@ -1,4 +1,5 @@
-"""Simulate N particles of the perturbed-Langevin family (science §1) for many parameter cells.
+"""Simulate N particles of the perturbed-Langevin family (docs/theory.md §1) for many parameter
+cells.
 
 One step of every method in the family is
 
@@ -256,7 +257,7 @@ def _gradient(potential, y: Array, key) -> Array:
 
 def update(state: ParticleState, noise: Noise, potential, params: SamplerParams,
            grad_key=None) -> tuple[ParticleState, StepInfo]:
-    """One step with given noise (science §1):
+    """One step with given noise (docs/theory.md §1):
     theta - lam G(theta + sigma xi') + sqrt(2 lam / beta) xi.
 
     Args:
@@ -290,7 +291,8 @@ def _step_keys(key):
 
 def step(key, state: ParticleState, potential, params: SamplerParams
          ) -> tuple[ParticleState, StepInfo]:
-    """One step of the family (science §1): draws xi', xi from ``key``, then :func:`update`."""
+    """One step of the family (docs/theory.md §1): draws xi', xi from ``key``, then
+    :func:`update`."""
     noise_key, grad_key = _step_keys(key)
     noise = draw_noise(noise_key, state.position.shape, state.position.dtype,
                        uses_perturbation(params), uses_langevin(params))
@@ -367,7 +369,8 @@ def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
              dtype: str = "float32") -> SimulationResult:
     """Run ``sampler`` on N particles (for every parameter cell) and record snapshots.
 
-    theta_{k+1} = theta_k - lam_k G(theta_k + sigma xi'_k) + sqrt(2 lam_k / beta) xi_k (science §1).
+    theta_{k+1} = theta_k - lam_k G(theta_k + sigma xi'_k) + sqrt(2 lam_k / beta) xi_k
+    (docs/theory.md §1).
     All cells run in one jitted program; time runs in a nested ``lax.scan`` (records outside,
     steps between records inside), so memory is O(records), not O(steps).
 

@@ -1,5 +1,5 @@
 """Fits behind the verdicts of the theory experiments: power-law exponents against a bound's, and
-exponential decay rates of a transient (science §2, claims 2–3).
+exponential decay rates of a transient (docs/theory.md §4: Thm 3.5 and Thm 3.8 of the fSGLD paper).
 
 A bound y = O(x^q) is an upper bound: a measured exponent p >= q (within FIT_SE_LIMIT standard
 errors) is consistent with it; a smaller one, beyond the errors, is not.

@@ -30,14 +30,14 @@ EMBEDDED_WELLS = "embedded-wells"
 
 def landscape_nd(name: str, dim: int) -> Potential:
     """A d-dimensional landscape: the separable product u(x) = sum_i u1(x_i) of a 1-D
-    :func:`landscape` (every measure a product, W2 exact in any d, science §3), or
+    :func:`landscape` (every measure a product, W2 exact in any d, docs/theory.md §5), or
     ``embedded-wells``, which is not separable:
 
         u(x) = |x|^2 / 2 - exp(-|x + c e_1|^2 / (2 * 0.25^2)) - exp(-|x - c e_1|^2 / (2 * 0.75^2)),
 
     c = 0.75: a sharp and a flat isotropic well of equal amplitude on the x_1 axis, overlapping
     so that the barrier between them stays low (about 0.2: reference MALA chains cross it at
-    moderate beta). Lipschitz gradient and dissipative (science §2, assumption 4)."""
+    moderate beta). Lipschitz gradient and dissipative (docs/theory.md §4, assumptions)."""
     if name == EMBEDDED_WELLS:
         centers = np.zeros((2, dim))
         centers[:, 0] = (-0.75, 0.75)

@@ -5,7 +5,7 @@ one compiled :func:`sgldsim.dynamics.simulate` call with array-valued sampler pa
 chunk's first cell key drives it (every cell draws its own noise stream inside the call); a
 resumed run with another chunking therefore draws other, equally distributed, particles.
 Particles at a fixed step are iid draws of Law(theta_k) (independent chains), so their
-distance to a measure has the particle noise floor of N iid draws (science §4).
+distance to a measure has the particle noise floor of N iid draws (docs/theory.md §6).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def exact_rows(references: dict[str, Measure1D]) -> list[dict]:
 def noise_floor(measure: Measure1D, n: int, p: int, key,
                 n_repeats: int = FLOOR_REPEATS) -> tuple[float, float]:
     """Mean and standard deviation of W_p(n iid draws of the measure, the measure): the level a
-    particle distance cannot go below (science §4)."""
+    particle distance cannot go below (docs/theory.md §6)."""
     return particle_noise_floor(measure, n, p, key=jax.random.fold_in(key, p),
                                 n_repeats=n_repeats)
 

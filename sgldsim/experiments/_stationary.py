@@ -1,9 +1,9 @@
 """Exact 1-D measures shared by the theory experiments and the distances between them.
 
-The targets of science §2, pi^f ∝ exp(-beta g_sigma) and pi* ∝ exp(-beta v) (quadrature), the
+The targets of docs/theory.md §2, pi^f ∝ exp(-beta g_sigma) and pi* ∝ exp(-beta v) (quadrature), the
 invariant law of the discrete chain x' = x - lam u'(x + sigma eps) + sqrt(2 lam / beta) xi
-(science §3, "Discrete chain, exactly, in 1-D"), exact 1-D Wasserstein distances between these
-measures and particle clouds, and statistics of one basin of attraction.
+(docs/theory.md §5, "Discrete chain, exactly, in 1-D"), exact 1-D Wasserstein distances between
+these measures and particle clouds, and statistics of one basin of attraction.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ cells (each particle distance merges the cells' quantile levels)."""
 def target_measures(potential, beta: float, sigma: float,
                     resolution: float = TARGET_RESOLUTION) -> dict[str, Measure1D]:
     """``{"pi_f": pi^f, "pi_star": pi*}``: Gibbs measures of g_sigma = E u(. + sigma Z) and of
-    v = u + (sigma^2/2) u'' at inverse temperature beta (science §2)."""
+    v = u + (sigma^2/2) u'' at inverse temperature beta (docs/theory.md §2)."""
     return {"pi_f": gibbs_1d(potential.smoothed(sigma), beta, resolution=resolution),
             "pi_star": gibbs_1d(potential.regularized(sigma), beta, resolution=resolution)}
 
@@ -46,8 +46,9 @@ def chain_law(potential, step_size: float, beta: float, sigma: float, tol: float
 
 
 def distance(a, b, p: int) -> float:
-    """W_p(a, b) in 1-D, W_p^p = int_0^1 |Q_a - Q_b|^p dq (science §3), for Measure1D, particles
-    (N,) / (N, 1), or their :func:`quantile_function` (compute it once to compare many times).
+    """W_p(a, b) in 1-D, W_p^p = int_0^1 |Q_a - Q_b|^p dq (docs/theory.md §5), for Measure1D,
+    particles (N,) / (N, 1), or their :func:`quantile_function` (compute it once to compare many
+    times).
 
     Exactly :func:`sgldsim.distances.wasserstein` for 1-D inputs.
     """
@@ -73,7 +74,8 @@ def between_basin_w2(a: Measure1D, b: Measure1D, cut: float, n: int = 401) -> fl
         sqrt( int_{F_lo}^{F_hi} |Q_a(q) - Q_b(q)|^2 dq ),  [F_lo, F_hi] = the cdfs at the cut,
 
     the levels the monotone coupling sends from one basin to the other. About d sqrt(|F_a(cut) -
-    F_b(cut)|) for wells a distance d apart (science §4: W2 ~ distance * sqrt(mass mismatch)).
+    F_b(cut)|) for wells a distance d apart (docs/theory.md §6: W2 ~ distance *
+    sqrt(mass mismatch)).
     Trapezoid rule on ``n`` levels.
     """
     lo, hi = sorted((a.cdf(cut), b.cdf(cut)))

@@ -4,7 +4,7 @@ N independent fSGLD chains start at one point x0 and run with several step sizes
 call over the step-size cells). At recorded steps k, the particles (iid draws of Law(theta_k))
 are compared with
 
-* pi* ∝ exp(-beta v) and pi^f ∝ exp(-beta g_sigma) (science §2), and
+* pi* ∝ exp(-beta v) and pi^f ∝ exp(-beta g_sigma) (docs/theory.md §2), and
 * the chain's own invariant law (``chain_invariant``: exact, no particle noise),
 
 in W1 and W2, beside the noise floor of N iid draws. The theorem's bound,

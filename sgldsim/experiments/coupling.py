@@ -6,7 +6,7 @@ decoupled: a fixed sigma or eta outside (0, 1)), compute exactly by quadrature
     pi^f ∝ exp(-beta g_sigma),  pi* ∝ exp(-beta v),  v = u + (sigma^2/2) Lap u,
 
 their W1 and W2 distance in d = 1, and in d dimensions for the separable product u(x) = sum u(x_i)
-(W2 = sqrt(d) W2_1d exactly, science §3). The bound is
+(W2 = sqrt(d) W2_1d exactly, docs/theory.md §5). The bound is
 W2(pi^f, pi*) = O(beta^(-eta/4) sqrt(d) + beta^(-eta/2) d + beta^(-(1+eta)/2) d^2): a measured
 decay exponent at least eta/4 is consistent with it. The flat-basin mass of each measure shows
 what the coupling buys: pi* concentrates on the flat minimum only while beta sigma^2 grows.

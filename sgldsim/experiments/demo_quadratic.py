@@ -1,6 +1,6 @@
 """Demo: (f)SGLD on the 1-D quadratic u(x) = (a/2) x^2 against its exact discrete-chain variance.
 
-A small, real check of the experiment machinery (science §3, quadratic). Started at x_0 = 0,
+A small, real check of the experiment machinery (docs/theory.md §5, quadratic). Started at x_0 = 0,
 the chain x_{k+1} = x_k - lam a (x_k + sigma eps_k) + sqrt(2 lam / beta) xi_k is Gaussian with
 
     Var x_n = V(lam) (1 - (1 - lam a)^(2n)),  V(lam) = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a)),

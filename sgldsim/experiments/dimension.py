@@ -1,19 +1,19 @@
 """Dimension (Prop. 3.4): how W2(pi^f, pi*) grows with the dimension d at a fixed (beta, sigma).
 
-The coupling bound (science §2, claim 1) is
+The coupling bound (docs/theory.md §4: Prop. 3.4 of the fSGLD paper) is
 
     W2(pi^f, pi*) = O(beta^(-eta/4) sqrt(d) + beta^(-eta/2) d + beta^(-(1+eta)/2) d^2),
 
 pi^f ∝ exp(-beta g_sigma), pi* ∝ exp(-beta v), v = u + (sigma^2/2) Lap u. Two families of u:
 
 - separable, u(x) = sum_i u1(x_i): both measures are products, W2^2 is the sum of the marginal
-  W2^2, so W2 = sqrt(d) W2_1d exactly (science §3). Computed through the product measures in
+  W2^2, so W2 = sqrt(d) W2_1d exactly (docs/theory.md §5). Computed through the product measures in
   each d (any d) and checked against sqrt(d) W2_1d.
 - ``embedded-wells``, not separable (:func:`~sgldsim.experiments._landscapes.landscape_nd`):
   exact for d = 1 (quadrature); for d = 2 the exact 2-D grid measure and for d > 2 MALA reference
   samples, both compared through clouds of n particles. Sample-vs-sample W2 has a floor (about
-  N^(-1/d), science §4), measured as W2 between two independent clouds of one measure (the two
-  halves of the MALA chains, or two iid draws); a distance counts as resolved only above
+  N^(-1/d), docs/theory.md §6), measured as W2 between two independent clouds of one measure (the
+  two halves of the MALA chains, or two iid draws); a distance counts as resolved only above
   ``FLOOR_FACTOR`` floors.
 
 The d-exponent p of W2 ~ d^p is fitted over the resolved dimensions and compared with the
@@ -76,7 +76,7 @@ def validate(config: ExperimentConfig) -> None:
 
 def bound_terms(dims, beta: float, eta: float) -> np.ndarray:
     """(3, len(dims)): beta^(-eta/4) sqrt(d), beta^(-eta/2) d, beta^(-(1+eta)/2) d^2 (the bound's
-    terms with unit constants, science §2 claim 1)."""
+    terms with unit constants, docs/theory.md §4, Prop. 3.4)."""
     d = np.asarray(dims, dtype=float)
     prefactors = float(beta) ** -np.array([eta / 4, eta / 2, (1 + eta) / 2])
     return prefactors[:, None] * d[None, :] ** np.array(BOUND_EXPONENTS)[:, None]
@@ -109,7 +109,7 @@ def _rows(dim: int, reference: str, **values) -> list[dict]:
 
 
 def _separable_rows(name: str, dims, beta: float, sigma: float) -> list[dict]:
-    """Exact W2 through the product measures in each d, beside sqrt(d) W2_1d (science §3)."""
+    """Exact W2 through the product measures in each d, beside sqrt(d) W2_1d (docs/theory.md §5)."""
     w2_1d = _exact_w2(landscape_nd(name, 1), beta, sigma)
     return [r for d in dims for r in _rows(
         int(d), "product", w2=_exact_w2(landscape_nd(name, int(d)), beta, sigma), w2_floor=0.0,
@@ -145,8 +145,8 @@ def _reference(potential, beta: float, key, params: dict):
     """Exact Gibbs measure for d <= 2 (quadrature or 2-D grid), MALA reference samples above.
 
     MALA chains start near the origin, between the two wells, x_0 ~ N(0, 0.1^2 I): v puts a
-    steep hill on the sharp well's centre (v is far from g_sigma there, science §4), and a chain
-    started on it can stay stuck by rejection (split R-hat flags it)."""
+    steep hill on the sharp well's centre (v is far from g_sigma there, docs/theory.md §6), and a
+    chain started on it can stay stuck by rejection (split R-hat flags it)."""
     if potential.dim <= 2:
         return Gibbs(potential, beta)
     k_start, k_run = jax.random.split(key)
@@ -201,7 +201,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     if len(separable):
         rel = (separable.w2 / separable.w2_sqrt_d_1d - 1.0).abs().max()
         verdicts.append(Verdict(
-            "separable u: W2(pi^f, pi*) = sqrt(d) W2_1d (product measures, science §3)",
+            "separable u: W2(pi^f, pi*) = sqrt(d) W2_1d (product measures, docs/theory.md §5)",
             "consistent" if rel < IDENTITY_TOL else "inconsistent",
             f"max relative difference {rel:.2g} over d = "
             f"{', '.join(f'{d:g}' for d in sorted(separable.dim.unique()))} (limit "

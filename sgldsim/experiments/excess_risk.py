@@ -1,6 +1,6 @@
 """Excess risk (Thm 3.8): E v(theta_k) - min v against k, and its stationary level against lam.
 
-v = u + (sigma^2/2) u'' is the Hessian-trace-regularised objective (science §2). The theorem
+v = u + (sigma^2/2) u'' is the Hessian-trace-regularised objective (docs/theory.md §2). The theorem
 bounds
 
     E v(theta_k) - inf v <= D1' exp(-c lam k / 4) + D2' lam^(1/4) + D3'.

@@ -1,4 +1,4 @@
-"""Flatness: which minimum wins, exactly and in particle runs (science §2, §4).
+"""Flatness: which minimum wins, exactly and in particle runs (docs/theory.md §2, §6).
 
 A 1-D landscape with a sharp minimum x_s and a flat one x_f (default: the sharp/flat double
 well, curvature ratio 10; ``depth_gap`` delta > 0 makes the sharp one deeper by about delta).
@@ -12,7 +12,7 @@ v = u + (sigma^2/2) u'', the flat-basin mass m(mu) = mu(flat basin) is computed
    chain (``chain_invariant``, the chain's true target) and with its small-step measure (pi^f;
    pi_beta for SGLD), in binomial standard errors sqrt(p (1 - p) / N).
 
-Winner rule (science §4). Laplace's method at the two minima gives the log-odds of the flat
+Winner rule (docs/theory.md §6). Laplace's method at the two minima gives the log-odds of the flat
 basin under pi*,
 
     L = beta [(sigma^2/2) (u''(x_s) - u''(x_f)) - (u(x_f) - u(x_s))]
@@ -120,7 +120,7 @@ def _landscape_rows(u, basin) -> tuple[list[dict], dict]:
 def minimum_shifts(u, sigmas, basin, minima: tuple[float, float]) -> dict[float, float]:
     """sigma -> max over the two basins of |argmin v - argmin u|, v = u + (sigma^2/2) u''
     (grid argmin, resolution 5e-4): small while the O(sigma^2) picture of the winner rule holds,
-    large where v's Laplacian term moves or deepens wells (science §4, false wells)."""
+    large where v's Laplacian term moves or deepens wells (docs/theory.md §6, false wells)."""
     lo, hi = basin
     sides = (np.linspace(lo - 5.0, lo, 10001), np.linspace(lo, min(hi, lo + 5.0), 10001))
     s2 = 0.5 * np.asarray(sorted(set(sigmas)), dtype=float)[:, None] ** 2
@@ -358,7 +358,7 @@ def _winner_verdict(group: pd.DataFrame, gap: float, land: pd.Series) -> Verdict
 def _false_well_verdict(points: pd.DataFrame) -> Verdict:
     """Where v's minima have moved (large sigma), pi* and pi^f disagree far more than elsewhere."""
     claim = ("v is far from g_sigma at large sigma: its Laplacian term moves and deepens wells "
-             "(science §4), so m(pi*) departs from m(pi^f)")
+             "(docs/theory.md §6), so m(pi*) departs from m(pi^f)")
     large, small = points[~points.small_sigma], points[points.small_sigma]
     if not len(large) or not len(small):
         return Verdict(claim, "inconclusive", "needs sigma on both sides of the shift limit")
@@ -408,7 +408,7 @@ def _chain_bias_verdict(table: pd.DataFrame) -> Verdict:
         f"{r.z_small_step:.1f}), lam sigma^2 beta u''_s^2 = {r.perturbation_heat:.2g}"
         for r in runs.itertuples())
     return Verdict("fSGLD's discrete chain is flatter-biased than pi^f when lam sigma^2 beta "
-                   "u''(x_s)^2 is not small (science §4)",
+                   "u''(x_s)^2 is not small (docs/theory.md §6)",
                    "consistent" if len(runs) and (gap > MASS_TOL).all() else "inconsistent",
                    shown or "no fSGLD runs")
 

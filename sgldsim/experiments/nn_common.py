@@ -1,5 +1,5 @@
 """What the neural-network experiments share: datasets and models from parameters, the key
-convention of seeds, and parameter checks (science §5).
+convention of seeds, and parameter checks (docs/theory.md §7).
 
 Key convention (common random numbers): seed s of an experiment with seed ``seed`` uses
 ``k_s = jax.random.fold_in(jax.random.key(seed), s)``; its label noise is drawn from

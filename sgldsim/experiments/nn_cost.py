@@ -1,4 +1,5 @@
-"""Cost per step: SGD, SGLD, RWP, fSGLD, SAM and ASAM on the same model and batch (science §5).
+"""Cost per step: SGD, SGLD, RWP, fSGLD, SAM and ASAM on the same model and batch
+(docs/theory.md §7).
 
 The paper: fSGLD costs about what SGD costs (one gradient per step) and about half of SAM
 (two sequential gradients); ResNet-34 on CIFAR-100N, 23.7 s/epoch against SAM's 41.3 (0.57).

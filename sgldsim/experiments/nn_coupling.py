@@ -1,4 +1,5 @@
-"""The coupling ablation: fSGLD's test accuracy along sigma = beta^(-(1+eta)/4) (science §3, §5).
+"""The coupling ablation: fSGLD's test accuracy along sigma = beta^(-(1+eta)/4)
+(docs/theory.md §3, §7).
 
 The paper reports a plateau of accuracy for eta in (0, 1) and a drop when a fixed beta or a
 fixed sigma pushes the implied eta = 4 ln(1/sigma) / ln(beta) - 1 out of (0, 1). Each cell is

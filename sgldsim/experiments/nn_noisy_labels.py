@@ -1,5 +1,5 @@
 """Noisy-label classification: does fSGLD match or beat SGD, SGLD, RWP, SAM and ASAM, and does
-it reach flatter minima? (science §5; the paper's CIFAR-N / WebVision claims, in miniature.)
+it reach flatter minima? (docs/theory.md §7; the paper's CIFAR-N / WebVision claims, in miniature.)
 
 A cell is (dataset, model, noise kind, noise rate, method). Inside it every configuration of
 the method's tuning grid (the model's learning rates x the method's own hyperparameter) trains

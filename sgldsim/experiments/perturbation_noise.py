@@ -1,4 +1,4 @@
-"""Perturbation noise (science §3–§4): where the discrete fSGLD chain departs from pi^f.
+"""Perturbation noise (docs/theory.md §5–§6): where the discrete fSGLD chain departs from pi^f.
 
 Each step of x' = x - lam u'(x + sigma eps) + sqrt(2 lam / beta) xi carries, besides the Langevin
 noise of variance 2 lam / beta, the perturbation noise lam (u'(x + sigma eps) - E_eps u'(x + sigma
@@ -7,7 +7,7 @@ is x / 2 with
 
     x = lam sigma^2 beta |u''|^2.
 
-For the quadratic u = (a/2) x^2 all is exact (science §3): the chain law is N(0, V) with
+For the quadratic u = (a/2) x^2 all is exact (docs/theory.md §5): the chain law is N(0, V) with
 V = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a)) and pi^f = N(0, 1/(beta a)), so
 
     W2(chain, pi^f) / sd(pi^f) = |sqrt((2 + x) / (2 - lam a)) - 1|  ≈  x/4 + lam a/4,
@@ -21,8 +21,8 @@ noise) for
 * the landscape (sharp–flat double well): W2(chain, pi^f) on the whole line and, per basin, the
   relative W2 of the laws conditioned on the basin, against the basin's own x = lam sigma^2 beta
   u''(m)^2. The sharp basin (curvature ten times the flat one's) has a hundred times the flat
-  basin's x: it departs first (science §4). Its conditional laws follow the harmonic curve while
-  sigma is small against the well's anharmonic scale (hence the large default beta: sigma =
+  basin's x: it departs first (docs/theory.md §6). Its conditional laws follow the harmonic curve
+  while sigma is small against the well's anharmonic scale (hence the large default beta: sigma =
   sqrt(sigma^2 beta / beta)).
 
 The collapse is tested on the (cell, basin) pairs where the perturbation noise dominates
@@ -92,7 +92,7 @@ def harmonic_relative_w2(x, lam_a):
 
 
 def quadratic_chain_variance(step_size, beta, sigma, curvature):
-    """V = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a)) (science §3)."""
+    """V = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a)) (docs/theory.md §5)."""
     lam, a = step_size, curvature
     return (lam * a**2 * sigma**2 + 2.0 / beta) / (a * (2.0 - lam * a))
 
@@ -253,7 +253,7 @@ def _sharp_first_verdict(systems: pd.DataFrame) -> Verdict:
     empty_target = sharp.w2_relative.isna() & ~emptied
     ok = (ratio > 1).all() and len(ratio) > 0
     return Verdict(
-        "the sharp well departs from pi^f first (science §4)",
+        "the sharp well departs from pi^f first (docs/theory.md §6)",
         "consistent" if ok else "inconsistent",
         f"relative W2 sharp / flat basin in [{ratio.min():.3g}, {ratio.max():.3g}] over "
         f"{len(ratio)} cells (curvature ratio "

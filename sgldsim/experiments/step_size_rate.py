@@ -172,7 +172,7 @@ def _multimodal_verdict(beta: float, group: pd.DataFrame, fits: dict, mass_expon
     """Where the between-basin part carries W2 (share >= 1/2 at every lam), W2's exponent must be
     within ``tolerance`` of half of W1's; elsewhere the claim does not apply."""
     claim = (f"multimodal: W2 ~ d sqrt(mass mismatch), so W2's exponent is about half of W1's "
-             f"(science §4) at beta={beta:g}")
+             f"(docs/theory.md §6) at beta={beta:g}")
     ratio = fits[2].exponent / fits[1].exponent
     detail = (f"W1 exponent {fits[1].exponent:.3f}, W2 {fits[2].exponent:.3f} (ratio {ratio:.3f}),"
               f" mass mismatch {mass_exponent:.3f}; between-basin share of W2^2 in "

@@ -1,5 +1,5 @@
 """Exact and reference measures: piecewise-uniform 1-D measures and the Gibbs measures of the
-paper (science §2): pi_beta, pi^f and pi* by quadrature, products, 2-D grids or MALA."""
+paper (docs/theory.md §2): pi_beta, pi^f and pi* by quadrature, products, 2-D grids or MALA."""
 
 from .chain import ChainInfo, chain_invariant, chain_invariant_with_info
 from .gibbs import (

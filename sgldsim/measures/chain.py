@@ -1,10 +1,10 @@
 """The invariant law of the discrete-time perturbed Langevin chain in 1-D, with no particle noise.
 
-The chain of science §1 (SGLD for sigma = 0, fSGLD for sigma > 0) with the exact gradient,
+The chain of docs/theory.md §1 (SGLD for sigma = 0, fSGLD for sigma > 0) with the exact gradient,
 
     x' = x - lam u'(x + sigma eps) + sqrt(2 lam / beta) xi,        eps, xi ~ N(0, 1),
 
-has the transition density (science §3, "Discrete chain, exactly, in 1-D")
+has the transition density (docs/theory.md §5, "Discrete chain, exactly, in 1-D")
 
     p(y | x) = E_eps N(y; x - lam u'(x + sigma eps), s^2),          s^2 = 2 lam / beta,
 
@@ -124,7 +124,7 @@ def _bucketed(fn, x: np.ndarray) -> np.ndarray:
 
 def chain_invariant(potential, sampler, grid=None, n_grid: int | None = None,
                     n_hermite: int | None = None, tol: float = 1e-12) -> Measure1D:
-    """Invariant law of the discrete SGLD/fSGLD chain on a 1-D potential (science §3).
+    """Invariant law of the discrete SGLD/fSGLD chain on a 1-D potential (docs/theory.md §5).
 
     Same arguments as :func:`chain_invariant_with_info`, which also returns diagnostics.
     """

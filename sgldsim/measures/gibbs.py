@@ -1,4 +1,4 @@
-"""Exact Gibbs measures pi ∝ exp(-beta u) (science §2): the paper's three measures.
+"""Exact Gibbs measures pi ∝ exp(-beta u) (docs/theory.md §2): the paper's three measures.
 
 pi_beta = Gibbs(u, beta) is SGLD's target, pi^f = Gibbs(g_sigma, beta) fSGLD's small-step
 invariant law and pi* = Gibbs(v, beta) the flatness-biased target (:func:`paper_measures`).
@@ -57,7 +57,7 @@ _METHODS = ("auto", "quadrature", "product", "grid", "mala")
 # The dispatcher and the paper's three measures
 # ================================================================================================
 def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options):  # noqa: N802
-    """The Gibbs measure pi ∝ exp(-beta u) of ``potential`` (science §2).
+    """The Gibbs measure pi ∝ exp(-beta u) of ``potential`` (docs/theory.md §2).
 
     Args:
       potential: u: R^d -> R, confining (exp(-beta u) must be integrable).
@@ -90,7 +90,7 @@ def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options)
 
 
 def paper_measures(potential: Potential, beta: float, sigma: float, **options) -> dict:
-    """The three measures of science §2 for one (beta, sigma).
+    """The three measures of docs/theory.md §2 for one (beta, sigma).
 
     Returns:
       ``dict(pi_beta=Gibbs(u), pi_f=Gibbs(g_sigma), pi_star=Gibbs(v))`` with
@@ -360,7 +360,7 @@ def _laplace_boxes(beta: float, minima: _Minima, cutoff: float, scale: float = 1
 def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
              resolution: float = 3000.0, bracket=(-10.0, 10.0), n_scan: int = 20001,
              min_cells: int = 2000, max_cells: int = 4_000_000) -> Measure1D:
-    """pi ∝ exp(-beta u) on R as a :class:`Measure1D` (science §2), adapted to beta.
+    """pi ∝ exp(-beta u) on R as a :class:`Measure1D` (docs/theory.md §2), adapted to beta.
 
     1. Scan u on ``n_scan`` points of a bracket that doubles until both ends are in the tail
        (beta (u - u_min) > cutoff and still growing); refine the scan's local minima.
@@ -419,7 +419,7 @@ def _sublevel_component(excess: Callable, x: np.ndarray, scan_excess: np.ndarray
 
 
 # ================================================================================================
-# Products: Separable potentials (science §3)
+# Products: Separable potentials (docs/theory.md §5)
 # ================================================================================================
 @dataclasses.dataclass(frozen=True, eq=False)
 class ProductMeasure:
@@ -567,7 +567,7 @@ class GridMeasure2D:
 def gibbs_2d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
              resolution: float = 30.0, bracket=(-10.0, 10.0), n_coarse: int = 201,
              min_cells: int = 100, max_cells: int = 4_000_000) -> GridMeasure2D:
-    """pi ∝ exp(-beta u) on R^2 as a :class:`GridMeasure2D` (science §2), adapted to beta.
+    """pi ∝ exp(-beta u) on R^2 as a :class:`GridMeasure2D` (docs/theory.md §2), adapted to beta.
 
     1. Coarse n_coarse^2 grid on a box that doubles until its sides are in the tail; refine the
        grid's local minima (with Hessians H).
@@ -673,7 +673,8 @@ def mala(log_density: Callable) -> MALA:
 
     Proposal y = x + h grad log pi(x) + sqrt(2 h) xi, xi ~ N(0, I), accepted with probability
     min(1, pi(y) q(x | y) / (pi(x) q(y | x))), q(y | x) = N(y; x + h grad log pi(x), 2 h I).
-    The unadjusted version of this proposal is the SGLD step with lam = h / beta (science §1).
+    The unadjusted version of this proposal is the SGLD step with lam = h / beta
+    (docs/theory.md §1).
 
     References:
       Roberts & Tweedie (1996), Exponential convergence of Langevin distributions and their

@@ -1,4 +1,4 @@
-"""Classification data that ship with packages or are generated: no downloads (science §5).
+"""Classification data that ship with packages or are generated: no downloads (docs/theory.md §7).
 
 - ``digits``: scikit-learn's 1797 8x8 handwritten digits (``sklearn.datasets.load_digits``),
   pixels scaled to [0, 1], shape (n, 8, 8, 1).

@@ -12,8 +12,8 @@ traced values, so every run of a family shares one compilation:
 | "asam"     | ``optim.asam(lr, rho, eta=asam_eta)``       | ASAM                                |
 
 SGD, SGLD and RWP are fSGLD's special cases: sigma = 0 puts the gradient at theta, and
-beta = inf makes the Langevin term sqrt(2 lr / beta) xi exactly 0 (science §1); the updates are
-the same up to float32 rounding of a different compilation. (Members draw noise they multiply
+beta = inf makes the Langevin term sqrt(2 lr / beta) xi exactly 0 (docs/theory.md §1); the updates
+are the same up to float32 rounding of a different compilation. (Members draw noise they multiply
 by 0: wasted time, reported per method by the nn-cost experiment with the real methods.)
 """
 

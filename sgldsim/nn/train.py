@@ -94,7 +94,7 @@ def accuracy(model: Model, params, split: Split) -> jax.Array:
 
 def curvature(key, model: Model, params, data: Split, *, lanczos_iterations: int = 20,
               trace_samples: int = 30) -> Curvature:
-    """Curvature of the mean cross-entropy over ``data`` at ``params`` (science §5).
+    """Curvature of the mean cross-entropy over ``data`` at ``params`` (docs/theory.md §7).
 
     The top eigenvalue is Lanczos' largest Ritz value (``optim.hessian_top_eigenvalues``,
     start vector from ``jax.random.split(key)[0]``), the trace Hutchinson's estimate

@@ -1,5 +1,5 @@
 """Neural-network optimisers: SGD, SGLD, RWP, fSGLD, SAM, ASAM (and DGSAM, DCGD) for any
-parameter pytree, plus Hessian curvature measures (science §1, §5).
+parameter pytree, plus Hessian curvature measures (docs/theory.md §1, §7).
 
 A method is an optax optimiser fed by a *gradient rule* (where the gradient is taken):
 

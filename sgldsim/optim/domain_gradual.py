@@ -1,4 +1,4 @@
-"""DGSAM: domain-wise gradual sharpness-aware gradients (science dgsam.md)."""
+"""DGSAM: domain-wise gradual sharpness-aware gradients (docs/theory.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DCGD: dual-cone combination of the gradients of two loss terms (science dcgd.md)."""
+"""DCGD: dual-cone combination of the gradients of two loss terms (docs/theory.md §9)."""
 
 from __future__ import annotations
 

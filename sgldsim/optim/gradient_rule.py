@@ -14,8 +14,8 @@ momentum) then acts on that direction. A gradient rule is the first half:
   :func:`as_objective`; ``terms`` is a dict of named scalar loss terms whose sum is the loss
   (a scalar loss is ``{"loss": value}``), so rules that treat terms separately can.
 
-The rule sees the full loss structure, so later methods are rules too, e.g. DGSAM (science
-dgsam.md), a chain of per-domain gradients at accumulating perturbations::
+The rule sees the full loss structure, so later methods are rules too, e.g. DGSAM (docs/theory.md
+§8), a chain of per-domain gradients at accumulating perturbations::
 
     def dgsam_rule(key, params, batch, objective):           # batch = [batch_1, ..., batch_S]
         order = jax.random.permutation(key, len(batch)); point, total = params, 0
@@ -24,7 +24,7 @@ dgsam.md), a chain of per-domain gradients at accumulating perturbations::
             point = point + rho * g / |g|; total = total + g
         return total * S / (S + 1), info
 
-and DCGD (science dcgd.md), two gradients of named terms combined into one direction::
+and DCGD (docs/theory.md §9), two gradients of named terms combined into one direction::
 
     def dcgd_rule(key, params, batch, objective):            # loss returns {"r": L_r, "b": L_b}
         (terms, aux), vjp = jax.vjp(objective(., batch), params)  # one forward pass
@@ -97,7 +97,8 @@ def evaluate_gradient(objective: Objective, params: Params, batch: Batch):
 
 
 def plain() -> GradientRule:
-    """The gradient at the current parameters, grad L(theta, batch) (SGD, SGLD; science §1)."""
+    """The gradient at the current parameters, grad L(theta, batch) (SGD, SGLD;
+    docs/theory.md §1)."""
 
     def rule(key, params, batch, objective):
         del key

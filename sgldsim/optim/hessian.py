@@ -1,6 +1,6 @@
 """Curvature of a loss over a dataset: Hessian-vector products, Lanczos, Hutchinson.
 
-The flatness measures of the paper's empirical side (science §5): the top Hessian eigenvalues
+The flatness measures of the paper's empirical side (docs/theory.md §7): the top Hessian eigenvalues
 and the Hessian trace at trained parameters, for a loss that is a mean over a dataset.
 
 Conventions: ``loss_fn(params, batch)`` is the *mean* loss over the examples of ``batch``;

@@ -1,4 +1,4 @@
-"""Langevin noise as an optax transformation, and SGLD built from it (science §1).
+"""Langevin noise as an optax transformation, and SGLD built from it (docs/theory.md §1).
 
 SGLD: theta_{t+1} = theta_t - lr_t * grad U(theta_t, X_t) + sqrt(2 lr_t / beta) xi_t.
 In optax terms the noise is added to the updates *after* learning-rate scaling, so the

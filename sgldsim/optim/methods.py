@@ -1,4 +1,4 @@
-"""The methods of the paper as (optimiser, gradient rule) pairs (science §1, §5).
+"""The methods of the paper as (optimiser, gradient rule) pairs (docs/theory.md §1, §7).
 
 | method | gradient rule | optimiser |
 |---|---|---|

@@ -1,4 +1,4 @@
-"""Random weight perturbation: the gradient of fSGLD and RWP (science §1)."""
+"""Random weight perturbation: the gradient of fSGLD and RWP (docs/theory.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sharpness-aware gradients: SAM and ASAM (science §1; dgsam.md "Baselines")."""
+"""Sharpness-aware gradients: SAM and ASAM (docs/theory.md §1, §8)."""
 
 from __future__ import annotations
 

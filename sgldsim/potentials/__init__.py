@@ -1,5 +1,5 @@
 """Synthetic potentials u: R^d -> R with value, gradient, Laplacian and their smoothed and
-Hessian-trace-regularised versions (science brief §2–§3)."""
+Hessian-trace-regularised versions (docs/theory.md §2, §5)."""
 
 from .base import HessianTraceRegularized, Potential
 from .gaussian_wells import GaussianWells

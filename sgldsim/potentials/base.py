@@ -1,4 +1,4 @@
-"""The potential interface u: R^d -> R and its two derived potentials (science brief §2).
+"""The potential interface u: R^d -> R and its two derived potentials (docs/theory.md §2).
 
 Every potential takes inputs of shape ``(..., d)`` and returns ``(...)`` for ``value`` and
 ``laplacian`` and ``(..., d)`` for ``grad``. Subclasses implement ``_value`` (and, where a closed
@@ -71,8 +71,9 @@ class Potential:
         return self._laplacian(self._as_input(x))
 
     def smoothed(self, sigma) -> Potential:
-        """g_sigma(x) = E u(x + sigma Z), Z ~ N(0, I_d) (science §2). Exact where a closed form
-        exists; otherwise Gauss–Hermite (d = 1) or Monte Carlo with a reported error (d > 1)."""
+        """g_sigma(x) = E u(x + sigma Z), Z ~ N(0, I_d) (docs/theory.md §2). Exact where a
+        closed form exists; otherwise Gauss–Hermite (d = 1) or Monte Carlo with a reported
+        error (d > 1)."""
         check_nonnegative("sigma", sigma)
         from .smoothing import numerically_smoothed
 

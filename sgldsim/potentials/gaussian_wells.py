@@ -2,8 +2,8 @@
 
     u(x) = (m/2)|x|^2 - sum_j a_j exp(-|x - c_j|^2 / (2 s_j^2)) + offset
 
-Lipschitz gradient and dissipative for m > 0, so it meets the paper's assumptions (science §2,
-assumption 4). Gaussian smoothing is again of this form (science §3):
+Lipschitz gradient and dissipative for m > 0, so it meets the paper's assumptions (docs/theory.md
+§4, assumptions). Gaussian smoothing is again of this form (docs/theory.md §5):
 
     g_sigma(x) = (m/2)(|x|^2 + d sigma^2)
                  - sum_j a_j (s_j^2/(s_j^2 + sigma^2))^(d/2)

@@ -1,4 +1,4 @@
-"""1-D polynomial potentials with exact Gaussian smoothing (science §3).
+"""1-D polynomial potentials with exact Gaussian smoothing (docs/theory.md §5).
 
 E (x + sigma Z)^k = sum_j C(k, 2j) (2j - 1)!! sigma^(2j) x^(k - 2j), so the smoothed potential
 g_sigma and the regularised v = u + (sigma^2/2) u'' of a polynomial are polynomials.

@@ -14,7 +14,7 @@ class Quadratic(Potential):
     """u(x) = (1/2) sum_i a_i x_i^2 + offset; ``curvature`` is a scalar a or a_i of shape (d,).
 
     Gaussian smoothing and Hessian-trace regularisation only shift it by a constant:
-    g_sigma = v = u + (sigma^2/2) sum_i a_i (science §3).
+    g_sigma = v = u + (sigma^2/2) sum_i a_i (docs/theory.md §5).
     """
 
     curvature: jnp.ndarray = 1.0

@@ -1,4 +1,5 @@
-"""Separable potentials u(x) = sum_i u1(x_i): every derived measure is a product (science §3)."""
+"""Separable potentials u(x) = sum_i u1(x_i): every derived measure is a product
+(docs/theory.md §5)."""
 
 from __future__ import annotations
 

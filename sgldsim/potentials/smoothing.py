@@ -1,4 +1,4 @@
-"""Gaussian smoothing for potentials without a closed form (science §2):
+"""Gaussian smoothing for potentials without a closed form (docs/theory.md §2):
 g_sigma(x) = E u(x + sigma Z), by Gauss–Hermite quadrature in d = 1 and by Monte Carlo with
 common random numbers (and a reported standard error) in d > 1."""
 

@@ -1,7 +1,7 @@
 """Stochastic-gradient potentials: u(theta) = E U(theta, X), with one data draw per step.
 
 The dynamics call ``stochastic_grad(key, x)`` when a potential has it, so SGD/SGLD/fSGLD see
-gradient noise as in the paper's setting (science §1: grad U(theta, X) with X a data draw).
+gradient noise as in the paper's setting (docs/theory.md §1: grad U(theta, X) with X a data draw).
 ``value``, ``grad``, ``laplacian``, ``smoothed`` and ``regularized`` describe the mean potential u,
 which is what the exact measures use.
 """
