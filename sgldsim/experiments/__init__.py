@@ -47,7 +47,9 @@ A module defines::
   ``results.parquet``) is tidy: columns ``cell_id, <grid params>, <labels>, measure, value``,
   one row per cell and measurement, in grid order.
 - ``Summary(table, fitted, verdicts)`` with ``verdicts`` a list of ``(claim, verdict, reason)``
-  and verdict one of "consistent", "inconsistent", "inconclusive".
+  and verdict one of "consistent", "inconsistent", "inconclusive", and ``legend`` a dict
+  explaining every column of the table (printed under it). A claim the grid cannot resolve is
+  "inconclusive", with the reason.
 - :func:`cells_table` turns ``results`` into one row per cell with a column per measure.
 - ``figures`` runs inside :func:`sgldsim.figures.paper_style`; use
   :func:`sgldsim.figures.new_figure` and :func:`sgldsim.figures.save_figure`.

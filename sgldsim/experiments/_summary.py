@@ -8,6 +8,13 @@ from typing import NamedTuple
 
 VERDICTS = ("consistent", "inconsistent", "inconclusive")
 
+UPPER_BOUND = (
+    "an upper bound W <= C x^(-b) with an unknown constant C is consistent with the data when the\n"
+    "measured decay exponent is at least b (ratio measured/bound exponent >= 1, within 5 standard\n"
+    "errors), inconsistent when it is smaller, and inconclusive when the grid cannot resolve it\n"
+    "(too few cells above the floor, or the regime the claim needs is not reached)")
+"""What "consistent" means for the paper's upper bounds; experiments add it to their legend."""
+
 
 class Verdict(NamedTuple):
     """A claim, whether the simulation is consistent with it, and why (numbers that ran)."""
@@ -26,11 +33,14 @@ class Summary:
       fitted: fitted quantities by name, e.g. ``{"w2_exponent": 0.48}``.
       verdicts: ``Verdict(claim, verdict, reason)`` with verdict one of
         "consistent", "inconsistent", "inconclusive"; plain 3-tuples are accepted.
+      legend: what each column of the table (or any other term) means, by name; printed
+        under the table.
     """
 
     table: str
     fitted: dict[str, float] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
+    legend: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         verdicts = [Verdict(*v) for v in self.verdicts]
@@ -40,10 +50,19 @@ class Summary:
                                  f"allowed: {', '.join(VERDICTS)}")
         object.__setattr__(self, "verdicts", verdicts)
         object.__setattr__(self, "fitted", {k: float(x) for k, x in self.fitted.items()})
+        object.__setattr__(self, "legend", {str(k): str(v) for k, v in self.legend.items()})
 
     def to_text(self) -> str:
-        """The table, then fitted quantities, then one line per verdict."""
+        """The table, its legend, then fitted quantities, then one line per verdict."""
         lines = [self.table.rstrip(), ""]
+        if self.legend:
+            lines.append("legend:")
+            width = max(map(len, self.legend))
+            for name, text in self.legend.items():
+                first, *rest = text.split("\n")
+                lines.append(f"  {name:<{width}}  {first}")
+                lines += [f"  {'':<{width}}  {more}" for more in rest]
+            lines.append("")
         if self.fitted:
             lines.append("fitted:")
             width = max(map(len, self.fitted))
@@ -60,4 +79,5 @@ class Summary:
             "table": self.table,
             "fitted": {k: (v if math.isfinite(v) else None) for k, v in self.fitted.items()},
             "verdicts": [v._asdict() for v in self.verdicts],
+            "legend": dict(self.legend),
         }
