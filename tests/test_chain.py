@@ -10,7 +10,7 @@ from sgldsim.measures.chain import chain_invariant, chain_invariant_with_info
 
 
 def quadratic_chain_variance(a, lam, beta, sigma):
-    """Science §3: V = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a))."""
+    """docs/theory.md §5: V = (lam a^2 sigma^2 + 2/beta) / (a (2 - lam a))."""
     return (lam * a**2 * sigma**2 + 2.0 / beta) / (a * (2.0 - lam * a))
 
 
@@ -68,8 +68,9 @@ def smoothed_gibbs_mass_right_of_zero(potential, beta, sigma):
 
 
 def test_small_step_chain_approaches_smoothed_gibbs_linearly():
-    """Science §2–§4: as lam -> 0 the fSGLD chain's law tends to pi^f ∝ exp(-beta g_sigma), with
-    a bias O(lam); here lam sigma^2 beta u''(-1)^2 <= 0.13 (the regime where this holds)."""
+    """docs/theory.md §2, §6: as lam -> 0 the fSGLD chain's law tends to pi^f ∝ exp(-beta
+    g_sigma), with a bias O(lam); here lam sigma^2 beta u''(-1)^2 <= 0.13 (the regime where
+    this holds)."""
     potential, beta, sigma = sg.sharp_flat_double_well(), 10.0, 0.1
     reference = smoothed_gibbs_mass_right_of_zero(potential, beta, sigma)
     steps = np.array([1e-3, 5e-4, 2.5e-4])

@@ -123,3 +123,27 @@ def decay_rate_verdict(claim: str, step_sizes, rates, stderrs, n_points) -> Verd
     verdict = ("consistent" if decaying.all() else "inconsistent" if growing.any() else
                "inconclusive")
     return Verdict(claim, verdict, reason)
+
+
+def settling_verdict(claim: str, z, transient_left, tolerance, detail: str) -> Verdict:
+    """Verdict on "the particles settle on the stationary level" from one z-score per cell.
+
+    ``z``: (late value - stationary level) / its standard error; ``transient_left``: what the
+    fitted exponential transient still predicts at the compared records (nan: no transient
+    was fitted, i.e. none stood above the floor); ``tolerance``: FIT_SE_LIMIT standard errors
+    in the same units. Consistent if every |z| <= FIT_SE_LIMIT. A cell beyond it whose fitted
+    transient has not yet decayed below the tolerance only shows that the run is too short:
+    if all such cells are short, the verdict is "inconclusive"; otherwise "inconsistent".
+    """
+    z, left, tol = (np.asarray(v, dtype=float) for v in (z, transient_left, tolerance))
+    failing = np.abs(z) > FIT_SE_LIMIT
+    if not failing.any():
+        return Verdict(claim, "consistent", detail)
+    short = failing & (left > tol)
+    if short[failing].all():
+        return Verdict(claim, "inconclusive",
+                       f"the runs stop before the transient has decayed (fitted transient "
+                       f"still {np.nanmax(left[short]):.3g} against a tolerance of "
+                       f"{np.nanmin(tol[short]):.3g} in {int(short.sum())} of {int(failing.sum())} "
+                       f"cells beyond {FIT_SE_LIMIT:g} SE; more steps needed): {detail}")
+    return Verdict(claim, "inconsistent", detail)

@@ -399,7 +399,7 @@ def _particle_verdicts(table: pd.DataFrame, n: int, record_every: int) -> list[V
 
 
 def _chain_bias_verdict(table: pd.DataFrame) -> Verdict:
-    """Science §4: the chain is flatter than pi^f unless lam sigma^2 beta u''^2 << 1."""
+    """docs/theory.md §6: the chain is flatter than pi^f unless lam sigma^2 beta u''^2 << 1."""
     runs = table[table.method == "fsgld"]
     gap = runs.flat_mass_chain - runs.flat_mass_small_step
     shown = "; ".join(

@@ -10,7 +10,7 @@ inequality, into
 so the bound's exponents are tested on the discretisation part: a measured exponent at least the
 bound's (1/2 for W1, 1/4 for W2) is consistent with it.
 
-Science §4: in a multimodal measure a mass mismatch dm between wells a distance d apart costs
+docs/theory.md §6: in a multimodal measure a mass mismatch dm between wells a distance d apart costs
 W1 ~ d dm but W2 ~ d sqrt(dm); with dm = O(lam), W2's exponent is about half of W1's. The part
 of W2 that moves mass across the barrier (:func:`._stationary.between_basin_w2`) shows when that
 regime holds: at large beta (metastable wells) it is nearly all of W2, at small beta little.
@@ -53,6 +53,7 @@ from ._particles import (
     validate_particle_config,
 )
 from ._stationary import ORDERS, between_basin_w2
+from ._summary import UPPER_BOUND
 
 CHUNK_SIZE = 10
 MULTIMODAL_SHARE = 0.5  # W2 counts as "mass moved between wells" when that part is >= half of W2^2
@@ -152,7 +153,28 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     fmt = lambda v: f"{v:.4g}"
     text = (shown.to_string(index=False, float_format=fmt) + "\n\nper beta:\n"
             + pd.DataFrame(fits).to_string(index=False, float_format=fmt))
-    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+    return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=LEGEND)
+
+
+LEGEND = {
+    "beta, step_size": "inverse temperature and step size lam of the cell",
+    "exact_w<p>_chain_pi_f": "exact W_p between the discrete chain's invariant law and pi^f: the"
+                             " discretisation bias\n(Thm 3.5: O(lam^(1/2)) for W1, O(lam^(1/4))"
+                             " for W2)",
+    "exact_w<p>_chain_pi_star": "exact W_p between the chain's invariant law and pi*",
+    "mass_shift": "flat-basin mass of the chain law minus that of pi^f",
+    "between_share": "share of W2(chain, pi^f)^2 carried by mass moved between the basins"
+                     " (docs/theory.md §6)",
+    "particles_w<p>_pi_star": "W_p(particles, pi*) at the last step, particles started at the"
+                              " chain law",
+    "floor_w<p>_pi_star": "particle floor: W_p between N iid draws of pi* and pi* (mean of"
+                          " repeats)",
+    "exponent_*": "least-squares slope of ln(W or |mass_shift|) against ln lam, per beta",
+    "smoothing_bias_w<p>": "exact W_p(pi^f, pi*), the bound's Dbias",
+    "min_between_share": "smallest between_share over the step sizes (the multimodal claim"
+                         f" needs >= {MULTIMODAL_SHARE:g})",
+    "consistent": UPPER_BOUND,
+}
 
 
 def _get(fits: dict, p: int) -> float:

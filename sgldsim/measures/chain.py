@@ -184,8 +184,8 @@ def chain_invariant_with_info(potential, sampler, grid=None, n_grid: int | None 
         chain so metastable that its density between wells underflows float64 (beta too large).
 
     References:
-      Science brief §1 (the update), §3 (discrete chain in 1-D; the quadratic's variance),
-      §4 (when the chain is close to pi^f).
+      docs/theory.md §1 (the update), §5 (discrete chain in 1-D; the quadratic's variance),
+      §6 (when the chain is close to pi^f).
     """
     chain = _validated_chain(potential, sampler)
     grid = _validated_options(grid, n_grid, n_hermite, tol)
