@@ -142,7 +142,24 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         verdicts.append(Verdict(f"step-size bias Var/Var_pi_beta - 1 = O(lam) at beta={beta:g}",
                                 *verdict))
     return Summary(table=shown.to_string(index=False, float_format=lambda v: f"{v:.5g}"),
-                   fitted=fitted, verdicts=verdicts)
+                   fitted=fitted, verdicts=verdicts, legend=_legend(config))
+
+
+def _legend(config: ExperimentConfig) -> dict[str, str]:
+    n, n_steps = config.params["n_particles"], config.params["n_steps"]
+    return {
+        "step_size, beta, sigma": "lam, beta and sigma of the cell (sigma = 0: SGLD)",
+        "variance_mc": f"sample variance of x_n over {n} chains after n = {n_steps} steps from"
+                       " x_0 = 0",
+        "variance_mc_stderr": "its standard error, variance_mc sqrt(2 / (N - 1))",
+        "variance_chain": "exact Var x_n of the discrete chain, V(lam) (1 - (1 - lam a)^(2n))"
+                          " (docs/theory.md §5)",
+        "variance_gibbs": "1 / (beta a), the variance of pi_beta (lam -> 0)",
+        "z": "(variance_mc - variance_chain) / variance_mc_stderr",
+        "consistent": f"|z| < {Z_LIMIT:g} in every cell; the bias order: fitted exponent of"
+                      " variance_mc / variance_gibbs - 1\nin lam at least 1 (within"
+                      f" {Z_LIMIT:g} standard errors); inconclusive when the grid cannot fit it",
+    }
 
 
 def _bias_order(group: pd.DataFrame):
