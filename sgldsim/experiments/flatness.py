@@ -55,6 +55,7 @@ L_MARGIN = 2.0  # winner rule checked where |log-odds| >= this
 SHIFT_LIMIT = 0.1  # ... and where v's minima moved by at most this fraction of their distance
 MASS_TOL = 1e-6  # quadrature error allowed when comparing two exact masses
 CONCENTRATED = 0.99  # "m(pi*) -> 1": at least this at the largest coupled beta
+HEAT_NOT_SMALL = 0.1  # lam sigma^2 beta u''(x_s)^2 from which the chain's extra flatness shows
 TRACE_POINTS = 150  # survival and flat-fraction curves are stored at about this many steps
 MEASURE_NAMES = ("pi_beta", "pi_f", "pi_star")
 ETA_PALETTE = ("#EE3377", "#EE7733", "#33BBEE", "#009988", "#CC3311")
@@ -284,7 +285,34 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         for r in tables["particles"].itertuples():
             tag = f"{r.method}, delta={r.depth_gap:g}, beta={r.beta:g}, sigma={r.sigma:g}"
             fitted[f"exit_median_steps[{tag}]"] = r.exit_median
-    return Summary(table=_summary_text(tables), fitted=fitted, verdicts=verdicts)
+    return Summary(table=_summary_text(tables), fitted=fitted, verdicts=verdicts, legend=LEGEND)
+
+
+LEGEND = {
+    "x_sharp, x_flat": "the sharp and the flat minimum of u",
+    "depth_difference": "delta = u(x_f) - u(x_s): how much deeper the sharp minimum is",
+    "trace_difference": "Delta tr = u''(x_s) - u''(x_f)",
+    "entropic_log_odds": "(1/2) ln(u''(x_s) / u''(x_f)): pi_beta's log-odds of the flat basin at"
+                         " large beta",
+    "flat-basin mass": "exact mass of the flat basin under pi_beta, pi^f (pi_f) or pi* (pi_star),"
+                       " by quadrature",
+    "pi*(eta=E)": "flat-basin mass of pi* along sigma = beta^(-(1+E)/4); pi_beta: SGLD's, for"
+                  " comparison",
+    "method, beta, sigma": "particle run: SGLD (sigma = 0) or fSGLD, N particles started at x_s",
+    "flat_fraction": "fraction of particles in the flat basin at the last step (+-"
+                     " flat_fraction_stderr, binomial)",
+    "flat_mass_chain": "exact flat mass of the discrete chain's invariant law (chain_invariant)",
+    "flat_mass_small_step": "exact flat mass of the lam -> 0 measure: pi^f (fSGLD), pi_beta (SGLD)",
+    "z_chain, z_small_step": "(flat_fraction - that mass) / flat_fraction_stderr",
+    "z_half": "flat fraction at T/2 minus at T, in standard errors (a mixing check)",
+    "exit_median": "median first step in the flat basin (inf: fewer than half left)",
+    "exited_fraction": "fraction of particles that ever reached the flat basin",
+    "relaxation_bias_bound": "upper bound on the bias left after the run (two-state picture);"
+                             " mixed: below 1 SE",
+    "consistent": "the numbers in the reason meet the requirement stated there (5 SE, the"
+                  " predicted sign);\ninconclusive: the grid or the run cannot test the claim"
+                  " (limit not reached, not mixed)",
+}
 
 
 def _exact_verdicts(tables: dict) -> list[Verdict]:
@@ -320,8 +348,13 @@ def _coupling_verdict(curve: pd.DataFrame, gap: float, eta: float) -> Verdict:
                f"peak m(pi*) = {peak.flat_mass_pi_star:.4f} at beta={peak.beta:g}")
     if gap == 0:
         ok = last.flat_mass_pi_star >= CONCENTRATED and last.flat_mass_pi_beta < CONCENTRATED
-        return Verdict(f"equal depths: m(pi*) -> 1 along eta={eta:g} while pi_beta keeps "
-                       "its split", "consistent" if ok else "inconsistent", numbers)
+        claim = f"equal depths: m(pi*) -> 1 along eta={eta:g} while pi_beta keeps its split"
+        predicted = 1.0 / (1.0 + np.exp(-last.log_odds))
+        if not ok and predicted < CONCENTRATED:
+            return Verdict(claim, "inconclusive", f"{numbers}: coupling_betas stop before the "
+                           f"limit can show (Laplace log-odds {last.log_odds:.3g} at the last "
+                           f"beta predict m(pi*) = {predicted:.4f} < {CONCENTRATED:g})")
+        return Verdict(claim, "consistent" if ok else "inconsistent", numbers)
     claim = (f"delta={gap:g}: along eta={eta:g} sigma -> 0 and the deeper (sharp) minimum "
              "wins once (sigma^2/2) Delta tr < delta")
     reason = f"{numbers}; Laplace log-odds at the last beta {last.log_odds:.3g}"
@@ -400,7 +433,7 @@ def _particle_verdicts(table: pd.DataFrame, n: int, record_every: int) -> list[V
 
 def _chain_bias_verdict(table: pd.DataFrame) -> Verdict:
     """docs/theory.md §6: the chain is flatter than pi^f unless lam sigma^2 beta u''^2 << 1."""
-    runs = table[table.method == "fsgld"]
+    runs = table[(table.method == "fsgld") & (table.perturbation_heat >= HEAT_NOT_SMALL)]
     gap = runs.flat_mass_chain - runs.flat_mass_small_step
     shown = "; ".join(
         f"delta={r.depth_gap:g}, sigma={r.sigma:g}: chain {r.flat_mass_chain:.4f}, pi^f "
@@ -409,8 +442,10 @@ def _chain_bias_verdict(table: pd.DataFrame) -> Verdict:
         for r in runs.itertuples())
     return Verdict("fSGLD's discrete chain is flatter-biased than pi^f when lam sigma^2 beta "
                    "u''(x_s)^2 is not small (docs/theory.md §6)",
-                   "consistent" if len(runs) and (gap > MASS_TOL).all() else "inconsistent",
-                   shown or "no fSGLD runs")
+                   "inconclusive" if runs.empty else
+                   "consistent" if (gap > MASS_TOL).all() else "inconsistent",
+                   shown or f"no fSGLD run has lam sigma^2 beta u''_s^2 >= {HEAT_NOT_SMALL:g}: "
+                   "particle_sigmas too small to test the claim")
 
 
 def _exit_verdict(group: pd.DataFrame, n: int, record_every: int) -> Verdict:
