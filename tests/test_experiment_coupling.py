@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from summary_checks import undocumented_columns
 
 from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
 from sgldsim.experiments.coupling import _curvature_gap, _flatness_verdicts
@@ -48,6 +49,7 @@ def test_coupling_summary_shows_every_dim_and_leaves_unreached_limits_inconclusi
     text = run.summary.to_text()
     assert "w2[d=1]" in text and "w2[d=50]" in text
     assert {"quadrature_floor", "exponent_ratio", "consistent"} <= set(run.summary.legend)
+    assert undocumented_columns(run.summary) == set()
     verdicts = {v.claim: v for v in run.summary.verdicts}
     fades = verdicts["with eta=1.5 > 1 the flatness bias fades as beta grows"]
     assert fades.verdict == "inconclusive" and "beta=1000" in fades.reason

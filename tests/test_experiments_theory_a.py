@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from summary_checks import undocumented_columns
 
 from sgldsim.coupling import coupled_sigma
 from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
@@ -45,6 +46,7 @@ def test_flatness_smoke(tmp_path):
     particles = run.results[run.results.part == "particles"]
     assert set(particles.method) == {"sgld", "fsgld"}
     _verdicts_well_formed(run.summary)
+    assert undocumented_columns(run.summary) == set()
     claims = " ".join(v.claim for v in run.summary.verdicts)
     assert "exact chain law" in claims and "faster than SGLD" in claims
     assert {p.name for p in run.figures} >= {"flatness_maps.png", "flatness_coupling.png",

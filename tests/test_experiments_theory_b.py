@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from summary_checks import undocumented_columns
 
 from sgldsim.distances import wasserstein
 from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
@@ -65,6 +66,8 @@ def test_smoke_run_stores_measures_and_verdicts(run):
     assert "verdicts:" in (run.run_dir / "summary.txt").read_text()
     assert [p.suffix for p in run.figures] == [".png", ".pdf"]
     assert all(p.stat().st_size > 0 for p in run.figures)
+    assert undocumented_columns(run.summary) == set()
+    assert "consistent" in run.summary.legend
     claims = {v.claim: v for v in run.summary.verdicts}
     if run.config.name == "step-size-rate":
         # Particles drawn from chain_invariant's law and run by simulate must stay there: the

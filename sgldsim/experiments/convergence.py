@@ -142,9 +142,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                    "floor_w1_chain", "late_w2_chain", "floor_w2_chain", "late_w1_pi_star",
                    "exact_w1_chain_pi_star", "late_w2_pi_star", "exact_w2_chain_pi_star",
                    "exact_w1_chain_pi_f", "exact_w2_chain_pi_f"]]
-    text = ("rate: c in W1(particles, chain law) ~ exp(-c lam k / 2); late_*: mean over the last "
-            f"{LATE_FRACTION:.0%} of records\n"
-            + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=LEGEND)
 
 
@@ -154,7 +152,8 @@ LEGEND = {
             " (Thm 3.5's first term)",
     "rate_stderr": "standard error of the fitted rate",
     "fit_points": "records in the transient window (above 3x the floor, after the peak)",
-    "late_w<p>_<target>": "mean W_p(particles, target) over the last 25% of records; targets:"
+    "late_w<p>_<target>": f"mean W_p(particles, target) over the last {LATE_FRACTION:.0%} of"
+                          " records; targets:"
                           " chain = the exact\ninvariant law of the discrete chain, pi_star = pi*",
     "floor_w<p>_chain": "particle floor: W_p between N iid draws of the chain law and the law"
                         " itself (mean of repeats)",

@@ -161,8 +161,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     shown = cells[["step_size", "rate", "rate_stderr", "fit_points", "final_excess_risk",
                    "final_stderr", "level_chain", "final_z", "level_pi_f", "level_pi_star",
                    "step_size_part"]]
-    text = ("rate: c in E v(theta_k) - E_chain v ~ exp(-c lam k / 4); level_*: exact "
-            "E_mu v - min v\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=LEGEND)
 
 

@@ -289,15 +289,16 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
 
 
 LEGEND = {
+    "depth_gap": "the landscape's depth_gap parameter (delta > 0: the sharp well deeper)",
     "x_sharp, x_flat": "the sharp and the flat minimum of u",
     "depth_difference": "delta = u(x_f) - u(x_s): how much deeper the sharp minimum is",
     "trace_difference": "Delta tr = u''(x_s) - u''(x_f)",
     "entropic_log_odds": "(1/2) ln(u''(x_s) / u''(x_f)): pi_beta's log-odds of the flat basin at"
                          " large beta",
-    "flat-basin mass": "exact mass of the flat basin under pi_beta, pi^f (pi_f) or pi* (pi_star),"
-                       " by quadrature",
-    "pi*(eta=E)": "flat-basin mass of pi* along sigma = beta^(-(1+E)/4); pi_beta: SGLD's, for"
-                  " comparison",
+    "flat-basin mass of pi_beta, pi_f, pi_star": "exact mass of the flat basin under pi_beta,"
+                                                 " pi^f or pi*, by quadrature",
+    "pi*(eta=E), pi_beta": "flat-basin mass of pi* along sigma = beta^(-(1+E)/4); pi_beta:"
+                           " SGLD's, for comparison",
     "method, beta, sigma": "particle run: SGLD (sigma = 0) or fSGLD, N particles started at x_s",
     "flat_fraction": "fraction of particles in the flat basin at the last step (+-"
                      " flat_fraction_stderr, binomial)",
