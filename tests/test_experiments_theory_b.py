@@ -15,7 +15,12 @@ from summary_checks import undocumented_columns
 
 from sgldsim.distances import wasserstein
 from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
-from sgldsim.experiments._fits import exponential_rate, transient_window
+from sgldsim.experiments._fits import (
+    exponent_verdict,
+    exponential_rate,
+    settling_verdict,
+    transient_window,
+)
 from sgldsim.experiments._landscapes import landscape
 from sgldsim.experiments._stationary import (
     between_basin_w2,
@@ -77,6 +82,9 @@ def test_smoke_run_stores_measures_and_verdicts(run):
     if run.config.name == "perturbation-noise":
         closed = next(v for c, v in claims.items() if c.startswith("quadratic"))
         assert closed.verdict == "consistent", closed.reason
+        # TINY has one step size: x cannot be told apart from sigma^2 beta.
+        collapse = next(v for c, v in claims.items() if "curves collapse" in c)
+        assert collapse.verdict == "inconclusive" and "one value of step_size" in collapse.reason
 
 
 @pytest.mark.parametrize(("lam", "sigma2_beta"), [(1.25e-4, 0.01), (2e-3, 0.3), (4e-3, 1.0)])
@@ -157,3 +165,21 @@ def test_minimum_and_stable_interval_of_the_double_well():
 def test_bad_values_are_rejected(tmp_path, name, override, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("[", r"\[").replace(".", r"\.")):
         run_experiment(name, [override], tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize("z, left, expected", [
+    ([1.0, -2.0], [np.nan, 0.3], "consistent"),
+    ([9.0, 1.0], [0.2, np.nan], "inconsistent"),     # failing although the transient is gone
+    ([9.0, 1.0], [4.0, np.nan], "inconclusive"),     # failing while the transient is still 4 > 1
+    ([9.0, 7.0], [4.0, 0.1], "inconsistent"),        # one failing cell has settled
+])
+def test_settling_verdict_separates_a_short_run_from_a_wrong_level(z, left, expected):
+    assert settling_verdict("settles", z, left, 1.0, "detail").verdict == expected
+
+
+def test_exponent_verdict_reports_the_measured_over_bound_ratio():
+    lam = np.array([1e-3, 2e-3, 4e-3, 8e-3])
+    verdict, fit = exponent_verdict("W1 = O(lam^0.5)", lam, 3.0 * lam, 0.5)
+    assert verdict.verdict == "consistent" and fit.exponent == pytest.approx(1.0)
+    assert "(ratio 2)" in verdict.reason
+    assert exponent_verdict("W", lam, lam**0.2, 0.5)[0].verdict == "inconsistent"

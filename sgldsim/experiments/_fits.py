@@ -44,7 +44,7 @@ def exponent_verdict(claim: str, x, y, bound: float, floor=None,
     ok = fit.exponent >= bound - FIT_SE_LIMIT * fit.stderr
     return Verdict(claim, "consistent" if ok else "inconsistent",
                    f"measured exponent {fit.exponent:.3f} +- {fit.stderr:.3f} over {usable.sum()} "
-                   f"{what} vs the bound's {bound:g}"), fit
+                   f"{what} vs the bound's {bound:g} (ratio {fit.exponent / bound:.3g})"), fit
 
 
 class RateFit(NamedTuple):
@@ -131,11 +131,13 @@ def settling_verdict(claim: str, z, transient_left, tolerance, detail: str) -> V
     ``z``: (late value - stationary level) / its standard error; ``transient_left``: what the
     fitted exponential transient still predicts at the compared records (nan: no transient
     was fitted, i.e. none stood above the floor); ``tolerance``: FIT_SE_LIMIT standard errors
-    in the same units. Consistent if every |z| <= FIT_SE_LIMIT. A cell beyond it whose fitted
-    transient has not yet decayed below the tolerance only shows that the run is too short:
-    if all such cells are short, the verdict is "inconclusive"; otherwise "inconsistent".
+    in the units of ``transient_left``. Consistent if every |z| <= FIT_SE_LIMIT. A cell beyond
+    it whose fitted transient has not yet decayed below the tolerance only shows that the run
+    is too short: if all such cells are short, the verdict is "inconclusive"; otherwise
+    "inconsistent".
     """
-    z, left, tol = (np.asarray(v, dtype=float) for v in (z, transient_left, tolerance))
+    z, left = np.asarray(z, dtype=float), np.asarray(transient_left, dtype=float)
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), z.shape)
     failing = np.abs(z) > FIT_SE_LIMIT
     if not failing.any():
         return Verdict(claim, "consistent", detail)

@@ -171,7 +171,8 @@ LEGEND = {
             " (Thm 3.8's first term)",
     "rate_stderr": "standard error of the fitted rate",
     "fit_points": "records in the transient window (above 3x the standard error, after the peak)",
-    "final_excess_risk": "particle mean of v(theta_k) - min v at the last record (+- final_stderr)",
+    "final_excess_risk, final_stderr": "particle mean of v(theta_k) - min v at the last record,"
+                                       " and its standard error",
     "level_chain": "exact E v - min v under the discrete chain's invariant law (the stationary"
                    " level)",
     "final_z": "(final_excess_risk - level_chain) / final_stderr",
