@@ -300,16 +300,16 @@ LEGEND = {
     "pi*(eta=E), pi_beta": "flat-basin mass of pi* along sigma = beta^(-(1+E)/4); pi_beta:"
                            " SGLD's, for comparison",
     "method, beta, sigma": "particle run: SGLD (sigma = 0) or fSGLD, N particles started at x_s",
-    "flat_fraction": "fraction of particles in the flat basin at the last step (+-"
-                     " flat_fraction_stderr, binomial)",
+    "flat_fraction, flat_fraction_stderr": "fraction of particles in the flat basin at the last"
+                                           " step, and its binomial standard error",
     "flat_mass_chain": "exact flat mass of the discrete chain's invariant law (chain_invariant)",
     "flat_mass_small_step": "exact flat mass of the lam -> 0 measure: pi^f (fSGLD), pi_beta (SGLD)",
     "z_chain, z_small_step": "(flat_fraction - that mass) / flat_fraction_stderr",
     "z_half": "flat fraction at T/2 minus at T, in standard errors (a mixing check)",
     "exit_median": "median first step in the flat basin (inf: fewer than half left)",
     "exited_fraction": "fraction of particles that ever reached the flat basin",
-    "relaxation_bias_bound": "upper bound on the bias left after the run (two-state picture);"
-                             " mixed: below 1 SE",
+    "relaxation_bias_bound, mixed": "upper bound on the bias left after the run (two-state"
+                                    " picture); mixed: it is below 1 SE",
     "consistent": "the numbers in the reason meet the requirement stated there (5 SE, the"
                   " predicted sign);\ninconclusive: the grid or the run cannot test the claim"
                   " (limit not reached, not mixed)",
