@@ -4,6 +4,7 @@ claims of the flatness experiment checked against independent truth (Laplace's m
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from summary_checks import undocumented_columns
 
@@ -95,3 +96,20 @@ def test_deeper_sharp_minimum_wins_again_along_the_coupling():
     early, late = (flat_masses(u, b, float(coupled_sigma(b, 0.5)), basin)["pi_star"]
                    for b in (300.0, 1e5))
     assert early > 0.99 and late < 0.01
+
+
+def test_flatness_verdicts_are_inconclusive_where_the_grid_cannot_test_the_claim():
+    from sgldsim.experiments.flatness import _chain_bias_verdict, _coupling_verdict
+
+    gentle = pd.DataFrame({"method": ["fsgld"], "perturbation_heat": [0.01], "depth_gap": [0.0],
+                           "sigma": [0.01], "flat_mass_chain": [0.7], "flat_mass_small_step": [0.7],
+                           "flat_fraction": [0.7], "z_small_step": [0.0]})
+    assert _chain_bias_verdict(gentle).verdict == "inconclusive"
+    strong = gentle.assign(perturbation_heat=0.3)
+    assert _chain_bias_verdict(strong).verdict == "inconsistent"  # no extra flatness: wrong
+    assert _chain_bias_verdict(strong.assign(flat_mass_chain=0.75)).verdict == "consistent"
+    # Equal depths: m(pi*) -> 1 is a limit; a curve stopping at log-odds 1.5 cannot show it.
+    curve = pd.DataFrame({"beta": [2.0, 5.0], "sigma": [0.1, 0.05], "log_odds": [1.2, 1.5],
+                          "flat_mass_pi_star": [0.76, 0.82], "flat_mass_pi_beta": [0.71, 0.74]})
+    assert _coupling_verdict(curve, 0.0, 0.5).verdict == "inconclusive"
+    assert _coupling_verdict(curve.assign(log_odds=[1.2, 9.0]), 0.0, 0.5).verdict == "inconsistent"
