@@ -88,10 +88,11 @@ def _fits(table: pd.DataFrame, fit_from: float) -> pd.DataFrame:
     """Decay exponent of W2 (d = 1) vs beta per rule, over resolved cells with beta >= fit_from."""
     rows = []
     for rule, group in table.groupby("sigma_rule", sort=False):
-        used = group[(group.beta >= fit_from) & (group.w2 > 10 * group.quadrature_floor)]
+        in_range = group[group.beta >= fit_from]
+        used = in_range[in_range.w2 > 10 * in_range.quadrature_floor]
         eta = group.eta.iloc[-1]
         coupled = rule.startswith("eta=")
-        row = {"sigma_rule": rule, "coupled": coupled, "n_fit": len(used),
+        row = {"sigma_rule": rule, "coupled": coupled, "n_range": len(in_range), "n_fit": len(used),
                "bound_exponent": float(rule[4:]) / 4 if coupled else np.nan,
                "implied_eta_at_max_beta": eta}
         if len(used) >= 3:
@@ -115,9 +116,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             continue
         claim = f"W2(pi^f, pi*) = O(beta^(-eta/4)) along eta={eta:g}"
         if fit.n_fit < 3:
-            verdicts.append(Verdict(claim, "inconclusive", f"only {fit.n_fit} cells with beta >= "
-                                    f"{config.params['fit_from_beta']:g} are above 10x the "
-                                    "quadrature floor"))
+            verdicts.append(Verdict(claim, "inconclusive", f"{fit.n_range} cells have beta >= "
+                                    f"{config.params['fit_from_beta']:g}, {fit.n_fit} of them "
+                                    "above 10x the quadrature floor; a fit needs 3"))
             continue
         slack = FIT_SE_LIMIT * fit.stderr if np.isfinite(fit.stderr) else 0.0
         ok = fit.decay_exponent >= fit.bound_exponent - slack
@@ -154,11 +155,13 @@ def _legend(config: ExperimentConfig, w2_columns: list[str]) -> dict[str, str]:
                             " W2 below 10x this\nis not resolved and is left out of the fits",
         "flat_mass_*": f"mass of the flat minimum's basin ({lo:g} < x < {hi:g}) under pi_beta"
                        " (SGLD), pi^f, pi*",
-        "n_fit": f"cells in the fit: beta >= fit_from_beta = {fit_from:g} and W2 > 10x the"
-                 " quadrature floor\n(a fit needs 3)",
+        "n_range, n_fit": f"cells with beta >= fit_from_beta = {fit_from:g}; of them, those with"
+                          " W2 > 10x the quadrature\nfloor, which the fit uses (it needs 3)",
         "bound_exponent": "eta/4, the slowest-decaying term of Prop. 3.4 in beta (d fixed)",
-        "decay_exponent": "least-squares slope of -ln W2 against ln beta over the n_fit cells"
-                          " (+- stderr)",
+        "coupled": "whether the rule couples sigma to beta (eta=E) or fixes sigma",
+        "decay_exponent, stderr, prefactor": "least-squares fit W2 ~ prefactor"
+                                             " beta^(-decay_exponent) over the n_fit cells;\n"
+                                             "stderr: the exponent's standard error",
         "exponent_ratio": "decay_exponent / bound_exponent: measured over bound, >= 1 is"
                           " consistent",
         "implied_eta_at_max_beta": "eta of the rule at the largest beta (for a fixed sigma it"
