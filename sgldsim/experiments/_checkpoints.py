@@ -26,7 +26,8 @@ def checkpoint_problem(path: Path, cell: Cell) -> str | None:
     except FileNotFoundError:
         return None
     except Exception as err:  # noqa: BLE001 - pyarrow raises several types for damaged files
-        return f"unreadable ({type(err).__name__}: {' '.join(str(err).split())[:120]})"
+        return (f"unreadable: not a Parquet file of this cell ({path.stat().st_size} bytes, "
+                f"{type(err).__name__})")
     if ids.empty:
         return "it holds no rows"
     foreign = sorted(set(ids) - {cell.id})
