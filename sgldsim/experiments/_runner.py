@@ -8,12 +8,14 @@ A run folder holds::
     summary.txt, summary.json
     *.png, *.pdf      figures
     metadata.json     seed, versions, platform, times (written last: present iff finished)
+    .lock             held while a run writes the folder (a second run is refused)
 
 Rerunning in the same folder with the same result-defining configuration (name, module, seed,
 params, grid) resumes: finished cells are read back, not recomputed, and the final results equal
 those of an uninterrupted run. A different configuration in the same folder is refused with a
 :class:`RunFolderConflict` naming what differs; choose another folder or delete this one.
-Files are written to a temporary name and renamed, so a kill never leaves a partial file.
+Files are written to a temporary name and renamed, so a kill never leaves a partial file; a
+checkpoint damaged anyway (truncated, empty, another cell's rows) is reported and recomputed.
 """
 
 from __future__ import annotations

@@ -297,12 +297,18 @@ KERNEL_BYTES_PER_ENTRY = 64
 while concatenating and converting to CSR."""
 
 
+def operator_entries(chain: _Chain, nodes: np.ndarray, n_components: int, tol: float) -> float:
+    """Upper bound on the stored entries of :func:`_transition_density` on ``nodes``: each
+    Gaussian component covers the nodes within z_tol s of its mean, at most 2 z_tol s / h + 1."""
+    h = nodes[1] - nodes[0]
+    return nodes.size * n_components * (2.0 * _z_tol(tol) * chain.kernel_width / h + 1.0)
+
+
 def _check_operator_size(chain: _Chain, nodes: np.ndarray, n_components: int, tol: float
                          ) -> None:
     """Refuse a transition operator that would not fit in memory, before allocating it."""
-    h = nodes[1] - nodes[0]
-    per_row = n_components * (2.0 * _z_tol(tol) * chain.kernel_width / h + 1.0)
-    entries = nodes.size * per_row
+    entries = operator_entries(chain, nodes, n_components, tol)
+    per_row = entries / nodes.size
     check_memory(f"chain_invariant's transition operator ({nodes.size} nodes x {per_row:.3g} "
                  f"entries per row, {n_components} Gauss-Hermite nodes)",
                  entries * KERNEL_BYTES_PER_ENTRY,
