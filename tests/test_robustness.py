@@ -26,8 +26,11 @@ from sgldsim.measures import chain as chain_module
 
 README_WELLS = dict(centers=[[-2.0], [2.0]], depths=[1.0, 1.0], widths=[0.25, 1.0],
                     confinement=0.05)
-# The shape of the demo's sweep is ignored by its parameter check: this needs nothing else.
-TINY = ["--set", "params.n_particles=50", "--set", "params.n_steps=5"]
+# Every demo run below has the same shapes (400 particles, 20 steps, one cell per chunk), so the
+# demo's kernel compiles once for the whole file.
+TINY = ["--set", "params.n_particles=400", "--set", "params.n_steps=20", "--set", "chunk_size=1",
+        "--set", "grid.step_size=[0.1, 0.2]", "--set", "grid.beta=1.0"]  # 2 cells
+ONE_BETA = ["grid.beta=[1.0]", "chunk_size=1"]  # fast_demo_toml: 4 cells
 
 
 def tiny_memory(monkeypatch, available=10_000):
@@ -197,14 +200,16 @@ def test_too_many_particles_for_memory_is_refused_before_any_cell_runs(capsys, t
 
 
 def test_cli_error_in_a_subprocess_prints_one_line_and_no_traceback(tmp_path):
-    process = subprocess.run(
-        [sys.executable, "-m", "sgldsim", "run", "convergence", "--set",
-         "params.n_particles=2000000000", "--out", str(tmp_path / "r")],
+    process = subprocess.run(  # the case: it used to compute every cell, then fail
+        [sys.executable, "-m", "sgldsim", "run", "coupling", "--set", "grid.beta=[1e400]",
+         "--out", str(tmp_path / "r")],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert process.returncode == 2, process.stderr
     assert process.stdout == "" and "Traceback" not in process.stderr
-    assert process.stderr.startswith("sgldsim: error: ") and process.stderr.count("\n") == 1
+    assert process.stderr == ("sgldsim: error: grid.beta=[inf] is not allowed: numbers must be "
+                              "finite (no inf or nan; TOML reads 1e400 as inf)\n")
+    assert not (tmp_path / "r").exists()
 
 
 # --- 4. non-finite numbers ----------------------------------------------------------------------
@@ -230,15 +235,15 @@ def test_non_finite_numbers_in_a_toml_file_are_refused(capsys, tmp_path):
 
 def test_damaged_checkpoints_are_reported_and_recomputed(tmp_path, capsys):
     path = fast_demo_toml(tmp_path)
-    first = run_experiment(path, out_dir=tmp_path / "run", progress=False)
+    first = run_experiment(path, ONE_BETA, out_dir=tmp_path / "run", progress=False)
     cells = sorted((tmp_path / "run/cells").glob("*.parquet"))
-    assert len(cells) == 8
+    assert len(cells) == 4
     data = cells[0].read_bytes()
     cells[0].write_bytes(data[: len(data) // 2])  # truncated
     cells[1].write_bytes(b"")  # zero bytes
     cells[2].write_bytes(cells[3].read_bytes())  # another cell's rows
     capsys.readouterr()
-    second = run_experiment(path, out_dir=tmp_path / "run", progress=False)
+    second = run_experiment(path, ONE_BETA, out_dir=tmp_path / "run", progress=False)
     err = capsys.readouterr().err
     for cell, problem in zip(cells[:3], ("unreadable", "unreadable", "it holds rows of cell"),
                              strict=True):
@@ -327,11 +332,10 @@ def test_installed_definitions_are_preferred_to_a_source_tree(tmp_path, monkeypa
 
 
 def test_progress_is_a_plain_line_per_chunk_when_stderr_is_not_a_terminal(tmp_path, capsys):
-    path = fast_demo_toml(tmp_path)  # 8 cells in chunks of 2
-    run_experiment(path, out_dir=tmp_path / "run")
+    path = fast_demo_toml(tmp_path)
+    run_experiment(path, ONE_BETA, out_dir=tmp_path / "run")
     lines = capsys.readouterr().err.splitlines()
-    assert [line.split(" cells")[0] for line in lines] == [
-        f"fast-demo: {n}/8" for n in (2, 4, 6, 8)]
-    assert lines[0].startswith("fast-demo: 2/8 cells (25%), ")
-    assert lines[-1].startswith("fast-demo: 8/8 cells (100%), ")
+    assert [line.split(" cells")[0] for line in lines] == [f"fast-demo: {n}/4" for n in range(1, 5)]
+    assert lines[0].startswith("fast-demo: 1/4 cells (25%), ")
+    assert lines[-1].startswith("fast-demo: 4/4 cells (100%), ")
     assert lines[-1].endswith(" s elapsed, ETA 0.0 s")
