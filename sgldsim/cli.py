@@ -86,6 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "" if isinstance(err, ConfigError) else " (rerun with --debug for the traceback)"
         print(f"sgldsim: error: {' '.join(str(err).split())}{hint}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # a file the user named cannot be read or written
+        if args.debug:
+            raise
+        where = f": {err.filename}" if err.filename else ""
+        print(f"sgldsim: error: {err.strerror or err}{where} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("sgldsim: interrupted; finished cells are saved in the run folder, rerun the same "
               "command to resume", file=sys.stderr)
@@ -93,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def list_command(args) -> int:
-    from .experiments import experiment_files, find_experiment, load_experiment
+    from .experiments import experiment_files, find_experiment
 
     paths = [Path(p) for p in args.paths]
     files = experiment_files() if not paths else [
         f for p in paths for f in (experiment_files(p) if p.is_dir() else [find_experiment(p)])]
-    configs = [load_experiment(f) for f in files]
+    configs = _load_or_warn(files)
     if not configs:
         print("no experiments found", file=sys.stderr)
         return 0
@@ -138,7 +145,7 @@ def figures_command(args) -> int:
     if args.only:
         configs = [load_experiment(find_experiment(name)) for name in args.only]
     else:
-        configs = [c for c in map(load_experiment, experiment_files()) if c.figures]
+        configs = [c for c in _load_or_warn(experiment_files()) if c.figures]
     if not configs:
         print("no experiment has figures = true; nothing to do", file=sys.stderr)
         return 0
@@ -191,6 +198,16 @@ def show_command(args) -> int:
     if record.figures:
         print("\nfigures: " + ", ".join(p.name for p in record.figures))
     return 0
+
+
+def _load_or_warn(files) -> list:
+    """The experiments of ``files``; each bad file is skipped with a one-line warning."""
+    from .experiments._registry import load_experiments
+
+    configs, errors = load_experiments(files)
+    for err in errors:
+        print(f"sgldsim: warning: skipped: {' '.join(str(err).split())}", file=sys.stderr)
+    return configs
 
 
 def _use_agg() -> None:

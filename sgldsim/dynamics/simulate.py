@@ -61,6 +61,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._memory import check_memory
 from .._validation import check_choice, check_last_axis, check_positive_int
 from .samplers import Sampler
 
@@ -409,6 +410,7 @@ def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
 
     n, d = x0.shape[-2:]
     _check_counter_capacity(cell_shape, n, d)
+    _check_memory(cell_shape, n, d, record_steps.size, run_dtype)
     x0 = jnp.broadcast_to(jnp.asarray(x0, run_dtype), cell_shape + (n, d))
 
     def cell_param(value):
@@ -494,12 +496,31 @@ def _check_counter_capacity(cell_shape, n: int, d: int) -> None:
                          f"N * d < 2^32 and cells < 2^31")
 
 
+def _check_memory(cell_shape, n: int, d: int, n_records: int, dtype) -> None:
+    n_cells = int(np.prod(cell_shape, dtype=np.int64))
+    check_memory(f"simulate of {n_cells} cells x {n_records} records x N = {n} particles x "
+                 f"d = {d}", memory_needed(n_cells, n_records, n, d, dtype),
+                 "lower the number of particles, cells or records", device=True)
+
+
+WORKING_COPIES = 6
+
+
+def memory_needed(n_cells: int, n_records: int, n_particles: int, dim: int,
+                  dtype="float32") -> float:
+    """Bytes a :func:`simulate` call holds at its peak: the snapshots (*cell, n_records, N, d) and
+    about ``WORKING_COPIES`` arrays of the particles' size while stepping (state, two noise draws
+    one step ahead, the gradient and its input)."""
+    particles = float(n_cells) * n_particles * dim * np.dtype(dtype).itemsize
+    return particles * (n_records + WORKING_COPIES)
+
+
 def _warn_divergence(diverged_at: np.ndarray) -> None:
-    bad = np.argwhere(diverged_at >= 0)
-    if bad.size == 0:
+    bad = np.argwhere(diverged_at >= 0)  # (n_bad, ndim): a 0-d array gives (1, 0) or (0, 0)
+    if bad.shape[0] == 0:
         return
-    parts = [f"step {int(diverged_at[tuple(i)])} (cell {tuple(int(j) for j in i)})"
-             for i in bad[:5]]
+    parts = [f"step {int(diverged_at[tuple(i)])}"
+             + (f" (cell {tuple(int(j) for j in i)})" if i.size else "") for i in bad[:5]]
     more = f" and {len(bad) - 5} more cells" if len(bad) > 5 else ""
     warnings.warn(f"run diverged at {', '.join(parts)}{more}: particles became NaN or inf; "
                   f"snapshots before that step are kept", RuntimeWarning, stacklevel=3)

@@ -62,8 +62,10 @@ composition nor resuming. Unfinished cells are cut into chunks of ``chunk_size``
 :class:`Executor` (``map(fn, chunks)``; :class:`SerialExecutor` by default); each finished
 chunk's cells are saved to ``<run>/cells/<id>.parquet`` at once (write, then rename). Rerunning
 into the same folder with the same result-defining configuration (name, module, seed, params,
-grid) skips finished cells; a different one raises :class:`RunFolderConflict`. See
-:func:`run_experiment` for the run folder's files.
+grid) skips finished cells; a different one raises :class:`RunFolderConflict`. A checkpoint that
+does not read back as its cell's rows is reported and recomputed. A run locks its folder: a
+second run into it raises :class:`RunFolderBusy`. See :func:`run_experiment` for the run
+folder's files.
 """
 
 from ._cells import Cell, cell_id, cell_key, expand_grid
@@ -76,6 +78,7 @@ from ._config import (
     parse_value,
 )
 from ._executors import Executor, SerialExecutor
+from ._lock import RunFolderBusy
 from ._registry import experiment_files, experiments_folder, find_experiment, list_experiments
 from ._runner import (
     ChunkTask,
@@ -97,6 +100,7 @@ __all__ = [
     "ConfigError",
     "Executor",
     "ExperimentConfig",
+    "RunFolderBusy",
     "RunFolderConflict",
     "RunRecord",
     "RunResult",

@@ -26,6 +26,7 @@ replaces (an integer is accepted where a number is expected and becomes a float)
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -104,9 +105,14 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     """Read and check an experiment TOML file."""
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"experiment file {path} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {err.object[err.start]:#04x} at "
+                          f"offset {err.start}); save it as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read experiment file {path}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from None
     config = config_from_dict(document, source=str(path))
@@ -223,6 +229,9 @@ def _normalised(key: str, value, source: str):
     if _kind(value) == "unsupported":
         raise ConfigError(f"{source}: {key} has a {type(value).__name__} value; allowed: "
                           "strings, booleans, integers, numbers and lists of these")
+    if not _finite(value):
+        raise ConfigError(f"{source}: {key}={_shown(value)} is not allowed: numbers must be "
+                          "finite (no inf or nan; TOML reads 1e400 as inf)")
     return value
 
 
@@ -281,7 +290,21 @@ def _coerced(key: str, value, default):
     if conformed is None:
         raise ConfigError(f"{key}={_shown(value)} is not allowed: "
                           f"{key} must be {_describe(default)}")
+    _check_finite(key, conformed)
     return conformed
+
+
+def _finite(value) -> bool:
+    """False for inf or nan, also inside (nested) lists."""
+    if isinstance(value, list):
+        return all(map(_finite, value))
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _check_finite(key: str, value) -> None:
+    if not _finite(value):
+        raise ConfigError(f"{key}={_shown(value)} is not allowed: numbers must be finite "
+                          "(no inf or nan; TOML reads 1e400 as inf)")
 
 
 def _checked_grid_values(key: str, value, element_default) -> list:
@@ -300,6 +323,7 @@ def _checked_grid_values(key: str, value, element_default) -> list:
         raise ConfigError(f"{key}={_shown(value)} is not allowed: {allowed}")
     if not values:
         raise ConfigError(f"{key}=[] is not allowed: {allowed}")
+    _check_finite(key, values)
     repeated = [v for i, v in enumerate(values) if v in values[:i]]
     if repeated:
         raise ConfigError(f"{key}={format_value(values)} is not allowed: "

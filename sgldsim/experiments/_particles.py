@@ -14,8 +14,10 @@ import jax
 import numpy as np
 import pandas as pd
 
+from .._memory import check_memory
 from ..distances import particle_noise_floor
 from ..dynamics import fsgld, simulate
+from ..dynamics.simulate import memory_needed
 from ..measures import Measure1D
 from . import Cell, ConfigError, ExperimentConfig
 from ._landscapes import landscape, parse_sigma_rule
@@ -47,6 +49,22 @@ def validate_particle_config(config: ExperimentConfig) -> None:
                                   "be finite and > 0")
     for rule in config.values("sigma_rule"):
         parse_sigma_rule(rule, 10.0)
+    _check_memory(config)
+
+
+def _check_memory(config: ExperimentConfig) -> None:
+    """Refuse, before any cell runs, a chunk whose particles would not fit in memory: the
+    simulate call plus the float64 copy of its snapshots that the distances read."""
+    p, n_cells = config.params, config.chunk_size or 1
+    n_records = p.get("n_records", 2)
+    needed = (memory_needed(n_cells, n_records, p["n_particles"], 1)
+              + 8.0 * n_cells * n_records * p["n_particles"])
+    try:
+        check_memory(f"{config.name}: a chunk of {n_cells} cells x {n_records} records x "
+                     f"n_particles = {p['n_particles']}", needed,
+                     "lower params.n_particles, params.n_records or chunk_size")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def cell_numbers(cell: Cell) -> tuple[float, float, float]:

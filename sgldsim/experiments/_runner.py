@@ -8,12 +8,14 @@ A run folder holds::
     summary.txt, summary.json
     *.png, *.pdf      figures
     metadata.json     seed, versions, platform, times (written last: present iff finished)
+    .lock             held while a run writes the folder (a second run is refused)
 
 Rerunning in the same folder with the same result-defining configuration (name, module, seed,
 params, grid) resumes: finished cells are read back, not recomputed, and the final results equal
 those of an uninterrupted run. A different configuration in the same folder is refused with a
 :class:`RunFolderConflict` naming what differs; choose another folder or delete this one.
-Files are written to a temporary name and renamed, so a kill never leaves a partial file.
+Files are written to a temporary name and renamed, so a kill never leaves a partial file; a
+checkpoint damaged anyway (truncated, empty, another cell's rows) is reported and recomputed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import importlib
 import json
 import os
 import platform
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -37,9 +38,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ._cells import Cell, expand_grid
+from ._checkpoints import finished_cells, progress_bar
 from ._config import (
     RESERVED_NAMES,
     ConfigError,
@@ -49,7 +50,8 @@ from ._config import (
     load_experiment,
 )
 from ._executors import Executor, SerialExecutor
-from ._registry import find_experiment
+from ._lock import LOCK_FILE, run_folder_lock
+from ._registry import check_parameters, find_experiment
 from ._summary import Summary
 from ._toml import dumps, format_value
 
@@ -133,8 +135,13 @@ def resolve_experiment(
     if config.chunk_size is None:
         chunk_size = getattr(module, "CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
         config = dataclasses.replace(config, chunk_size=chunk_size)
+    check_parameters(config)
     if hasattr(module, "validate"):
-        module.validate(config)
+        try:
+            module.validate(config)
+        except KeyError as err:  # a parameter the module's own shipped definitions do not set
+            raise ConfigError(f"experiment {config.name!r}: module {config.module} needs "
+                              f"parameter {err.args[0]!r}, which it does not define") from None
     return config, module
 
 
@@ -184,13 +191,18 @@ def run_experiment(
     started, clock = _now(), time.perf_counter()
     config, module = resolve_experiment(experiment, overrides, seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config.name)
-    _prepare_run_dir(run_dir, config)
+    with _locked_run_dir(run_dir, config):
+        return _run(config, module, run_dir, overrides, executor, progress, started, clock)
+
+
+def _run(config, module, run_dir, overrides, executor, progress, started, clock) -> RunResult:
+    """The body of :func:`run_experiment`, with the run folder prepared and locked."""
     cells = expand_grid(config)
-    todo = [c for c in cells if not _cell_path(run_dir, c).exists()]
+    finished = finished_cells(lambda c: _cell_path(run_dir, c), cells)
+    todo = [c for c in cells if c.id not in finished]
     chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
     executor = SerialExecutor() if executor is None else executor
-    with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=config.name, unit="cell",
-              file=sys.stderr, disable=None if progress else True) as bar:
+    with progress_bar(config.name, len(cells), len(cells) - len(todo), progress) as bar:
         for chunk, rows_per_cell in zip(chunks, executor.map(ChunkTask(config), chunks),
                                         strict=False):
             for cell, rows in zip(chunk, rows_per_cell, strict=True):
@@ -279,6 +291,10 @@ def collect_results(run_dir: Path, cells: list[Cell]) -> pd.DataFrame:
     if missing:
         raise RuntimeError(f"{len(missing)} cells have no results in {run_dir / CELLS_FOLDER}")
     frames = [pd.read_parquet(_cell_path(run_dir, c)) for c in cells]
+    foreign = [c.id for c, f in zip(cells, frames, strict=True) if set(f["cell_id"]) != {c.id}]
+    if foreign:
+        raise RuntimeError(f"{len(foreign)} checkpoints in {run_dir / CELLS_FOLDER} hold other "
+                           f"cells' rows (first: {foreign[0]})")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -315,6 +331,43 @@ def config_differences(old: ExperimentConfig, new: ExperimentConfig) -> list[str
 _ABSENT = object()
 
 
+@contextlib.contextmanager
+def _locked_run_dir(run_dir: Path, config: ExperimentConfig):
+    """Check, create and lock the run folder, and write its ``config.toml``; file-system errors
+    on the folder (permissions, a read-only disk) become one-line ConfigErrors."""
+    try:
+        _check_run_dir_path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with run_folder_lock(run_dir):
+            _prepare_run_dir(run_dir, config)
+            yield
+    except OSError as err:
+        if err.filename is None or not _is_within(Path(err.filename), run_dir):
+            raise
+        raise ConfigError(f"cannot write run folder {run_dir}: {err.strerror} ({err.filename}); "
+                          f"choose a writable output folder (`sgldsim show {run_dir}` reads a "
+                          "finished run without writing)") from None
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    path, folder = path.absolute(), folder.absolute()
+    return path == folder or folder in path.parents or path in folder.parents
+
+
+def _check_run_dir_path(run_dir: Path) -> None:
+    """Refuse, before creating anything, a path that is a file or a foreign non-empty folder."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run folder {run_dir} is an existing file; allowed: a new or empty "
+                          "folder, or a run folder to resume")
+    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists() and _has_files(run_dir):
+        raise ConfigError(f"{run_dir} is not empty and is not a run folder (no {CONFIG_FILE}); "
+                          "choose a new or empty output folder")
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.name != LOCK_FILE for p in folder.iterdir())
+
+
 def _prepare_run_dir(run_dir: Path, config: ExperimentConfig) -> None:
     """Create the folder, or check it holds the same configuration; write ``config.toml``."""
     existing = _read_config(run_dir) if run_dir.is_dir() else None
@@ -322,7 +375,7 @@ def _prepare_run_dir(run_dir: Path, config: ExperimentConfig) -> None:
         differences = config_differences(existing, config)
         if differences:
             raise RunFolderConflict(run_dir, differences)
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    elif run_dir.is_dir() and _has_files(run_dir):
         raise ConfigError(f"{run_dir} is not empty and is not a run folder (no {CONFIG_FILE}); "
                           "choose a new or empty output folder")
     (run_dir / CELLS_FOLDER).mkdir(parents=True, exist_ok=True)

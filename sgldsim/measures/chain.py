@@ -43,6 +43,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.special import erfc
 
+from .._memory import check_memory
 from .._validation import check_positive, check_positive_int
 from .grid1d import Measure1D
 
@@ -190,6 +191,7 @@ def chain_invariant_with_info(potential, sampler, grid=None, n_grid: int | None 
     chain = _validated_chain(potential, sampler)
     grid = _validated_options(grid, n_grid, n_hermite, tol)
     lo, hi, scales = _covering_range(chain, tol)
+    _check_stable(chain, scales["bulk"])
     z, w, ratio = _hermite_rule(chain, scales["curvature"], n_hermite, tol)
     nodes, pi, residual, leak, edge, solver = _solve_covering(chain, lo, hi, scales, z, w, tol)
     if grid is None:
@@ -215,6 +217,7 @@ def _solve_covering(chain: _Chain, lo: float, hi: float, scales: dict, z: np.nda
     """
     for _ in range(MAX_WIDENINGS + 1):
         nodes = _solve_grid(lo, hi, scales["spacing"])
+        _check_operator_size(chain, nodes, z.size, tol)
         kernel = _transition_density(chain, nodes, nodes, z, w, tol)
         pi, residual, leak, solver = _stationary_vector(kernel, nodes, chain)
         bulk = (nodes >= scales["bulk"][0]) & (nodes <= scales["bulk"][1])
@@ -265,6 +268,52 @@ def _validated_chain(potential, sampler) -> _Chain:
     if not (np.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma={sigma!r} is not allowed: sigma must be finite and >= 0")
     return _Chain(potential, float(lam), float(sampler.beta), sigma)
+
+
+def _check_stable(chain: _Chain, bulk: tuple[float, float]) -> None:
+    """Refuse a step that is unstable where the law lives: no invariant law to compute.
+
+    The drift step m(x) = x - lam u'(x) must map each end of the Gibbs bulk
+    {beta (u - u_min) < 20} back into the bulk. For a quadratic confinement u'' = c this is
+    exactly the explicit step's stability condition lam c <= 2 (m(x) = (1 - lam c) x); a chain
+    that violates it is thrown further out each step and its operator grows without bound.
+    """
+    ends = np.array(bulk)
+    drift = ends - chain.step_size * chain.grad(ends)
+    outside = (drift < bulk[0]) | (drift > bulk[1])
+    if np.any(outside):
+        i = int(np.argmax(outside))
+        curvature = float(chain.curvature(ends[i:i + 1])[0])
+        raise ValueError(
+            f"step_size={chain.step_size:g} is not allowed: the explicit step is unstable, "
+            f"x - lam u'(x) maps the end x={ends[i]:.3g} of the Gibbs bulk to {drift[i]:.3g}, "
+            f"outside [{bulk[0]:.3g}, {bulk[1]:.3g}] (lam u''(x) = "
+            f"{chain.step_size * curvature:.3g}; a quadratic confinement needs lam u'' <= 2), "
+            "so the chain has no invariant law: lower step_size")
+
+
+KERNEL_BYTES_PER_ENTRY = 64
+"""Peak bytes per stored kernel entry: int64 row and column, float64 value, times the copies made
+while concatenating and converting to CSR."""
+
+
+def operator_entries(chain: _Chain, nodes: np.ndarray, n_components: int, tol: float) -> float:
+    """Upper bound on the stored entries of :func:`_transition_density` on ``nodes``: each
+    Gaussian component covers the nodes within z_tol s of its mean, at most 2 z_tol s / h + 1."""
+    h = nodes[1] - nodes[0]
+    return nodes.size * n_components * (2.0 * _z_tol(tol) * chain.kernel_width / h + 1.0)
+
+
+def _check_operator_size(chain: _Chain, nodes: np.ndarray, n_components: int, tol: float
+                         ) -> None:
+    """Refuse a transition operator that would not fit in memory, before allocating it."""
+    entries = operator_entries(chain, nodes, n_components, tol)
+    per_row = entries / nodes.size
+    check_memory(f"chain_invariant's transition operator ({nodes.size} nodes x {per_row:.3g} "
+                 f"entries per row, {n_components} Gauss-Hermite nodes)",
+                 entries * KERNEL_BYTES_PER_ENTRY,
+                 "the spacing is set by the kernel width s / max|1 - lam u''|; lower step_size, "
+                 "raise tol or pass n_hermite")
 
 
 def _validated_options(grid, n_grid, n_hermite, tol) -> np.ndarray | None:

@@ -1,0 +1,65 @@
+"""Memory checks before large allocations: refuse in one line instead of running out of memory.
+
+A computation whose size the user chooses (particles x cells x records, a transition operator's
+band) estimates its bytes first and calls :func:`check_memory`, which compares the estimate with
+the memory available to it: the accelerator's free memory for arrays that live there, otherwise
+the host's available memory (``MemAvailable`` of ``/proc/meminfo``, else free physical pages).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def host_available_bytes() -> int | None:
+    """Bytes of host memory available to a new allocation, or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def device_available_bytes() -> int | None:
+    """Free bytes of JAX's default device if it reports them (GPUs do), else host memory."""
+    import jax
+
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # noqa: BLE001 - backends without memory_stats raise various errors
+        stats = {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+    return host_available_bytes()
+
+
+def format_bytes(n: float) -> str:
+    """1.5e9 -> '1.5 GB' (decimal units)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_memory(what: str, needed: float, hint: str, available: int | None = None,
+                 device: bool = False) -> None:
+    """Raise ValueError if ``needed`` bytes exceed what is available.
+
+    Args:
+      what: the computation and its size, e.g. "simulate of 8 cells x 2 records x 1e9 particles".
+      needed: estimated bytes.
+      hint: what the user can lower, e.g. "lower n_particles or the number of records".
+      available: bytes available (default: measured; no check when it cannot be measured).
+      device: measure the default JAX device's memory instead of the host's.
+    """
+    if available is None:
+        available = device_available_bytes() if device else host_available_bytes()
+    if available is not None and needed > available:
+        raise ValueError(f"{what} needs about {format_bytes(needed)} of memory but "
+                         f"{format_bytes(available)} are available: {hint}")
