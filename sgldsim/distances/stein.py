@@ -45,12 +45,20 @@ class KSDInfo(NamedTuple):
     ksd_squared: the V- or U-statistic of KSD^2 (a U-statistic can be negative).
     statistic: "v" or "u".
     n: particles.
+    floor: sqrt(mean_i k_0(x_i, x_i) / N), k_0(x, x) = |s(x)|^2 c^(2b) - 2 b d c^(2b-2): the
+      V-statistic's expected value E k_0(X, X) / N for N exact draws of the target, estimated
+      at the particles (the particle floor of the V-statistic where no exact draws exist).
+    ksd_squared_stderr: standard error of the U-statistic of KSD^2,
+      sqrt(4 Var_i(h_i) / N + 2 mean_{i != j} k_0^2 / N^2), h_i = mean_{j != i} k_0(x_i, x_j)
+      (Hoeffding: the first term leads for mu != pi, the second when mu = pi).
     """
 
     value: float
     ksd_squared: float
     statistic: str
     n: int
+    floor: float
+    ksd_squared_stderr: float
 
 
 def gibbs_score(potential, beta: float) -> Callable:
@@ -95,10 +103,16 @@ def ksd_with_info(particles, score, kernel: str = "imq", *, statistic: str = "v"
         raise ValueError(f"statistic='u' needs at least 2 particles, got N={n}")
     with jax.enable_x64(True):
         s = _score_values(score, x)
-        total = _block_sum(jnp.asarray(x), jnp.asarray(s), int(block_size), float(c),
-                           float(exponent), statistic == "u")
-    squared = total / (n * n if statistic == "v" else n * (n - 1))
-    return KSDInfo(float(np.sqrt(max(squared, 0.0))), float(squared), statistic, n)
+        total, off_total, rows, squares = _block_sums(
+            jnp.asarray(x), jnp.asarray(s), int(block_size), float(c), float(exponent))
+    squared = total / (n * n) if statistic == "v" else off_total / (n * (n - 1))
+    pairs = max(n * (n - 1), 1)
+    h = rows / max(n - 1, 1)
+    stderr = np.sqrt(4.0 * h.var() / n + 2.0 * squares / pairs / n**2) if n > 1 else np.nan
+    diagonal = np.sum(s**2, axis=1) * c ** (2 * exponent) - 2 * exponent * d * c ** (
+        2 * exponent - 2)
+    return KSDInfo(float(np.sqrt(max(squared, 0.0))), float(squared), statistic, n,
+                   float(np.sqrt(diagonal.mean() / n)), float(stderr))
 
 
 def _score_values(score, x: np.ndarray) -> np.ndarray:
@@ -114,9 +128,9 @@ def _score_values(score, x: np.ndarray) -> np.ndarray:
     return values
 
 
-def _block_sum(x, s, block: int, c: float, b: float, off_diagonal: bool) -> float:
-    """sum_ij k_0(x_i, x_j) (i != j when ``off_diagonal``), over blocks (i <= j blocks only,
-    off-diagonal blocks counted twice: k_0 is symmetric)."""
+def _block_sums(x, s, block: int, c: float, b: float):
+    """Over blocks of pairs (i <= j blocks only: k_0 is symmetric): sum_ij k_0, sum_{i != j} k_0,
+    the off-diagonal row sums (N,) and sum_{i != j} k_0^2."""
     n, d = x.shape
     block = min(block, n)
     n_blocks = -(-n // block)
@@ -124,18 +138,26 @@ def _block_sum(x, s, block: int, c: float, b: float, off_diagonal: bool) -> floa
     mask = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(n_blocks, block)
     x = jnp.concatenate([x, jnp.zeros((pad, d))]).reshape(n_blocks, block, d)
     s = jnp.concatenate([s, jnp.zeros((pad, d))]).reshape(n_blocks, block, d)
-    total = 0.0
+    rows = np.zeros((n_blocks, block))
+    total = off_total = squares = 0.0
     for i in range(n_blocks):
         for j in range(i, n_blocks):
-            part = _pair_block(x[i], s[i], mask[i], x[j], s[j], mask[j], c, b,
-                               off_diagonal and i == j)
-            total += float(part) * (1.0 if i == j else 2.0)
-    return total
+            full, diagonal, row, col, sq = (np.asarray(v) for v in _pair_block(
+                x[i], s[i], mask[i], x[j], s[j], mask[j], c, b, i == j))
+            weight = 1.0 if i == j else 2.0
+            total += weight * float(full)
+            off_total += weight * float(full - diagonal)
+            squares += weight * float(sq)
+            rows[i] += row
+            if i != j:
+                rows[j] += col
+    return total, off_total, rows.reshape(-1)[:n], squares
 
 
-@functools.partial(jax.jit, static_argnames=("drop_diagonal",))
-def _pair_block(xa, sa, ma, xb, sb, mb, c, b, drop_diagonal: bool):
-    """sum over a block of pairs of k_0 (module docstring), weighted by the padding masks."""
+@functools.partial(jax.jit, static_argnames=("same",))
+def _pair_block(xa, sa, ma, xb, sb, mb, c, b, same: bool):
+    """For a block of pairs (module docstring), weighted by the padding masks: sum of k_0, its
+    diagonal part (``same`` block), off-diagonal row and column sums, off-diagonal sum of k_0^2."""
     d = xa.shape[1]
     sq_a, sq_b = jnp.sum(xa**2, axis=1), jnp.sum(xb**2, axis=1)
     r2 = jnp.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * xa @ xb.T, 0.0)
@@ -147,9 +169,10 @@ def _pair_block(xa, sa, ma, xb, sb, mb, c, b, drop_diagonal: bool):
     k0 = (ss * base**b + 2.0 * b * base ** (b - 1.0) * cross - 2.0 * b * d * base ** (b - 1.0)
           - 4.0 * b * (b - 1.0) * base ** (b - 2.0) * r2)
     weights = ma[:, None] * mb[None, :]
-    if drop_diagonal:
-        weights = weights * (1.0 - jnp.eye(xa.shape[0]))
-    return jnp.sum(weights * k0)
+    off = weights * (1.0 - jnp.eye(xa.shape[0])) if same else weights
+    full = jnp.sum(weights * k0)
+    return (full, full - jnp.sum(off * k0), jnp.sum(off * k0, axis=1), jnp.sum(off * k0, axis=0),
+            jnp.sum(off * k0**2))
 
 
 def ksd_noise_floor(measure, score, n_particles: int, *, key=None, n_repeats: int = 5,
