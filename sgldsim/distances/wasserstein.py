@@ -8,7 +8,7 @@ Which algorithm runs depends on what is compared (fsgld.md §3 and §4):
 |------------------------------------|------------------------|------------------------------|
 | 1-D: Measure1D and/or particles    | ``quantile-1d``        | the representations, any N   |
 | product vs product, p = 2          | ``product-marginals``  | sum_i W_2^2(marginals)       |
-| rotation-invariant vs same, d > 1  | ``radial-quantile``    | W_p of the radial laws       |
+| rotation-invariant vs same         | ``radial-quantile``    | W_p of the radial laws       |
 | clouds in d > 1, N M <= guard      | ``emd`` (POT)          | the clouds                   |
 | clouds, method="sliced" or "auto"  | ``sliced-quantile``    | another distance, SW_p       |
 | other measures in d > 1            | draw ``n_samples``, as clouds | none: adds the floor  |
@@ -137,14 +137,14 @@ def wasserstein_with_info(
             f"a is {sa.label} in d={sa.dim} and b is {sb.label} in d={sb.dim}: "
             f"both must live in the same dimension"
         )
-    if sa.dim == 1:
-        return _one_dimensional(sa, sb, p, method, key, n_samples)
-    if sa.marginals is not None and sb.marginals is not None and method != "sliced":
-        return _product(sa, sb, p, ground_cost)
     if sa.radial is not None and sb.radial is not None and ground_cost == "euclidean":
         # |x - y| >= ||x| - |y|| and the shared-direction coupling attains it (theory.md §10)
         return WassersteinInfo(wasserstein_power_1d(sa.radial, sb.radial, p) ** (1.0 / p), p,
                                "exact", "radial-quantile")
+    if sa.dim == 1:
+        return _one_dimensional(sa, sb, p, method, key, n_samples)
+    if sa.marginals is not None and sb.marginals is not None and method != "sliced":
+        return _product(sa, sb, p, ground_cost)
     xa, xb, sampled = _clouds(sa, sb, key, n_samples)
     info = _cloud_distance(xa, xb, p, method, ground_cost, _subkey(key, 2), n_projections,
                            max_cost_entries)
@@ -205,7 +205,7 @@ def _read_side(name: str, x) -> _Side:
     """Classify an argument by duck typing (gibbs.py's measure types are not imported)."""
     if hasattr(x, "cumulative") and hasattr(x, "edges") and getattr(x, "dim", 1) == 1:
         return _Side(name, 1, type(x).__name__, quantile=measure_quantile(x), measure=x)
-    if hasattr(x, "radial_law") and getattr(x, "dim", 1) > 1:
+    if hasattr(x, "radial_law"):
         return _Side(name, int(x.dim), type(x).__name__, measure=x,
                      radial=measure_quantile(x.radial_law))
     if hasattr(x, "samples"):

@@ -54,7 +54,8 @@ class RadialPotential(Potential):
         return self.curvature(r) + (self.dim - 1) * self.slope_over_r(r)
 
     def _value(self, x):
-        return self.profile(_norm(x))
+        # phi is even: in d = 1 phi(x) = phi(|x|), and autodiff stays smooth through 0
+        return self.profile(x[..., 0] if self.dim == 1 else _norm(x))
 
     def _grad(self, x):
         return self.slope_over_r(_norm(x))[..., None] * x
@@ -73,7 +74,10 @@ class RadialPotential(Potential):
 
 
 def _norm(x):
-    return jnp.sqrt(jnp.sum(x**2, axis=-1))
+    """|x| with a finite autodiff gradient at 0 (where phi'(0) = 0 anyway)."""
+    r2 = jnp.sum(x**2, axis=-1)
+    positive = r2 > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, r2, 1.0)), 0.0)
 
 
 def _elementwise(fn, r):
