@@ -99,7 +99,7 @@ def test_gibbs_radial_moments_equal_quadrature(dim):
     offset = np.max((dim - 1) * np.log(grid) - beta * profile_numpy(grid))
     z = integrate.quad(density, 0, 20, limit=400, points=[0.5, 2.0, 5.0])[0]
     for k in (1, 2):
-        moment = integrate.quad(lambda r: r**k * density(r), 0, 20, limit=400,
+        moment = integrate.quad(lambda r, k=k: r**k * density(r), 0, 20, limit=400,
                                 points=[0.5, 2.0, 5.0])[0] / z
         assert measure.radius_moment(k) == pytest.approx(moment, rel=1e-6)
     assert measure.mean_radius() == pytest.approx(measure.radius_moment(1))
