@@ -387,7 +387,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     fSGLD particles to pi^f and pi* with the floor. Right: KSD of fSGLD particles against pi^f and
     pi* (embedded wells) with the V-statistic floor."""
     table = _per_dim_scalars(_table(results, config))
-    fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=0.45, squeeze=False)
+    fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=1.35, squeeze=False)
     ax_w2, ax_particles, ax_ksd = axes[0]
     colours = ("#CC3311", "#0077BB", "#009988", "#EE7733")
     rules = list(dict.fromkeys(table.sigma_rule))
@@ -397,11 +397,12 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         if len(radial):
             label = rf"radial, {rule} ($\sigma$={radial.sigma.iloc[0]:.2g})"
             ax_w2.plot(radial.dim, radial.w2, "o-", color=colour, label=label)
-            if rule == rules[0]:
-                first = radial.iloc[0]
+            if rule == rules[-1]:  # the bound's slopes over the last decade, through its start
+                span = radial[radial.dim >= radial.dim.max() / 10]
+                first = span.iloc[0]
                 styles = (":", "--", "-.")
                 for exponent, style in zip(BOUND_EXPONENTS, styles, strict=True):
-                    ref = add_reference_slope(ax_w2, radial.dim, exponent, (first.dim, first.w2),
+                    ref = add_reference_slope(ax_w2, span.dim, exponent, (first.dim, first.w2),
                                               f"bound term $d^{{{exponent:g}}}$ (slope)")
                     ref.set_linestyle(style)
         sep = table[(table.part == "separable") & (table.sigma_rule == rule)].dropna(
@@ -418,9 +419,9 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                 ax_particles.plot(g.dim, g.pi_f, "o-", color=colour, label=rf"to $\pi^f$, {rule}")
                 ax_particles.plot(g.dim, g.pi_star, "^--", color=colour,
                                   label=rf"to $\pi^*$, {rule}")
-                ax_particles.plot(g.dim, g.w2_f_star, ":", color=colour, linewidth=0.8,
-                                  label=r"exact $W_2(\pi^f,\pi^*)$")
+                ax_particles.plot(g.dim, g.w2_f_star, ":", color=colour, linewidth=0.8)
                 ax_particles.plot(g.dim, g.floor_pi_f, "x", color="0.3", linestyle="none")
+        ax_particles.plot([], [], ":", color="0.3", label=r"exact $W_2(\pi^f,\pi^*)$")
         ax_particles.plot([], [], "x", color="0.3", label="floor (N exact radii)")
     if (table.part == "ksd").any():
         ksd = _ksd_table(table)
@@ -440,5 +441,5 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax_ksd.set(xscale="log", yscale="log", xlabel="dimension $d$",
                ylabel="KSD of fSGLD particles", title="KSD, embedded wells")
     for ax in axes[0]:
-        ax.legend(fontsize="xx-small", loc="best")
+        ax.legend(fontsize=5, loc="best", framealpha=0.6)
     return save_figure(fig, out_dir, "dimension")
