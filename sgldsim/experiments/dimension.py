@@ -329,9 +329,6 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             verdicts.append(_nearer_verdict(g, rule, "U-statistic of KSD^2", "ksd2_u_pi_f",
                                             "ksd2_u_pi_star", FLOOR_FACTOR * se,
                                             f"{FLOOR_FACTOR:g} standard errors"))
-            exponent, stderr = _fit_exponent(g.dim, g.ksd_pi_star)
-            fitted[f"ksd_fsgld_pi_star_d_exponent[{rule}]"] = exponent
-            fitted[f"ksd_fsgld_pi_star_d_exponent_stderr[{rule}]"] = stderr
     text = "\n\n".join(texts) + "\n\n" + LEGEND
     return Summary(table=text, fitted=fitted, verdicts=verdicts)
 
@@ -340,8 +337,9 @@ def _growth_verdict(group: pd.DataFrame, rule: str, beta: float) -> tuple[Verdic
     """Exact radial W2(pi^f, pi*) against d: fitted exponent vs the bound's leading one."""
     eta = float(group.eta.iloc[0])
     p_bound = leading_exponent(group.dim.max(), beta, eta)
+    sigma = "" if rule.startswith("sigma=") else f", sigma={group.sigma.iloc[0]:.3g}"
     claim = (f"radial wells: W2(pi^f, pi*) grows in d no faster than the bound's leading term "
-             f"d^{p_bound:g} (beta={beta:g}, {rule}, sigma={group.sigma.iloc[0]:.3g})")
+             f"d^{p_bound:g} (beta={beta:g}, {rule}{sigma})")
     exponent, stderr = _fit_exponent(group.dim, group.w2)
     if group.dim.nunique() < 3 or not np.isfinite(exponent):
         return Verdict(claim, "inconclusive", f"{group.dim.nunique()} dimensions; a fit needs "
@@ -384,8 +382,8 @@ def _nearer_verdict(group: pd.DataFrame, rule: str, what: str, to_f: str, to_sta
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """Left: exact W2(pi^f, pi*) against d (radial wells, one line per sigma rule; separable
     products dashed) with the bound's three terms as reference slopes. Middle: radial W2 of
-    fSGLD particles to pi^f and pi* with the floor. Right: KSD of fSGLD particles against pi^f and
-    pi* (embedded wells) with the V-statistic floor."""
+    fSGLD particles to pi^f and pi* with the floor. Right: the U-statistic of KSD^2 of fSGLD
+    particles against pi^f and pi* (embedded wells), +- 2 standard errors, symlog axis."""
     table = _per_dim_scalars(_table(results, config))
     fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=1.35, squeeze=False)
     ax_w2, ax_particles, ax_ksd = axes[0]
@@ -428,18 +426,22 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         for colour, rule in zip(colours, rules, strict=False):
             g = ksd[(ksd.sigma_rule == rule) & (ksd.method == "fsgld")].sort_values("dim")
             if len(g):
-                ax_ksd.plot(g.dim, g.ksd_pi_f, "o-", color=colour, label=rf"to $\pi^f$, {rule}")
-                ax_ksd.plot(g.dim, g.ksd_pi_star, "^--", color=colour,
-                            label=rf"to $\pi^*$, {rule}")
-                ax_ksd.plot(g.dim, g.ksd_floor_pi_f, "x", color="0.3", linestyle="none")
-        ax_ksd.plot([], [], "x", color="0.3", label="V-statistic floor")
+                for target, marker in (("pi_f", "o-"), ("pi_star", "^--")):
+                    ax_ksd.errorbar(g.dim, g[f"ksd2_u_{target}"],
+                                    yerr=FLOOR_FACTOR * g[f"ksd2_u_stderr_{target}"],
+                                    fmt=marker, color=colour, capsize=2,
+                                    label=rf"to $\pi^{{{'f' if target == 'pi_f' else '*'}}}$, "
+                                          f"{rule}")
+        ax_ksd.axhline(0.0, color="0.3", linewidth=0.6)
+        ax_ksd.set_yscale("symlog", linthresh=0.03)
     ax_w2.set(xscale="log", yscale="log", xlabel="dimension $d$",
               ylabel=r"$W_2(\pi^f_{\beta,\sigma}, \pi^*_{\beta,\sigma})$",
               title="exact: radial wells, products")
     ax_particles.set(xscale="log", yscale="log", xlabel="dimension $d$",
                      ylabel="radial $W_2$ of fSGLD particles", title="particles, radial wells")
-    ax_ksd.set(xscale="log", yscale="log", xlabel="dimension $d$",
-               ylabel="KSD of fSGLD particles", title="KSD, embedded wells")
+    ax_ksd.set(xscale="log", xlabel="dimension $d$",
+               ylabel=r"KSD$^2$ (U-statistic, $\pm$2 s.e.) of fSGLD particles",
+               title="KSD, embedded wells")
     for ax in axes[0]:
         ax.legend(fontsize=5, loc="best", framealpha=0.6)
     return save_figure(fig, out_dir, "dimension")
