@@ -15,6 +15,14 @@ from sgldsim.measures import gibbs_1d, radial_gibbs
 RADII, DEPTHS, WIDTHS = [0.5, 2.0], [1.0, 0.6], [0.3, 0.7]
 
 
+@pytest.fixture(autouse=True)
+def _float64():
+    """Closed forms are compared with autodiff and quadrature to ~1e-9: run in float64 whatever
+    the process default."""
+    with jax.enable_x64(True):
+        yield
+
+
 def wells(dim: int, confinement: float = 1.0) -> sg.RadialWells:
     return sg.RadialWells(RADII, DEPTHS, WIDTHS, confinement, dim)
 

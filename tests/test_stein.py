@@ -11,6 +11,14 @@ import sgldsim as sg
 from sgldsim.distances import ksd_noise_floor
 
 
+@pytest.fixture(autouse=True)
+def _float64():
+    """Closed forms are compared with autodiff and quadrature to ~1e-9: run in float64 whatever
+    the process default."""
+    with jax.enable_x64(True):
+        yield
+
+
 def standard_normal_score(x):
     return -x
 
