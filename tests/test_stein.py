@@ -99,9 +99,9 @@ def test_shifted_cloud_has_a_larger_ksd():
 def test_scores_of_measures_and_floor_of_exact_draws():
     u, beta = sg.RadialWells([0.5, 2.0], [1.0, 0.6], [0.3, 0.7], 1.0, 3), 4.0
     measure = sg.Gibbs(u, beta)
-    x = measure.sample(jax.random.key(0), 400)
+    x = measure.sample(jax.random.key(0), 200)
     assert sg.ksd(x, measure) == pytest.approx(sg.ksd(x, sg.gibbs_score(u, beta)))
-    mean, std = ksd_noise_floor(measure, measure, 400, n_repeats=3)
+    mean, std = ksd_noise_floor(measure, measure, 200, n_repeats=3)
     info = sg.ksd_with_info(x, measure)
     assert abs(info.value - mean) < 5 * std + 0.2 * mean
     assert info.floor == pytest.approx(mean, rel=0.3)
