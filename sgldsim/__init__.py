@@ -13,7 +13,12 @@ from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsg
 from ._version import __version__  # noqa: E402
 from .coupling import coupled_sigma, implied_eta  # noqa: E402
 from .distances import (  # noqa: E402
+    gibbs_score,
+    ksd,
+    ksd_with_info,
     particle_noise_floor,
+    radial_noise_floor,
+    radial_wasserstein,
     sliced_wasserstein,
     wasserstein,
     wasserstein_with_info,
@@ -33,6 +38,7 @@ from .measures import (  # noqa: E402
     GridMeasure2D,
     Measure1D,
     ProductMeasure,
+    RadialMeasure,
     SampleMeasure,
     chain_invariant,
     mala_samples,
@@ -55,6 +61,12 @@ __all__ = [
     "mala_samples",
     "paper_measures",
     "particle_noise_floor",
+    "gibbs_score",
+    "ksd",
+    "ksd_with_info",
+    "radial_noise_floor",
+    "radial_wasserstein",
+    "RadialMeasure",
     "sliced_wasserstein",
     "wasserstein",
     "wasserstein_with_info",

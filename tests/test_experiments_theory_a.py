@@ -22,8 +22,9 @@ FLATNESS_TINY = (
     "params.n_particles=200", "params.n_steps=1000", "grid.depth_gap=[0.05]",
 )
 DIMENSION_TINY = (
-    "params.separable_dims=[1, 10, 100]", "params.nonseparable_dims=[3]",
-    "params.n_particles=200", "params.mala_chains=8", "params.mala_steps=400",
+    "params.separable_dims=[1, 10, 100]", "params.radial_dims=[1, 10, 1000]",
+    "params.particle_dims=[3]", "params.ksd_dims=[3]", "params.n_particles=100",
+    "params.n_steps=200", "params.floor_repeats=2", "grid.sigma_rule=['sigma=0.1']",
 )
 
 
@@ -57,18 +58,21 @@ def test_flatness_smoke(tmp_path):
 def test_dimension_smoke(tmp_path, monkeypatch):
     monkeypatch.setattr(dimension_module, "figures", lambda results, config, out_dir: [])
     run = run_experiment("dimension", DIMENSION_TINY, out_dir=tmp_path, progress=False)
-    w2 = run.results[run.results.measure == "w2"]
-    assert set(zip(w2.potential, w2.dim, strict=True)) == {
-        ("sharp-flat-double-well", 1), ("sharp-flat-double-well", 10),
-        ("sharp-flat-double-well", 100), ("embedded-wells", 3)}
+    results = run.results
+    w2 = results[(results.measure == "w2") & (results.method == "-")]
+    assert set(zip(w2.part, w2.dim, strict=True)) == {
+        ("separable", 1), ("separable", 10), ("separable", 100),
+        ("radial", 1), ("radial", 10), ("radial", 1000)}
     assert (w2.value > 0).all()
-    reference = run.results.groupby("dim").reference.first()
-    assert reference[3] == "mala" and reference[100] == "product"
-    assert {"w2_floor", "r_hat_max", "ess_min"} <= set(run.results.measure)
+    particles = results[(results.part == "particles") & (results.measure == "w2")]
+    assert set(particles.method) == {"sgld", "fsgld", "exact"}
+    assert {"w2_floor", "noise_ratio", "ksd", "ksd_floor", "ksd2_u",
+            "ksd2_u_stderr"} <= set(results.measure)
     _verdicts_well_formed(run.summary)
     separable = run.summary.verdicts[0]
     assert "sqrt(d)" in separable.claim and separable.verdict == "consistent"
-    assert run.summary.fitted["d_exponent[sharp-flat-double-well, beta=8]"] == pytest.approx(0.5)
+    assert "radial_d_exponent[sigma=0.1]" in run.summary.fitted
+    assert "columns:" in run.summary.table
 
 
 def test_particle_points_must_be_heat_map_points(tmp_path):

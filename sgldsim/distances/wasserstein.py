@@ -8,6 +8,7 @@ Which algorithm runs depends on what is compared (fsgld.md §3 and §4):
 |------------------------------------|------------------------|------------------------------|
 | 1-D: Measure1D and/or particles    | ``quantile-1d``        | the representations, any N   |
 | product vs product, p = 2          | ``product-marginals``  | sum_i W_2^2(marginals)       |
+| rotation-invariant vs same         | ``radial-quantile``    | W_p of the radial laws       |
 | clouds in d > 1, N M <= guard      | ``emd`` (POT)          | the clouds                   |
 | clouds, method="sliced" or "auto"  | ``sliced-quantile``    | another distance, SW_p       |
 | other measures in d > 1            | draw ``n_samples``, as clouds | none: adds the floor  |
@@ -71,6 +72,7 @@ class _Side(NamedTuple):
     marginals: tuple | None = None  # product of 1-D marginals, d > 1
     cloud: np.ndarray | None = None  # (N, d) particles
     measure: object | None = None  # something with sample(key, n)
+    radial: QuantileFunction | None = None  # radial law of a rotation-invariant measure, d > 1
 
 
 def wasserstein(a, b, p: int = 2, **options) -> float:
@@ -135,6 +137,10 @@ def wasserstein_with_info(
             f"a is {sa.label} in d={sa.dim} and b is {sb.label} in d={sb.dim}: "
             f"both must live in the same dimension"
         )
+    if sa.radial is not None and sb.radial is not None and ground_cost == "euclidean":
+        # |x - y| >= ||x| - |y|| and the shared-direction coupling attains it (theory.md §10)
+        return WassersteinInfo(wasserstein_power_1d(sa.radial, sb.radial, p) ** (1.0 / p), p,
+                               "exact", "radial-quantile")
     if sa.dim == 1:
         return _one_dimensional(sa, sb, p, method, key, n_samples)
     if sa.marginals is not None and sb.marginals is not None and method != "sliced":
@@ -199,6 +205,9 @@ def _read_side(name: str, x) -> _Side:
     """Classify an argument by duck typing (gibbs.py's measure types are not imported)."""
     if hasattr(x, "cumulative") and hasattr(x, "edges") and getattr(x, "dim", 1) == 1:
         return _Side(name, 1, type(x).__name__, quantile=measure_quantile(x), measure=x)
+    if hasattr(x, "radial_law"):
+        return _Side(name, int(x.dim), type(x).__name__, measure=x,
+                     radial=measure_quantile(x.radial_law))
     if hasattr(x, "samples"):
         cloud = as_particles(f"{name}.samples", x.samples)
         return _cloud_side(name, cloud, f"{type(x).__name__} of {cloud.shape[0]} samples")

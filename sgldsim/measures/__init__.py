@@ -21,8 +21,11 @@ from .gibbs import (
     split_r_hat,
 )
 from .grid1d import Measure1D
+from .radial import RadialMeasure, radial_gibbs
 
 __all__ = [
+    "RadialMeasure",
+    "radial_gibbs",
     "ChainInfo",
     "chain_invariant",
     "chain_invariant_with_info",

@@ -9,6 +9,7 @@ invariant law and pi* = Gibbs(v, beta) the flatness-biased target (:func:`paper_
 | d = 1                                | Measure1D        | adaptive quadrature, gibbs_1d     |
 | Separable or Quadratic, d > 1        | ProductMeasure   | 1-D quadrature per marginal (§3)  |
 | d = 2                                | GridMeasure2D    | adaptive tensor grid, gibbs_2d    |
+| RadialPotential, d > 1               | RadialMeasure    | 1-D radial law, radial_gibbs      |
 | any d                                | SampleMeasure    | MALA reference samples            |
 
 Adaptivity. Only the sublevel set {beta (u - u_min) < cutoff} carries mass (the rest has density
@@ -43,14 +44,16 @@ from scipy import ndimage, optimize
 from .._validation import check_choice, check_positive, check_positive_int
 from ..potentials import Quadratic, Separable
 from ..potentials.base import Potential
+from ..potentials.radial import RadialPotential
 from .grid1d import Measure1D
+from .radial import radial_gibbs
 
 GIBBS_CUTOFF = 60.0  # grids cover beta (u - u_min) < 60: neglected density ratio e^-60 ~ 1e-26
 TARGET_ACCEPTANCE = 0.574  # optimal MALA acceptance rate (Roberts & Rosenthal 1998)
 _EVAL_CHUNK = 4096  # points per potential call: bounds memory, and JAX compiles few shapes
 _MAX_DOUBLINGS = 20  # bracket growth: 10 * 2^20 ~ 1e7 before "not confining"
 _AUX_NODES = 4096  # nodes on which the local length scale is sampled, per interval or window
-_METHODS = ("auto", "quadrature", "product", "grid", "mala")
+_METHODS = ("auto", "quadrature", "product", "grid", "mala", "radial")
 
 
 # ================================================================================================
@@ -63,7 +66,8 @@ def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options)
       potential: u: R^d -> R, confining (exp(-beta u) must be integrable).
       beta: inverse temperature, positive and finite.
       method: "auto" (the table in the module docstring), or force "quadrature" (d = 1),
-        "product" (``Separable`` or ``Quadratic``), "grid" (d = 2) or "mala" (any d).
+        "product" (``Separable`` or ``Quadratic``), "grid" (d = 2), "mala" (any d) or "radial"
+        (``RadialPotential``, any d: :func:`~sgldsim.measures.radial.radial_gibbs`).
       **options: passed on to :func:`gibbs_1d`, :func:`gibbs_2d` or :func:`mala_samples`
         (``key`` defaults to ``PRNGKey(0)`` for MALA).
 
@@ -73,6 +77,10 @@ def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options)
     beta = _checked_beta(beta)
     check_choice("method", method, _METHODS)
     marginal_potentials = _marginal_potentials(potential)
+    if method == "auto" and isinstance(potential, RadialPotential) and potential.dim > 1:
+        method = "radial"
+    if method == "radial":
+        return radial_gibbs(potential, beta, **options)
     if method == "auto":
         method = ("product" if marginal_potentials is not None and potential.dim > 1
                   else {1: "quadrature", 2: "grid"}.get(potential.dim, "mala"))

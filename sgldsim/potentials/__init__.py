@@ -5,11 +5,16 @@ from .base import HessianTraceRegularized, Potential
 from .gaussian_wells import GaussianWells
 from .polynomial import Polynomial1D, sharp_flat_double_well
 from .quadratic import Quadratic
+from .radial import RadialPotential, RadialRegularized, RadialSmoothed, RadialWells
 from .separable import Separable
 from .smoothing import GaussianAveraged, numerically_smoothed
 from .stochastic import AdditiveGradientNoise, EmpiricalRisk
 
 __all__ = [
+    "RadialPotential",
+    "RadialRegularized",
+    "RadialSmoothed",
+    "RadialWells",
     "AdditiveGradientNoise",
     "EmpiricalRisk",
     "GaussianAveraged",
