@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from sgldsim.dynamics import fsgld, simulate
-from sgldsim.experiments import run_experiment
+from sgldsim.experiments import ChunkTask, expand_grid, resolve_experiment
+from sgldsim.experiments._landscapes import landscape
+from sgldsim.experiments._particles import floor_rows, simulate_cells
+from sgldsim.experiments._stationary import target_measures
 from sgldsim.potentials import AdditiveGradientNoise, sharp_flat_double_well
 
 LAM = np.array([0.01, 0.02, 0.005])
@@ -51,21 +54,29 @@ def test_key_of_the_wrong_batch_shape_is_a_one_line_error():
         simulate(KEYS[:2], u, fsgld(LAM, BETA, SIGMA), np.zeros((10, 1)), 5)
 
 
-TINY = {
-    "convergence": ["params.n_particles=200", "params.n_steps=300", "params.n_records=8",
-                    "grid.step_size=[0.00125, 0.0025, 0.005]", "grid.beta=[3.0, 5.0]"],
-    "excess-risk": ["params.n_particles=200", "params.n_steps=300", "params.n_records=8",
-                    "grid.step_size=[0.00125, 0.0025, 0.005]", "grid.beta=[3.0, 5.0]"],
-    "step-size-rate": ["params.n_particles=200", "params.n_steps=100", "grid.beta=[3.0, 12.0]",
-                       "grid.step_size=[0.0005, 0.001, 0.002]"],
-    "demo-quadratic": ["params.n_particles=500", "params.n_steps=20"],
-}
+def test_particle_chunks_give_each_cell_its_one_cell_rows():
+    """simulate_cells and floor_rows (shared by convergence, excess-risk, step-size-rate) give a
+    cell the same particles and noise floors in a chunk of 3 as alone, though the chunk's cells
+    share one target measure object."""
+    config, _ = resolve_experiment("convergence", ["params.n_particles=100",
+                                                   "grid.step_size=[0.001, 0.002, 0.004]"])
+    cells = expand_grid(config)
+    keys = np.stack([c.key for c in cells])
+    u = landscape(config.params["potential"])
+    x0 = np.full((100, 1), 2.0)
+    target = target_measures(u, 3.0, 0.2)["pi_f"]
+    chunk = simulate_cells(u, cells, keys, x0, 50, np.array([0, 25, 50]))
+    floors = floor_rows([{"pi_f": target}] * 3, 100, keys)
+    for i, cell in enumerate(cells):
+        alone = simulate_cells(u, [cell], keys[i:i + 1], x0, 50, np.array([0, 25, 50]))
+        np.testing.assert_array_equal(chunk[0][i], alone[0][0])
+        assert floors[i] == floor_rows([{"pi_f": target}], 100, keys[i:i + 1])[0]
+    assert floors[0] != floors[1]
 
 
-@pytest.mark.parametrize("name", list(TINY))
-def test_particle_experiments_do_not_depend_on_chunk_size(name, tmp_path):
-    tables = [run_experiment(name, [*TINY[name], f"chunk_size={size}"],
-                             out_dir=tmp_path / str(size), progress=False).results
-              for size in (1, 4)]
-    assert tables[0].cell_id.nunique() == 6 if name != "demo-quadratic" else 8
-    assert tables[0].equals(tables[1])
+def test_vmapped_experiment_does_not_depend_on_chunk_size():
+    config, _ = resolve_experiment("demo-quadratic", ["params.n_particles=500",
+                                                      "params.n_steps=20"])
+    cells, task = expand_grid(config), ChunkTask(config)
+    assert len(cells) == 8
+    assert task(cells[:4]) + task(cells[4:]) == [task([c])[0] for c in cells]
