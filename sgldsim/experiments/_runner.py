@@ -48,7 +48,7 @@ from ._config import (
     config_from_dict,
     load_experiment,
 )
-from ._executors import Executor, SerialExecutor
+from ._executors import Executor, SerialExecutor, completed_chunks
 from ._registry import find_experiment
 from ._summary import Summary
 from ._toml import dumps, format_value
@@ -191,8 +191,8 @@ def run_experiment(
     executor = SerialExecutor() if executor is None else executor
     with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=config.name, unit="cell",
               file=sys.stderr, disable=None if progress else True) as bar:
-        for chunk, rows_per_cell in zip(chunks, executor.map(ChunkTask(config), chunks),
-                                        strict=False):
+        for index, rows_per_cell in completed_chunks(executor, ChunkTask(config), chunks):
+            chunk = chunks[index]
             for cell, rows in zip(chunk, rows_per_cell, strict=True):
                 _write_atomic(_cell_path(run_dir, cell),
                               lambda p, c=cell, r=rows: _cell_frame(c, r).to_parquet(p))
