@@ -75,7 +75,7 @@ from ._config import (
     load_experiment,
     parse_value,
 )
-from ._dask import DaskExecutor, dask_executor, local_cluster
+from ._dask import THREAD_LIMITS, DaskExecutor, dask_executor, local_cluster
 from ._executors import Executor, SerialExecutor
 from ._registry import experiment_files, experiments_folder, find_experiment, list_experiments
 from ._runner import (
@@ -92,6 +92,7 @@ from ._summary import VERDICTS, Summary, Verdict
 from ._tables import cells_table
 
 __all__ = [
+    "THREAD_LIMITS",
     "VERDICTS",
     "Cell",
     "ChunkTask",

@@ -30,7 +30,7 @@ from ._config import ConfigError
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 
-CONNECT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 5
 THREAD_LIMITS = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
     "OMP_NUM_THREADS": "1",
