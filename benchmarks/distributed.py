@@ -15,7 +15,7 @@
 Prints one markdown table with the ratios and the load average (``os.getloadavg``) before and
 after, since other processes on the machine distort the timings.
 
-Run: python benchmarks/distributed.py [--workers 2] [--sweep-particles 300000] [--n 200000]
+Run: python benchmarks/distributed.py [--workers 2] [--sweep-particles 200000] [--n 200000]
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def time_devices(n: int, dim: int, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--sweep-particles", type=int, default=300_000)
-    parser.add_argument("--sweep-steps", type=int, default=500)
+    parser.add_argument("--sweep-particles", type=int, default=200_000)
+    parser.add_argument("--sweep-steps", type=int, default=400)
     parser.add_argument("--n", type=int, default=200_000, help="particles of the device run")
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--steps", type=int, default=50)
