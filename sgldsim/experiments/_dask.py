@@ -55,7 +55,8 @@ class DaskExecutor:
     Args:
       client: a connected ``distributed.Client`` (a ``LocalCluster``, ``dask scheduler`` /
         ``dask worker`` processes, or a dask-jobqueue cluster).
-      retries: extra attempts of a task that raised (a dead worker's task is always rescheduled).
+      retries: extra attempts of a task that raised (a dead worker's task is rescheduled by the
+        scheduler, up to its allowed-failures).
     """
 
     def __init__(self, client, retries: int = 1):
