@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -55,24 +56,27 @@ def test_two_workers_equal_the_serial_run_for_chunk_sizes_1_and_4(client, serial
     assert all("intra_op_parallelism_threads=1" in flags for _, flags in workers.values())
 
 
-class _KillAfterFirst(DaskExecutor):
-    """Kills (SIGKILL) a worker that is computing a chunk as soon as the first chunk is back."""
-
-    def map_unordered(self, fn, chunks):
-        killed = False
-        for item in super().map_unordered(fn, chunks):
-            if not killed:
-                busy = [w for w, tasks in self.client.processing().items() if tasks]
-                pids = self.client.run(os.getpid, workers=busy[:1])
-                os.kill(next(iter(pids.values())), signal.SIGKILL)
-                self.killed_pid, killed = next(iter(pids.values())), True
-            yield item
+def _kill_first_busy_worker(client, pids, killed):
+    """SIGKILLs the first worker seen computing a chunk (polls the scheduler)."""
+    while not killed:
+        busy = [w for w, tasks in client.processing().items() if tasks and w in pids]
+        if busy:
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            killed.append(pids[busy[0]])
+        time.sleep(0.005)
 
 
 def test_a_killed_worker_does_not_lose_or_change_cells(client, serial, tmp_path):
-    executor = _KillAfterFirst(client)
-    run = _dask_run(client, tmp_path, 1, executor)
-    assert executor.killed_pid not in client.run(os.getpid).values()  # it did die
+    pids, killed = client.run(os.getpid), []
+    killer = threading.Thread(target=_kill_first_busy_worker, args=(client, pids, killed))
+    killer.start()
+    try:
+        run = _dask_run(client, tmp_path, 1)
+    finally:
+        killed.append(None)  # stops the thread if it never fired
+        killer.join()
+    assert killed[0] in pids.values()  # a worker was killed while it held a chunk
+    assert killed[0] not in client.run(os.getpid).values()  # and it did die
     assert run.results.equals(serial)
 
 

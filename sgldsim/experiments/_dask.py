@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -106,15 +107,25 @@ def local_cluster(n_workers: int):
 
 def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
     """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://HOST:PORT``); a
-    one-line :class:`ConfigError` if it does not answer within ``timeout_s`` seconds."""
+    one-line :class:`ConfigError` if it does not answer within ``timeout_s`` seconds (a TCP
+    address is probed first, so a refused connection fails at once)."""
+    def unreachable(reason):
+        reason = " ".join(str(reason).split()) or type(reason).__name__
+        return ConfigError(f"scheduler={scheduler!r}: cannot connect to a Dask scheduler there "
+                           f"within {timeout_s:g} s ({reason[:200]}); allowed: the address of a "
+                           "running scheduler, e.g. tcp://HOST:8786")
+
+    if scheduler.startswith("tcp://"):
+        host, _, port = scheduler[len("tcp://"):].rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        except (OSError, ValueError) as err:
+            raise unreachable(err) from None
     distributed = _distributed()
     try:
         return distributed.Client(scheduler, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise ConfigError(f"scheduler={scheduler!r}: cannot connect to a Dask scheduler there "
-                          f"within {timeout_s:g} s ({reason[:200]}); allowed: the address of a "
-                          "running scheduler, e.g. tcp://HOST:8786") from None
+        raise unreachable(err) from None
 
 
 @contextlib.contextmanager
