@@ -1,13 +1,17 @@
 """The ``sgldsim`` command: list, run, show experiments and regenerate the paper's figures.
 
     sgldsim list [PATH ...]
-    sgldsim run NAME|FILE [--set key=value ...] [--out DIR] [--seed N]
-    sgldsim figures [--out paper_figures] [--force] [--only NAME|FILE ...]
+    sgldsim run NAME|FILE [--set key=value ...] [--out DIR] [--seed N] [DASK]
+    sgldsim figures [--out paper_figures] [--force] [--only NAME|FILE ...] [DASK]
     sgldsim show RUN_DIR
     sgldsim --version
 
 Problems a user can cause (unknown experiment or key, bad value, missing run folder) print one
 line on stderr and exit with status 2; ``--debug`` shows the traceback instead.
+
+DASK: ``--workers N`` computes chunks of cells on a local Dask cluster of N single-threaded
+worker processes, ``--scheduler tcp://HOST:PORT`` on an existing Dask cluster (default: serially
+in this process). The results are the same.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a value: seed=3, params.n_particles=1000, grid.beta=[10,100]")
     run.add_argument("--out", type=Path, help="run folder (default: runs/<name>)")
     run.add_argument("--seed", type=int, help="replace the experiment's seed")
+    _add_dask_options(run)
     run.set_defaults(handler=run_command)
 
     figures = commands.add_parser("figures", help="run the paper's experiments and collect "
@@ -61,12 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
                          help="recompute instead of reusing results cached in <out>/<name>/")
     figures.add_argument("--only", nargs="+", metavar="NAME|FILE",
                          help="these experiments (default: every one with figures = true)")
+    _add_dask_options(figures)
     figures.set_defaults(handler=figures_command)
 
     show = commands.add_parser("show", help="show the summary of a run folder")
     show.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     show.set_defaults(handler=show_command)
     return parser
+
+
+def _positive_workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--workers {text} is not allowed: the number of worker "
+                                         "processes must be an integer >= 1")
+    return value
+
+
+def _add_dask_options(command: argparse.ArgumentParser) -> None:
+    dask = command.add_mutually_exclusive_group()
+    dask.add_argument("--workers", type=_positive_workers, metavar="N",
+                      help="compute on a local Dask cluster of N worker processes")
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="compute on the Dask cluster of this scheduler (tcp://HOST:PORT)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,12 +141,20 @@ def list_command(args) -> int:
 
 
 def run_command(args) -> int:
-    from .experiments import default_run_dir, find_experiment, load_experiment, run_experiment
+    from .experiments import (
+        dask_executor,
+        default_run_dir,
+        find_experiment,
+        load_experiment,
+        run_experiment,
+    )
 
     _use_agg()
     config = load_experiment(find_experiment(args.experiment))
     out_dir = args.out if args.out is not None else default_run_dir(config.name)
-    result = run_experiment(config, overrides=args.overrides, out_dir=out_dir, seed=args.seed)
+    with dask_executor(args.workers, args.scheduler) as executor:
+        result = run_experiment(config, overrides=args.overrides, out_dir=out_dir,
+                                seed=args.seed, executor=executor)
     print(result.summary.to_text())
     meta = result.metadata
     print(f"{meta['n_cells']} cells ({meta['n_cells_computed']} computed, "
@@ -131,6 +164,13 @@ def run_command(args) -> int:
 
 
 def figures_command(args) -> int:
+    from .experiments import dask_executor
+
+    with dask_executor(args.workers, args.scheduler) as executor:
+        return _figures(args, executor)
+
+
+def _figures(args, executor) -> int:
     from .experiments import (
         ConfigError,
         RunFolderConflict,
@@ -155,7 +195,7 @@ def figures_command(args) -> int:
         if args.force and run_dir.exists():
             shutil.rmtree(run_dir)
         try:
-            result = run_experiment(config, out_dir=run_dir)
+            result = run_experiment(config, out_dir=run_dir, executor=executor)
         except RunFolderConflict as err:
             raise ConfigError(f"{run_dir} caches results of a different configuration "
                               f"({'; '.join(err.differences)}); rerun with --force to "

@@ -58,9 +58,11 @@ Chunks, keys, resume
 --------------------
 The grid expands into cells (first grid key slowest). Each cell's id hashes its parameters and
 its key is 64 bits of SHA-256 over (seed, id), so results depend on neither chunking, grid
-composition nor resuming. Unfinished cells are cut into chunks of ``chunk_size`` and handed to an
-:class:`Executor` (``map(fn, chunks)``; :class:`SerialExecutor` by default); each finished
-chunk's cells are saved to ``<run>/cells/<id>.parquet`` at once (write, then rename). Rerunning
+composition nor resuming (experiments that batch cells give each cell its own key inside the
+batch). Unfinished cells are cut into chunks of ``chunk_size`` and handed to an :class:`Executor`
+(``map(fn, chunks)`` or ``map_unordered``; :class:`SerialExecutor` by default,
+:class:`DaskExecutor` for a Dask cluster); each finished chunk's cells are saved to
+``<run>/cells/<id>.parquet`` as it completes (write, then rename). Rerunning
 into the same folder with the same result-defining configuration (name, module, seed, params,
 grid) skips finished cells; a different one raises :class:`RunFolderConflict`. A checkpoint that
 does not read back as its cell's rows is reported and recomputed. A run locks its folder: a
@@ -77,6 +79,7 @@ from ._config import (
     load_experiment,
     parse_value,
 )
+from ._dask import THREAD_LIMITS, DaskExecutor, dask_executor, local_cluster
 from ._executors import Executor, SerialExecutor
 from ._lock import RunFolderBusy
 from ._registry import experiment_files, experiments_folder, find_experiment, list_experiments
@@ -94,10 +97,12 @@ from ._summary import VERDICTS, Summary, Verdict
 from ._tables import cells_table
 
 __all__ = [
+    "THREAD_LIMITS",
     "VERDICTS",
     "Cell",
     "ChunkTask",
     "ConfigError",
+    "DaskExecutor",
     "Executor",
     "ExperimentConfig",
     "RunFolderBusy",
@@ -112,6 +117,7 @@ __all__ = [
     "cell_key",
     "cells_table",
     "config_from_dict",
+    "dask_executor",
     "default_run_dir",
     "expand_grid",
     "experiment_files",
@@ -120,6 +126,7 @@ __all__ = [
     "list_experiments",
     "load_experiment",
     "load_run",
+    "local_cluster",
     "parse_value",
     "resolve_experiment",
     "run_experiment",

@@ -1,9 +1,9 @@
 """Particle runs of the step-size experiments (convergence, step-size-rate, excess-risk).
 
 The cells of a chunk differ in (step size, beta, sigma rule) on one 1-D landscape, so they run as
-one compiled :func:`sgldsim.dynamics.simulate` call with array-valued sampler parameters. The
-chunk's first cell key drives it (every cell draws its own noise stream inside the call); a
-resumed run with another chunking therefore draws other, equally distributed, particles.
+one compiled :func:`sgldsim.dynamics.simulate` call with array-valued sampler parameters and one
+PRNG key per cell: each cell's particles and noise floors are those it would get alone, so the
+results do not depend on the chunk size, the executor or resuming.
 Particles at a fixed step are iid draws of Law(theta_k) (independent chains), so their
 distance to a measure has the particle noise floor of N iid draws (docs/theory.md §6).
 """
@@ -86,14 +86,14 @@ def record_schedule(n_steps: int, n_records: int, spacing: str) -> np.ndarray:
     return np.unique(np.round(steps).astype(np.int64))
 
 
-def simulate_cells(potential, cells: list[Cell], key, x0, n_steps: int,
+def simulate_cells(potential, cells: list[Cell], keys, x0, n_steps: int,
                    record_at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run fSGLD (SGLD where sigma = 0) for every cell in one compiled call.
 
     Args:
       potential: the 1-D landscape.
       cells: the chunk's cells (step size, beta, sigma from :func:`cell_numbers`).
-      key: PRNG key of the call.
+      keys: the cells' PRNG keys, (n_cells, 2) raw keys (each cell's noise comes from its own).
       x0: initial particles, (N, 1) shared or (n_cells, N, 1).
       n_steps, record_at: as in :func:`sgldsim.dynamics.simulate`.
 
@@ -101,7 +101,7 @@ def simulate_cells(potential, cells: list[Cell], key, x0, n_steps: int,
       (particles (n_cells, n_records, N) float64, steps (n_records,), diverged_at (n_cells,)).
     """
     lam, beta, sigma = (np.array(v) for v in zip(*map(cell_numbers, cells), strict=True))
-    result = simulate(key, potential, fsgld(lam, beta, sigma), x0, n_steps, record_at=record_at)
+    result = simulate(keys, potential, fsgld(lam, beta, sigma), x0, n_steps, record_at=record_at)
     return (np.asarray(result.particles, dtype=float)[..., 0], np.asarray(result.steps),
             np.asarray(result.diverged_at))
 
@@ -151,10 +151,11 @@ def cell_references(potential, cells: list[Cell]) -> list[dict[str, Measure1D]]:
 
 def floor_rows(references: list[dict[str, Measure1D]], n: int, keys) -> list[list[dict]]:
     """Per cell, noise-floor rows (``w<p>_floor``, ``w<p>_floor_std``, label ``target``) for
-    each of its reference measures; a measure shared by several cells is sampled once."""
-    done, out = {}, []
+    each of its reference measures, sampled with the cell's own key (a measure appearing twice in
+    one cell is sampled once)."""
+    out = []
     for refs, key in zip(references, keys, strict=True):
-        rows = []
+        rows, done = [], {}
         for i, (name, measure) in enumerate(refs.items()):
             if id(measure) not in done:
                 done[id(measure)] = [noise_floor(measure, n, p, jax.random.fold_in(key, i))

@@ -49,7 +49,7 @@ from ._config import (
     config_from_dict,
     load_experiment,
 )
-from ._executors import Executor, SerialExecutor
+from ._executors import Executor, SerialExecutor, completed_chunks
 from ._lock import LOCK_FILE, run_folder_lock
 from ._registry import check_parameters, find_experiment
 from ._summary import Summary
@@ -203,8 +203,8 @@ def _run(config, module, run_dir, overrides, executor, progress, started, clock)
     chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
     executor = SerialExecutor() if executor is None else executor
     with progress_bar(config.name, len(cells), len(cells) - len(todo), progress) as bar:
-        for chunk, rows_per_cell in zip(chunks, executor.map(ChunkTask(config), chunks),
-                                        strict=False):
+        for index, rows_per_cell in completed_chunks(executor, ChunkTask(config), chunks):
+            chunk = chunks[index]
             for cell, rows in zip(chunk, rows_per_cell, strict=True):
                 _write_atomic(_cell_path(run_dir, cell),
                               lambda p, c=cell, r=rows: _cell_frame(c, r).to_parquet(p))

@@ -71,7 +71,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
     u = landscape(p["potential"])
     x0 = np.full((p["n_particles"], 1), float(p["x0"]))
     record_at = record_schedule(p["n_steps"], p["n_records"], "mixed")
-    particles, steps, diverged = simulate_cells(u, cells, keys[0], x0, p["n_steps"], record_at)
+    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"], record_at)
     references = cell_references(u, cells)
     floors = floor_rows(references, p["n_particles"], keys)
     return [[{"measure": "diverged_at", "value": float(diverged[i])}, *exact_rows(refs),

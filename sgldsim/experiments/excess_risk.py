@@ -74,7 +74,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
     u = landscape(p["potential"])
     x0 = np.full((p["n_particles"], 1), float(p["x0"]))
     record_at = record_schedule(p["n_steps"], p["n_records"], "log")
-    particles, steps, diverged = simulate_cells(u, cells, keys[0], x0, p["n_steps"], record_at)
+    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"], record_at)
     out = []
     for i, (cell, refs) in enumerate(zip(cells, cell_references(u, cells), strict=True)):
         lam, _, sigma = cell_numbers(cell)

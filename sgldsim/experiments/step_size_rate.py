@@ -76,7 +76,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
     references = cell_references(u, cells)
     x0 = np.stack([refs["chain"].sample(jax.random.fold_in(key, 1), n)
                    for refs, key in zip(references, keys, strict=True)])
-    particles, steps, diverged = simulate_cells(u, cells, keys[0], x0, p["n_steps"],
+    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"],
                                                 np.array([p["n_steps"]]))
     floors = floor_rows(references, n, keys)
     out = []
