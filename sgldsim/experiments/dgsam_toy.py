@@ -6,10 +6,12 @@ w = (u, v1, v2),  m(u) = 8 + (u + 1)^2,  dd(u) = 2 (u - 1)^2,  A = m + dd,  B = 
     L_1 = A(u) v1^2 / 2 + B(u) v2^2 / 2,   L_2 = B(u) v1^2 / 2 + A(u) v2^2 / 2,
     L = (L_1 + L_2) / 2 = m(u) |v|^2 / 2.
 
-Every (u, 0, 0) is a global minimiser (B > 0 for |u| <= 2.5). There the pooled Hessian has top
-eigenvalue m(u), smallest at u = -1 (8: the "fake flat" point, where each domain's top
-eigenvalue is A(-1) = 16), and each domain's Hessian has top eigenvalue A(u) = m + dd, smallest
-at u = 1/3 (10.67). A cell is (rho, method, u_start): trajectories from (u_start, v0, v0) with
+Every (u, 0, 0) is a global minimiser of L. There the pooled Hessian has top eigenvalue m(u),
+smallest at u = -1 (8: the "fake flat" point, where each domain's top eigenvalue is
+A(-1) = 16), and each domain's Hessian has eigenvalues A(u) = m + dd (top, smallest at
+u = 1/3: 10.67) and B(u) = m - dd = (7 - u)(u + 1): each (u, 0, 0) is a minimiser of every
+L_d only for -1 <= u <= 7; outside, it is a saddle of each L_d (B < 0) while still a minimiser
+of L. A cell is (rho, method, u_start): trajectories from (u_start, v0, v0) with
 plain gradient steps of size ``learning_rate`` on each method's direction, ``repeats`` times
 (DGSAM's domain order is random; the other methods repeat exactly). At the end point the rows
 hold u, |v|, the closed-form curvatures m(u), A(u), and the measured sharpness of each domain
@@ -142,7 +144,8 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
     out = {}
     for method in dict.fromkeys(c.params["method"] for c in cells):
         group = [(c, k) for c, k in zip(cells, keys, strict=True) if c.params["method"] == method]
-        column = lambda name: np.repeat([c.params[name] for c, _ in group], repeats)  # noqa: E731
+        column = lambda name, group=group: np.repeat(  # noqa: E731
+            [c.params[name] for c, _ in group], repeats)
         starts = np.stack([column("u_start"), column("v_start"), column("v_start")], axis=1)
         run_keys = jnp.concatenate([jax.random.split(jax.random.wrap_key_data(k), repeats)
                                     for _, k in group])
@@ -161,6 +164,8 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
                 values = {"u_end": u, "v_norm_end": v,
                           "pooled_curvature_closed": float(pooled_curvature(u)),
                           "domain_curvature_closed": float(domain_curvature(u)),
+                          "domain_min_curvature_closed": float(2 * pooled_curvature(u)
+                                                               - domain_curvature(u)),
                           "domain_sharpness": float(zo_d[i].mean()),
                           "pooled_sharpness": float(zo_p[i]),
                           "domain_top_eigenvalue": float(top_d[i].mean()),
@@ -198,6 +203,21 @@ def _fake_flat_verdict(ends: pd.DataFrame) -> Verdict:
     return Verdict(claim, verdict, reason)
 
 
+def _avoid_verdict(ends: pd.DataFrame, method: str) -> Verdict:
+    runs = ends[ends.method == method]
+    claim = f"{LABELS[method]} avoids the fake flat point u = -1"
+    if runs.empty:
+        return Verdict(claim, "inconclusive", f"no {LABELS[method]} runs")
+    near = ((runs.u_end - FAKE_FLAT_U).abs() < NEAR).mean()
+    saddle = (runs.domain_min_curvature_closed < 0).mean()
+    reason = (f"{100 * near:.0f}% of {len(runs)} runs end within {NEAR} of u = -1; end u from "
+              f"{runs.u_end.min():.2f} to {runs.u_end.max():.2f} (median "
+              f"{runs.u_end.median():.2f}); {100 * saddle:.0f}% end where each L_d has a "
+              "negative curvature B(u) < 0 (u < -1)")
+    verdict = "consistent" if near <= 0.1 else "inconsistent" if near >= 0.9 else "inconclusive"
+    return Verdict(claim, verdict, reason)
+
+
 def _paired_verdict(ends: pd.DataFrame, method: str, baseline: str) -> tuple[Verdict, dict]:
     """Mean over repeats per (rho, u_start), then the paired difference method - baseline in
     the domains' top curvature A(u_end), with its standard error over the pairs."""
@@ -227,6 +247,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         u_end_mean=("u_end", "mean"), u_end_min=("u_end", "min"), u_end_max=("u_end", "max"),
         v_end=("v_norm_end", "max"), pooled_top=("pooled_curvature_closed", "mean"),
         domain_top=("domain_curvature_closed", "mean"),
+        domain_min=("domain_min_curvature_closed", "mean"),
         pooled_sharp=("pooled_sharpness", "mean"), domain_sharp=("domain_sharpness", "mean"),
         lanczos_domain_top=("domain_top_eigenvalue", "mean"))
     by_start = ends.pivot_table(index=["rho", "u_start"], columns="method", values="u_end",
@@ -235,10 +256,11 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         "u_end_mean/min/max: end point u over starts and repeats; v_end: largest |v| at the end "
         "(0 = on the valley of minimisers);\npooled_top = m(u_end), domain_top = A(u_end) "
         "(closed-form top Hessian eigenvalues of L and of each L_d at (u_end, 0, 0));\n"
+        "domain_min = B(u_end), each L_d's other nonzero eigenvalue (< 0: a saddle of L_d);\n"
         "pooled_sharp / domain_sharp: measured zeroth-order sharpness max_{|e|<=rho} L(w+e) - "
         "L(w) of the pooled loss / mean over domains, at the end point;\nlanczos_domain_top: "
         "mean per-domain top eigenvalue by Lanczos at the end point (check of domain_top).")
-    verdicts = [_fake_flat_verdict(ends)]
+    verdicts = [_fake_flat_verdict(ends), _avoid_verdict(ends, "dgsam")]
     fitted = {}
     for method, baseline in (("dgsam", "sam"), ("dgsam", "gd"), ("domain_sam", "sam"),
                              ("dgsam_no_first", "sam")):
@@ -268,13 +290,14 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     rhos = sorted(paths.rho.unique())
     fig, axes = new_figure(1, len(rhos) + 1, width_in=PAGE_WIDTH_IN, aspect=0.9 / (len(rhos) + 1)
                            * (len(rhos) + 1) / 2.2, squeeze=False)
-    u = np.linspace(-2.0, 2.0, 200)
+    low = min(-2.0, float(paths.value.min()))
+    u = np.linspace(low, 2.0, 200)
     ax = axes[0, 0]
     ax.plot(pooled_curvature(u), u, color="0.3", linestyle="--", label="pooled m(u)")
     ax.plot(domain_curvature(u), u, color="0.3", linestyle=":", label="per domain A(u)")
     ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
     ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-    ax.set_xlim(6, 30)
+    ax.set_xscale("log")
     ax.set_xlabel("top Hessian eigenvalue")
     ax.set_ylabel("u")
     ax.set_title("curvature on the valley")
@@ -288,7 +311,6 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                         label=LABELS[method] if i == 0 else None)
         ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
         ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-        ax.set_ylim(-2.1, 2.1)
         ax.set_xlabel("step")
         ax.set_title(f"rho = {rho:g}")
     axes[0, 1].legend(fontsize="x-small")

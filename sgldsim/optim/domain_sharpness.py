@@ -88,6 +88,7 @@ def zeroth_order_sharpness(value_fn: Callable, params, rho, key, num_steps: int 
     Returns:
       ``(zeroth_order, one_step)``: the ascent's estimate and the k = 0 (SAM) estimate.
     """
+    check_nonnegative("rho", rho)
     base, grad = jax.value_and_grad(value_fn)(params)
     fallback = optax.tree.random_like(as_key(key), params)
     e = optax.tree.scale(rho, _direction(grad, fallback))
