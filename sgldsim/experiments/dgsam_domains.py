@@ -31,7 +31,7 @@ from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
 from .nn_common import check_choices, check_fixed, check_range
 
-CHUNK_SIZE = 7
+CHUNK_SIZE = 1
 METHODS = optim.DOMAIN_METHODS
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
           "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)"}

@@ -285,11 +285,13 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """``paths``: one panel per rho, u along the run (repeat 0) for each method and start,
-    beside the two curvature curves m(u) (pooled) and A(u) (per domain) against u."""
+    beside the two curvature curves m(u) (pooled) and A(u) (per domain) against u, with the
+    curvature 2 / lr beyond which gradient steps of size lr are unstable. Horizontal lines:
+    u = -1 (fake flat, teal) and u = 1/3 (flattest per domain, red)."""
     paths = results[results.measure == "path_u"]
     rhos = sorted(paths.rho.unique())
-    fig, axes = new_figure(1, len(rhos) + 1, width_in=PAGE_WIDTH_IN, aspect=0.9 / (len(rhos) + 1)
-                           * (len(rhos) + 1) / 2.2, squeeze=False)
+    fig, axes = new_figure(1, len(rhos) + 1, width_in=PAGE_WIDTH_IN,
+                           aspect=2.4 * (len(rhos) + 1) / PAGE_WIDTH_IN, squeeze=False)
     low = min(-2.0, float(paths.value.min()))
     u = np.linspace(low, 2.0, 200)
     ax = axes[0, 0]
@@ -297,6 +299,9 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax.plot(domain_curvature(u), u, color="0.3", linestyle=":", label="per domain A(u)")
     ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
     ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
+    for lr in config.values("learning_rate"):
+        ax.axvline(2.0 / lr, color="0.6", linewidth=0.6)
+        ax.text(2.0 / lr, low, f" lr·A = 2\n (lr {lr:g})", fontsize=5, va="bottom")
     ax.set_xscale("log")
     ax.set_xlabel("top Hessian eigenvalue")
     ax.set_ylabel("u")
@@ -313,5 +318,5 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
         ax.set_xlabel("step")
         ax.set_title(f"rho = {rho:g}")
-    axes[0, 1].legend(fontsize="x-small")
+    axes[0, 1].legend(fontsize="xx-small", loc="lower left")
     return save_figure(fig, out_dir, "paths")
