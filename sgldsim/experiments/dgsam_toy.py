@@ -203,7 +203,7 @@ def _fake_flat_verdict(ends: pd.DataFrame) -> Verdict:
     return Verdict(claim, verdict, reason)
 
 
-def _avoid_verdict(ends: pd.DataFrame, method: str) -> Verdict:
+def _avoid_verdict(ends: pd.DataFrame, method: str, diverged: int) -> Verdict:
     runs = ends[ends.method == method]
     claim = f"{LABELS[method]} avoids the fake flat point u = -1"
     if runs.empty:
@@ -213,7 +213,7 @@ def _avoid_verdict(ends: pd.DataFrame, method: str) -> Verdict:
     reason = (f"{100 * near:.0f}% of {len(runs)} runs end within {NEAR} of u = -1; end u from "
               f"{runs.u_end.min():.2f} to {runs.u_end.max():.2f} (median "
               f"{runs.u_end.median():.2f}); {100 * saddle:.0f}% end where each L_d has a "
-              "negative curvature B(u) < 0 (u < -1)")
+              f"negative curvature B(u) < 0 (u < -1); {diverged} more runs diverged (non-finite)")
     verdict = "consistent" if near <= 0.1 else "inconsistent" if near >= 0.9 else "inconclusive"
     return Verdict(claim, verdict, reason)
 
@@ -243,6 +243,7 @@ def _paired_verdict(ends: pd.DataFrame, method: str, baseline: str) -> tuple[Ver
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     ends = end_points(results)
+    diverged = results[results.measure == "u_end"].groupby(["rho", "method"], sort=False).value
     table = ends.groupby(["rho", "method"], sort=False).agg(
         u_end_mean=("u_end", "mean"), u_end_min=("u_end", "min"), u_end_max=("u_end", "max"),
         v_end=("v_norm_end", "max"), pooled_top=("pooled_curvature_closed", "mean"),
@@ -250,6 +251,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         domain_min=("domain_min_curvature_closed", "mean"),
         pooled_sharp=("pooled_sharpness", "mean"), domain_sharp=("domain_sharpness", "mean"),
         lanczos_domain_top=("domain_top_eigenvalue", "mean"))
+    table["diverged"] = diverged.apply(lambda v: int((~np.isfinite(v)).sum()))
     by_start = ends.pivot_table(index=["rho", "u_start"], columns="method", values="u_end",
                                 aggfunc="mean")
     legend = (
@@ -259,8 +261,11 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         "domain_min = B(u_end), each L_d's other nonzero eigenvalue (< 0: a saddle of L_d);\n"
         "pooled_sharp / domain_sharp: measured zeroth-order sharpness max_{|e|<=rho} L(w+e) - "
         "L(w) of the pooled loss / mean over domains, at the end point;\nlanczos_domain_top: "
-        "mean per-domain top eigenvalue by Lanczos at the end point (check of domain_top).")
-    verdicts = [_fake_flat_verdict(ends), _avoid_verdict(ends, "dgsam")]
+        "mean per-domain top eigenvalue by Lanczos at the end point (check of domain_top);\n"
+        "diverged: runs whose end point is not finite (left out of the other columns).")
+    u_rows = results[results.measure == "u_end"]
+    diverged = int((~np.isfinite(u_rows.value[u_rows.method == "dgsam"])).sum())
+    verdicts = [_fake_flat_verdict(ends), _avoid_verdict(ends, "dgsam", diverged)]
     fitted = {}
     for method, baseline in (("dgsam", "sam"), ("dgsam", "gd"), ("domain_sam", "sam"),
                              ("dgsam_no_first", "sam")):
