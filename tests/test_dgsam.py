@@ -63,47 +63,52 @@ def test_zeroth_order_sharpness_of_a_quadratic_is_rho2_lambda_max_over_2():
     np.testing.assert_allclose(one, f(x + 0.2 * g / np.linalg.norm(g)) - f(x), rtol=1e-5)
 
 
+@jax.jit
+def sharpness_of_instances(thetas, mats, centres):
+    """domain_sharpness of quadratic domains (1/2)(x - c_d)' A_d (x - c_d), vmapped over
+    instances (one compilation shared by the tests below)."""
+
+    def one(theta, mats, centres):
+        domains = [(mats[d][None], centres[d][None]) for d in range(mats.shape[0])]
+        return so.domain_sharpness(quadratic, theta, domains, 0.1, jax.random.key(0),
+                                   ascent_steps=60, lanczos_iterations=4, trace_samples=100)
+
+    return jax.vmap(one)(thetas, mats, centres)
+
+
+def random_instances(seed, num=8, num_domains=3, dim=4):
+    rng = np.random.default_rng(seed)
+    mats = np.array([[random_spd(rng, dim, 0.1, 8.0) for _ in range(num_domains)]
+                     for _ in range(num)])
+    return (rng.standard_normal((num, dim)), mats,
+            0.3 * rng.standard_normal((num, num_domains, dim)))
+
+
 def test_domain_sharpness_matches_eigvalsh_and_the_exact_maxima():
-    rng = np.random.default_rng(1)
-    mats = [random_spd(rng, 4) for _ in range(3)]
-    centres = [0.3 * rng.standard_normal(4) for _ in range(3)]
-    domains = [(jnp.asarray(a)[None], jnp.asarray(c)[None]) for a, c in zip(mats, centres,
-                                                                          strict=True)]
-    theta = jnp.asarray(rng.standard_normal(4))
-    s = so.domain_sharpness(quadratic, theta, domains, 0.1, jax.random.key(0), ascent_steps=60,
-                            lanczos_iterations=4, trace_samples=100)
-    np.testing.assert_allclose(s.per_domain.top_eigenvalue,
-                               [np.linalg.eigvalsh(a)[-1] for a in mats], rtol=1e-4)
-    pooled = sum(mats) / 3
-    np.testing.assert_allclose(s.pooled.top_eigenvalue, np.linalg.eigvalsh(pooled)[-1],
-                               rtol=1e-4)
-    traces = np.array([np.trace(a) for a in mats])
-    assert np.all(np.abs(s.per_domain.trace - traces) <= 5 * s.per_domain.trace_stderr + 1e-9)
-    for d, (a, c) in enumerate(zip(mats, centres, strict=True)):
-        exact = ball_maximum(a, a @ (np.asarray(theta) - c), 0.1)
-        np.testing.assert_allclose(s.per_domain.zeroth_order[d], exact, rtol=1e-4)
-    exact = ball_maximum(pooled, sum(a @ (np.asarray(theta) - c) for a, c in
-                                     zip(mats, centres, strict=True)) / 3, 0.1)
-    np.testing.assert_allclose(s.pooled.zeroth_order, exact, rtol=1e-4)
+    thetas, mats, centres = random_instances(1)
+    s = sharpness_of_instances(thetas, mats, centres)
+    for i in range(2):
+        theta, pooled = thetas[i], mats[i].mean(0)
+        np.testing.assert_allclose(s.per_domain.top_eigenvalue[i],
+                                   [np.linalg.eigvalsh(a)[-1] for a in mats[i]], rtol=1e-4)
+        np.testing.assert_allclose(s.pooled.top_eigenvalue[i], np.linalg.eigvalsh(pooled)[-1],
+                                   rtol=1e-4)
+        traces = np.trace(mats[i], axis1=1, axis2=2)
+        assert np.all(np.abs(s.per_domain.trace[i] - traces)
+                      <= 5 * s.per_domain.trace_stderr[i] + 1e-9)
+        for d, (a, c) in enumerate(zip(mats[i], centres[i], strict=True)):
+            exact = ball_maximum(a, a @ (theta - c), 0.1)
+            np.testing.assert_allclose(s.per_domain.zeroth_order[i, d], exact, rtol=1e-4)
+        exact = ball_maximum(pooled, np.mean([a @ (theta - c) for a, c in
+                                              zip(mats[i], centres[i], strict=True)], 0), 0.1)
+        np.testing.assert_allclose(s.pooled.zeroth_order[i], exact, rtol=1e-4)
 
 
 def test_individual_sharpness_is_at_least_global_on_random_instances():
-    rng = np.random.default_rng(2)
-    num, dim = 8, 3
-    mats = jnp.asarray([[random_spd(rng, dim, 0.1, 8.0) for _ in range(2)] for _ in range(num)])
-    centres = jnp.asarray(rng.standard_normal((num, 2, dim)))
-    thetas = jnp.asarray(rng.standard_normal((num, dim)))
-
-    def gap(theta, mats, centres):
-        domains = [(mats[d][None], centres[d][None]) for d in range(2)]
-        s = so.domain_sharpness(quadratic, theta, domains, 0.2, jax.random.key(0),
-                                ascent_steps=40, lanczos_iterations=3, trace_samples=2)
-        return s.gap.zeroth_order, s.gap.top_eigenvalue, s.pooled.zeroth_order
-
-    zeroth_gap, top_gap, pooled = jax.jit(jax.vmap(gap))(thetas, mats, centres)
-    assert np.all(zeroth_gap >= -1e-6) and np.all(top_gap >= -1e-5)
-    assert np.all(zeroth_gap > 1e-4)  # strict on these instances (domains differ)
-    assert np.all(pooled > 0)
+    s = sharpness_of_instances(*random_instances(2))
+    assert np.all(s.gap.zeroth_order >= -1e-6) and np.all(s.gap.top_eigenvalue >= -1e-5)
+    assert np.all(s.gap.zeroth_order > 1e-4)  # strict on these instances (domains differ)
+    assert np.all(s.pooled.zeroth_order > 0)
 
 
 # ---------------------------------------------------------------- the rules by hand
@@ -165,8 +170,9 @@ def test_each_rule_direction_equals_a_hand_computation(name):
     assert np.isfinite(info.loss)
 
 
-@pytest.mark.parametrize("num_domains", [3, 5])
-def test_gradient_evaluations_are_counted(num_domains):
+@pytest.mark.parametrize("num_domains, names", [(3, ("dgsam", "dgsam_no_first", "sam", "erm")),
+                                                (5, ("dgsam", "domain_sam"))])
+def test_gradient_evaluations_are_counted(num_domains, names):
     """DGSAM takes S + 1 per-domain gradients, SAM 2S, ERM S: counted as they run."""
     calls = []
 
@@ -176,7 +182,7 @@ def test_gradient_evaluations_are_counted(num_domains):
         return 0.5 * jnp.sum(a * (params - c) ** 2)
 
     batch = [(jnp.full(3, 1.0 + d), jnp.full(3, 0.1 * d)) for d in range(num_domains)]
-    for name in ("dgsam", "dgsam_no_first", "sam", "erm", "domain_sam"):
+    for name in names:
         calls.clear()
         method = so.domain_method(name, 0.1, 0.05)
         step = jax.jit(method.train_step(loss))

@@ -45,15 +45,17 @@ class SharpnessMeasures(NamedTuple):
 
 
 class DomainSharpness(NamedTuple):
-    """``per_domain`` (each field an array over the S domains) and ``pooled`` (scalars)."""
+    """``per_domain`` (each field an array over the S domains, the last axis) and ``pooled``
+    (scalars; under ``vmap`` both gain leading batch axes)."""
 
     per_domain: SharpnessMeasures
     pooled: SharpnessMeasures
 
     @property
     def individual(self) -> SharpnessMeasures:
-        """The mean over domains of each measure (S_ind for ``zeroth_order``)."""
-        return jax.tree.map(lambda x: jnp.mean(x, axis=0), self.per_domain)
+        """The mean over domains (the last axis, so batched results work) of each measure
+        (S_ind for ``zeroth_order``)."""
+        return jax.tree.map(lambda x: jnp.mean(x, axis=-1), self.per_domain)
 
     @property
     def gap(self) -> SharpnessMeasures:
