@@ -14,6 +14,15 @@ Many runs at once (a tuning grid x seeds, one compiled program per method family
 """
 
 from .data import DATASETS, NUM_CLASSES, Dataset, Split, load_arrays, load_dataset, split_dataset
+from .domains import (
+    DOMAIN_DATASETS,
+    DomainSplits,
+    domain_accuracy,
+    fit_domains,
+    leave_one_domain_out,
+    load_domains,
+    split_domains,
+)
 from .models import (
     MODELS,
     Model,
@@ -42,4 +51,7 @@ __all__ = [
     "classification_loss", "cnn", "cross_entropy", "curvature", "curvature_runs", "fit",
     "flat_model", "hyperparameters", "load_arrays", "load_dataset", "mlp", "model_from_name",
     "noisy_labels", "split_dataset", "train_runs", "with_label_noise", "with_weight_decay",
+    # domain generalisation (per-domain batches)
+    "DOMAIN_DATASETS", "DomainSplits", "domain_accuracy", "fit_domains", "leave_one_domain_out",
+    "load_domains", "split_domains",
 ]

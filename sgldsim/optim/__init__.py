@@ -13,7 +13,23 @@ The optimisers are plain optax transformations (compose with ``optax.chain``, sc
 learning-rate scaling.
 """
 
-from .domain_gradual import domain_gradual_sharpness_aware
+from .domain_baselines import (
+    DOMAIN_METHODS,
+    domain_method,
+    domain_rule,
+    gradient_evaluations,
+    gradient_matching,
+    per_domain_sharpness_aware,
+    pooled,
+    surrogate_gap,
+)
+from .domain_gradual import check_domain_batches, domain_gradual_sharpness_aware
+from .domain_sharpness import (
+    DomainSharpness,
+    SharpnessMeasures,
+    domain_sharpness,
+    zeroth_order_sharpness,
+)
 from .dual_cone import DUAL_CONE_VARIANTS, dual_cone
 from .gradient_rule import (
     GradientInfo,
@@ -54,4 +70,9 @@ __all__ = [
     "evaluate_gradient", "fsgld", "hessian_top_eigenvalues", "hessian_trace",
     "hessian_vector_product", "langevin_sgd", "make_train_step", "method_from_name", "plain",
     "random_perturbation", "rwp", "sam", "sgd", "sgld", "sharpness_aware",
+    # domain generalisation (DGSAM and its baselines, per-domain sharpness)
+    "DOMAIN_METHODS", "DomainSharpness", "SharpnessMeasures", "check_domain_batches",
+    "domain_method", "domain_rule", "domain_sharpness", "gradient_evaluations",
+    "gradient_matching", "per_domain_sharpness_aware", "pooled", "surrogate_gap",
+    "zeroth_order_sharpness",
 ]

@@ -1,4 +1,4 @@
-"""DGSAM: domain-wise gradual sharpness-aware gradients (docs/theory.md §8)."""
+"""DGSAM: domain-wise gradual sharpness-aware gradients, and the check of per-domain batches (docs/theory.md §8)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,42 @@ import optax
 from ._checks import check_nonnegative
 from ._tree import add_scaled, mean_over_draws, safe_inverse
 from .gradient_rule import GradientRule, evaluate_gradient
+
+
+def check_domain_batches(batch, method: str = "DGSAM") -> int:
+    """Check that ``batch`` is a list or tuple of S >= 2 per-domain batches with one structure.
+
+    Each domain's batch must be a container (e.g. ``(x_d, y_d)`` or a dict), the same pytree
+    structure with the same leaf shapes and dtypes in every domain. A bare ``(x, y)`` tuple of
+    one domain fails (its two "domains" are arrays of different shapes), so it is never read as
+    two domains. Shapes are static, so the check also runs under ``jit``.
+
+    Returns:
+      S, the number of domains.
+    """
+    if not isinstance(batch, list | tuple):
+        raise ValueError(f"batch of type {type(batch).__name__} is not allowed: {method} takes a "
+                         "list of per-domain batches, e.g. [(x_1, y_1), (x_2, y_2)]")
+    if len(batch) < 2:
+        raise ValueError(f"a list of {len(batch)} domain batch(es) is not allowed: {method} "
+                         "needs at least 2 domains")
+    structures = [jax.tree.structure(b) for b in batch]
+    shapes = [[(jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(b)] for b in batch]
+    for d, (structure, shape) in enumerate(zip(structures, shapes, strict=True)):
+        if jax.tree_util.treedef_is_leaf(structure):
+            raise ValueError(f"batch[{d}] is a single array of shape {jnp.shape(batch[d])}, not "
+                             f"allowed: {method} takes a list of per-domain batches, e.g. "
+                             "[(x_1, y_1), (x_2, y_2)]")
+        if structure != structures[0] or shape != shapes[0]:
+            raise ValueError(f"per-domain batches of different shapes are not allowed: batch[{d}]"
+                             f" has {[s for s, _ in shape]}, batch[0] has "
+                             f"{[s for s, _ in shapes[0]]} (leaf shapes and dtypes must match)")
+    return len(batch)
+
+
+def stack_domains(batch):
+    """The per-domain batches stacked on a new leading domain axis (after the check)."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *batch)
 
 
 def domain_gradual_sharpness_aware(rho, include_first: bool = True) -> GradientRule:
@@ -23,8 +59,9 @@ def domain_gradual_sharpness_aware(rho, include_first: bool = True) -> GradientR
     The sum runs over k = 0..K-1, or k = 1..K-1 without ``include_first`` (the paper leaves
     open whether the unperturbed gradient counts). Cost: S + 1 single-domain gradients.
 
-    ``batch`` must be a sequence of S per-domain batches of equal shapes (they are stacked so
-    the random order can index them under ``jit``); the loss function takes one of them.
+    ``batch`` must be a list of S >= 2 per-domain batches of equal shapes
+    (:func:`check_domain_batches`; they are stacked so the random order can index them under
+    ``jit``); the loss function takes one of them.
     ``key`` draws the order: ``pi = jax.random.permutation(key, S)``. The reported loss, terms
     and aux are means over the K visits.
 
@@ -39,8 +76,8 @@ def domain_gradual_sharpness_aware(rho, include_first: bool = True) -> GradientR
     check_nonnegative("rho", rho)
 
     def rule(key, params, batch, objective):
-        num_domains = len(batch)
-        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *batch)
+        num_domains = check_domain_batches(batch)
+        stacked = stack_domains(batch)
         order = jax.random.permutation(key, num_domains)
 
         def visit(point, domain):

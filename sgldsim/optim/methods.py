@@ -11,6 +11,9 @@
 | DGSAM | domain_gradual_sharpness_aware(rho)    | optax.adam(lr)          |
 | DCGD  | dual_cone(variant)                     | optax.adam(lr)          |
 
+Domain generalisation (ERM, SAM, per-domain SAM, GSAM, SAGM, DGSAM on per-domain batches):
+:func:`sgldsim.optim.domain_method` in :mod:`sgldsim.optim.domain_baselines`.
+
 Replace or extend the optimiser freely, e.g. weight decay as in the paper's code:
 ``m._replace(optimizer=optax.chain(optax.add_decayed_weights(5e-4), m.optimizer))``.
 """
