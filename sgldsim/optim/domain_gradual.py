@@ -1,4 +1,5 @@
-"""DGSAM: domain-wise gradual sharpness-aware gradients, and the check of per-domain batches (docs/theory.md §8)."""
+"""DGSAM: domain-wise gradual sharpness-aware gradients, and the check of per-domain batches
+(docs/theory.md §8)."""
 
 from __future__ import annotations
 
