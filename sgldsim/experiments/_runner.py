@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .._precision import float64
 from ._cells import Cell, expand_grid
 from ._config import (
     RESERVED_NAMES,
@@ -156,6 +157,7 @@ def import_experiment_module(config: ExperimentConfig) -> ModuleType:
     return module
 
 
+@float64  # the runner owns the computation: exact measures and distances need float64
 def run_experiment(
     experiment: str | Path | ExperimentConfig,
     overrides: Sequence[str] = (),
@@ -226,6 +228,7 @@ class ChunkTask:
 
     config: ExperimentConfig
 
+    @float64  # also where an executor runs it: another thread or process
     def __call__(self, cells: list[Cell]) -> list[list[dict]]:
         module = importlib.import_module(self.config.module)
         if hasattr(module, "run_cells"):

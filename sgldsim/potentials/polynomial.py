@@ -37,7 +37,7 @@ class Polynomial1D(Potential):
             raise ValueError(f"coeffs has shape {c.shape}; allowed: a 1-D sequence")
         if self.dim != 1:
             raise ValueError(f"dim={self.dim} is not allowed: Polynomial1D is 1-dimensional")
-        object.__setattr__(self, "coeffs", jnp.asarray(c))
+        object.__setattr__(self, "coeffs", c)  # NumPy float64: see Potential
 
     @property
     def degree(self) -> int:
