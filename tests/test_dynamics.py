@@ -18,8 +18,8 @@ from scipy import stats
 
 import sgldsim
 from sgldsim import AdditiveGradientNoise, Quadratic, fsgld, gd, rwp, sgd, sgld, simulate
-from sgldsim.dynamics import SamplerParams, draw_noise, init, positions, step, threefry2x32
 from sgldsim._precision import enable_x64
+from sgldsim.dynamics import SamplerParams, draw_noise, init, positions, step, threefry2x32
 
 KEY = jax.random.key(20260401)
 Z = 5.0  # standard errors allowed
