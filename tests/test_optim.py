@@ -146,14 +146,7 @@ def test_asam_step_is_hand_computation():
     assert_tree_close(params, axpy(-LR, jax.grad(cubic_loss)(adversarial, BATCH), PARAMS))
 
 
-def test_sgd_momentum_is_optax_sgd():
-    params, _ = run(so.sgd(LR, momentum=0.9), num_steps=3)
-    opt = optax.sgd(LR, momentum=0.9)
-    expected, state = PARAMS, opt.init(PARAMS)
-    for _ in range(3):
-        updates, state = opt.update(quadratic_grad(expected, BATCH), state)
-        expected = optax.apply_updates(expected, updates)
-    assert_tree_close(params, expected)
+# SGD with momentum: tests/test_optim_mutants.py, against the heavy-ball recursion by hand
 
 
 # ---------------------------------------------------------------- limits tying methods together
