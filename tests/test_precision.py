@@ -24,7 +24,7 @@ def test_import_leaves_float32_default_in_a_fresh_process():
         import jax, jax.numpy as jnp
         import sgldsim
         from sgldsim import optim
-        import sgldsim.experiments, sgldsim.cli, sgldsim.nn
+        import sgldsim.cli
         print(jnp.zeros(1).dtype, jax.config.jax_enable_x64, jnp.arange(3).dtype)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -98,10 +98,9 @@ def loss(params, batch):
 
 
 @pytest.mark.parametrize("name, hyper, enable64", [
-    ("sgd", dict(momentum=0.9), True), ("sgld", dict(beta=100.0, key=0), True),
-    ("rwp", dict(sigma=0.1, num_draws=2, antithetic=True), True),
-    ("fsgld", dict(beta=1e4, key=0), True), ("sam", dict(rho=0.05), True),
-    ("asam", dict(rho=0.05), True), ("fsgld", dict(beta=1e4, key=0), False),
+    ("sgld", dict(beta=100.0, key=0), True), ("asam", dict(rho=0.05), True),
+    ("fsgld", dict(beta=1e4, num_draws=2, antithetic=True, key=0), True),
+    ("sgd", dict(momentum=0.9), False),
 ])
 def test_optimisers_keep_float32_parameters_float32(name, hyper, enable64):
     """Also with JAX's 64-bit mode on and float64 (NumPy) hyperparameters, which would promote
