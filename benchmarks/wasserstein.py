@@ -28,9 +28,10 @@ import ot  # noqa: E402
 from scipy.special import ndtri  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
-import sgldsim  # noqa: E402,F401  (float64 in JAX)
 from sgldsim.distances import particle_noise_floor, wasserstein  # noqa: E402
 from sgldsim.measures.grid1d import Measure1D  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)  # a script owns its process: float64 draws throughout
 
 
 def gaussian_w2_closed_form(x) -> float:

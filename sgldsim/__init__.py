@@ -1,13 +1,11 @@
 """sgldsim: test stochastic-optimisation theory (SGLD, fSGLD, RWP, SAM) against simulation.
 
 Data flow: potentials -> dynamics -> measures and distances -> experiments -> figures.
-Float64 is enabled in JAX so that exact measures and float64 runs are available; particle
-simulations default to float32 (see :func:`sgldsim.simulate`).
+Importing it changes nothing in JAX's configuration: exact measures, distances, float64
+simulations and the experiment runner enable 64-bit types only while they run (a thread-local
+``jax.enable_x64`` context) and return NumPy arrays; particle simulations default to float32
+(see :func:`sgldsim.simulate`), and optimisers keep the dtype of the parameters they update.
 """
-
-import jax as _jax
-
-_jax.config.update("jax_enable_x64", True)
 
 from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
 from ._version import __version__  # noqa: E402

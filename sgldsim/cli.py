@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._precision import float64
 from ._version import __version__
 
 EXIT_USAGE = 2
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        return args.handler(args)
+        return float64(args.handler)(args)  # the command owns its computation: float64 on
     except ValueError as err:  # ConfigError and the package's argument checks: user-caused
         if args.debug:
             raise

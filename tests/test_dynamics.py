@@ -18,6 +18,7 @@ from scipy import stats
 
 import sgldsim
 from sgldsim import AdditiveGradientNoise, Quadratic, fsgld, gd, rwp, sgd, sgld, simulate
+from sgldsim._precision import enable_x64
 from sgldsim.dynamics import SamplerParams, draw_noise, init, positions, step, threefry2x32
 
 KEY = jax.random.key(20260401)
@@ -66,7 +67,8 @@ def test_threefry_matches_jax_on_random_counters():
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_draw_noise_is_standard_normal_and_independent(dtype):
-    noise = draw_noise(KEY, (2, 4, 25_000), dtype)
+    with enable_x64(dtype == jnp.float64):  # a building block: simulate enables x64 itself
+        noise = draw_noise(KEY, (2, 4, 25_000), dtype)
     a, b = (np.asarray(v, dtype=float).reshape(2, -1) for v in noise)
     assert noise.perturbation.dtype == dtype and noise.langevin.dtype == dtype
     n = a.shape[1]

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-import sgldsim  # noqa: F401  (enables float64)
 from sgldsim.optim import (
     hessian_top_eigenvalues,
     hessian_trace,
     hessian_vector_product,
 )
+
+# compared with a dense float64 Hessian to 1e-12: the MLP's parameters must be float64
+pytestmark = pytest.mark.usefixtures("x64")
 
 
 def init_mlp(rng, sizes=(2, 8, 3)):

@@ -8,6 +8,9 @@ import pytest
 import sgldsim as sg
 from sgldsim.potentials.base import Potential
 
+# closed forms are checked to 1e-10 on float64 arrays built here: the tests need 64-bit inputs
+pytestmark = pytest.mark.usefixtures("x64")
+
 KEY = jax.random.PRNGKey(20261128)
 
 

@@ -16,6 +16,8 @@ from sgldsim.distances import (
 )
 from sgldsim.measures.grid1d import Measure1D
 
+# the references (POT, SciPy) get the test's own jax.random draws: float64 ones, to 1e-10
+pytestmark = pytest.mark.usefixtures("x64")
 KEY = jax.random.PRNGKey(20261128)
 H = 1e-3  # grid step in units of the standard deviation
 GRID_TOL = 10 * H**2  # the piecewise-uniform representation is O(h^2) off the smooth density

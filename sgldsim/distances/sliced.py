@@ -20,6 +20,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .._precision import float64
 from .._validation import check_positive_int
 from ._inputs import as_particles, check_order
 from .quantile1d import particle_quantile, wasserstein_power_1d
@@ -46,6 +47,7 @@ def sliced_wasserstein(a, b, p: int = 2, n_projections: int = DEFAULT_N_PROJECTI
     return float(np.mean(sliced_powers(a, b, p, n_projections, key)) ** (1.0 / p))
 
 
+@float64
 def sliced_powers(a, b, p: int, n_projections: int, key=None) -> np.ndarray:
     """Exact W_p^p of the two clouds projected on each of ``n_projections`` random directions.
 
@@ -68,6 +70,7 @@ def sliced_powers(a, b, p: int, n_projections: int, key=None) -> np.ndarray:
     ])
 
 
+@float64
 def random_directions(key, n: int, dim: int) -> np.ndarray:
     """(n, dim) iid directions, uniform on the unit sphere S^{dim-1} (normalised Gaussians)."""
     key = jax.random.key(0) if key is None else key

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._precision import enable_x64
 from .._validation import check_choice, check_positive, check_positive_int
 from ._inputs import as_particles
 
@@ -101,7 +102,7 @@ def ksd_with_info(particles, score, kernel: str = "imq", *, statistic: str = "v"
     n, d = x.shape
     if statistic == "u" and n < 2:
         raise ValueError(f"statistic='u' needs at least 2 particles, got N={n}")
-    with jax.enable_x64(True):
+    with enable_x64(True):
         s = _score_values(score, x)
         total, off_total, rows, squares = _block_sums(
             jnp.asarray(x), jnp.asarray(s), int(block_size), float(c), float(exponent))

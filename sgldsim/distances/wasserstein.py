@@ -28,6 +28,7 @@ import jax
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from .._precision import float64
 from .._validation import check_choice, check_positive_int
 from ._inputs import as_particles, check_order
 from .quantile1d import QuantileFunction, measure_quantile, particle_quantile, wasserstein_power_1d
@@ -80,6 +81,7 @@ def wasserstein(a, b, p: int = 2, **options) -> float:
     return wasserstein_with_info(a, b, p, **options).value
 
 
+@float64
 def wasserstein_with_info(
     a,
     b,
@@ -158,6 +160,7 @@ def wasserstein_with_info(
     )
 
 
+@float64
 def particle_noise_floor(measure, n_particles: int, p: int = 2, *, key=None, n_repeats: int = 10,
                          **options) -> tuple[float, float]:
     """Mean and standard deviation of W_p between n iid particles of a measure and the measure.

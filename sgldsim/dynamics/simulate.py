@@ -69,6 +69,7 @@ import numpy as np
 from jax import lax
 
 from .._memory import check_memory
+from .._precision import float64
 from .._validation import check_choice, check_last_axis, check_positive_int
 from .samplers import Sampler
 
@@ -129,7 +130,8 @@ class SimulationResult(NamedTuple):
     """Output of :func:`simulate`.
 
     Attributes:
-      particles: (*cell, n_records, N, d) snapshots, in the run's dtype.
+      particles: (*cell, n_records, N, d) snapshots, a NumPy array in the run's dtype (NumPy,
+        so that a float64 run stays float64 outside the float64 context it ran in).
       steps: (n_records,) step index of each snapshot.
       diverged_at: (*cell,) first step at which some particle became NaN/inf, -1 if none.
       sampler: the sampler that ran.
@@ -417,6 +419,7 @@ def _compiled_run(*args, **kwargs):
     return _run_plain(*args, **kwargs)
 
 
+@float64
 def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
              record_every: int | None = None, record_at: Sequence[int] | None = None,
              dtype: str = "float32", devices: Sequence[jax.Device] | None = None
@@ -491,7 +494,7 @@ def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
         langevin=not bool(np.all(np.isinf(np.asarray(sampler.beta, dtype=float)))),
         sharding=sharding,
     )
-    particles = jax.block_until_ready(particles)
+    particles = np.asarray(particles)
     diverged_at = np.asarray(diverged_at)
     _warn_divergence(diverged_at)
     return SimulationResult(particles, record_steps, diverged_at, sampler,

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from .._precision import float64
 from ._cells import Cell, expand_grid
 from ._checkpoints import finished_cells, progress_bar
 from ._config import (
@@ -163,6 +164,7 @@ def import_experiment_module(config: ExperimentConfig) -> ModuleType:
     return module
 
 
+@float64  # the runner owns the computation: exact measures and distances need float64
 def run_experiment(
     experiment: str | Path | ExperimentConfig,
     overrides: Sequence[str] = (),
@@ -238,6 +240,7 @@ class ChunkTask:
 
     config: ExperimentConfig
 
+    @float64  # also where an executor runs it: another thread or process
     def __call__(self, cells: list[Cell]) -> list[list[dict]]:
         module = importlib.import_module(self.config.module)
         if hasattr(module, "run_cells"):

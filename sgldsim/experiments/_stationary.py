@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._precision import float64
 from ..distances import (
     QuantileFunction,
     measure_quantile,
@@ -95,6 +96,7 @@ def basin_measure(measure: Measure1D, lo: float, hi: float) -> Measure1D:
     return Measure1D(measure.edges[first:last + 2], measure.masses[first:last + 1])
 
 
+@float64
 def basin_minimum(potential, lo: float, hi: float) -> tuple[float, float]:
     """(location, curvature u'') of the lowest point of u on [lo, hi] (infinite ends clipped to
     +-5)."""
@@ -102,6 +104,7 @@ def basin_minimum(potential, lo: float, hi: float) -> tuple[float, float]:
     return m, float(potential.laplacian(np.array([[m]]))[0])
 
 
+@float64
 def global_minimum(potential, lo: float = -5.0, hi: float = 5.0) -> tuple[float, float]:
     """(location, value) of min u on [lo, hi]."""
     m = _lowest_point(potential, lo, hi, 200_001)
@@ -125,6 +128,7 @@ def _lowest_point(potential, lo: float, hi: float, n: int) -> float:
     return m
 
 
+@float64
 def stable_interval(potential, step_size: float, lo: float = -10.0, hi: float = 10.0,
                     n: int = 20_001) -> tuple[float, float]:
     """The interval around the global minimum of u on which the explicit step is stable,

@@ -44,6 +44,7 @@ import scipy.sparse.linalg as spla
 from scipy.special import erfc
 
 from .._memory import check_memory
+from .._precision import float64
 from .._validation import check_positive, check_positive_int
 from .grid1d import Measure1D
 
@@ -132,6 +133,7 @@ def chain_invariant(potential, sampler, grid=None, n_grid: int | None = None,
     return chain_invariant_with_info(potential, sampler, grid, n_grid, n_hermite, tol)[0]
 
 
+@float64
 def chain_invariant_with_info(potential, sampler, grid=None, n_grid: int | None = None,
                               n_hermite: int | None = None, tol: float = 1e-12
                               ) -> tuple[Measure1D, ChainInfo]:

@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import ndimage, optimize
 
+from .._precision import float64
 from .._validation import check_choice, check_positive, check_positive_int
 from ..potentials import Quadratic, Separable
 from ..potentials.base import Potential
@@ -59,6 +60,7 @@ _METHODS = ("auto", "quadrature", "product", "grid", "mala", "radial")
 # ================================================================================================
 # The dispatcher and the paper's three measures
 # ================================================================================================
+@float64
 def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options):  # noqa: N802
     """The Gibbs measure pi ∝ exp(-beta u) of ``potential`` (docs/theory.md §2).
 
@@ -97,6 +99,7 @@ def Gibbs(potential: Potential, beta: float, *, method: str = "auto", **options)
     return mala_samples(key, potential, beta, **options)
 
 
+@float64
 def paper_measures(potential: Potential, beta: float, sigma: float, **options) -> dict:
     """The three measures of docs/theory.md §2 for one (beta, sigma).
 
@@ -365,6 +368,7 @@ def _laplace_boxes(beta: float, minima: _Minima, cutoff: float, scale: float = 1
 # ================================================================================================
 # d = 1: adaptive quadrature
 # ================================================================================================
+@float64
 def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
              resolution: float = 3000.0, bracket=(-10.0, 10.0), n_scan: int = 20001,
              min_cells: int = 2000, max_cells: int = 4_000_000) -> Measure1D:
@@ -475,6 +479,7 @@ class ProductMeasure:
         masses = [m.mass(a, b) for m, a, b in zip(self.marginals, lo, hi, strict=True)]
         return float(np.prod(masses))
 
+    @float64
     def sample(self, key, n: int) -> np.ndarray:
         """n iid draws, (n, d), by the inverse cdf of each marginal."""
         q = np.asarray(jax.random.uniform(key, (n, self.dim), dtype=float))
@@ -559,6 +564,7 @@ class GridMeasure2D:
                                                                       strict=True)], axis=1)
         return float(np.sum(self.masses[i, j] * np.asarray(region(centres), dtype=bool)))
 
+    @float64
     def sample(self, key, n: int) -> np.ndarray:
         """n iid draws, (n, 2): a cell by its mass, then uniform inside it."""
         k_cell, k_offset = jax.random.split(key)
@@ -572,6 +578,7 @@ class GridMeasure2D:
         return lo + offset * width
 
 
+@float64
 def gibbs_2d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
              resolution: float = 30.0, bracket=(-10.0, 10.0), n_coarse: int = 201,
              min_cells: int = 100, max_cells: int = 4_000_000) -> GridMeasure2D:
@@ -773,12 +780,14 @@ class SampleMeasure:
         inside = (self.samples >= np.asarray(lo)) & (self.samples <= np.asarray(hi))
         return float(np.mean(np.all(inside, axis=1)))
 
+    @float64
     def sample(self, key, n: int) -> np.ndarray:
         """n draws, (n, d), resampled with replacement from the reference samples."""
         idx = np.asarray(jax.random.randint(key, (n,), 0, self.samples.shape[0]))
         return self.samples[idx]
 
 
+@float64
 def mala_samples(key, potential: Potential, beta: float, n_chains: int = 16,
                  n_steps: int = 5000, *, n_warmup: int = 1000,
                  initial_positions=None, initial_step_size: float | None = None,
@@ -857,6 +866,7 @@ def _run_mala(potential: Potential, beta, key, positions, log_h, n_warmup: int, 
     return jnp.swapaxes(trace[n_warmup:], 0, 1), accepted[n_warmup:], log_h
 
 
+@float64
 def effective_sample_size(chains) -> np.ndarray:
     """Multi-chain effective sample size per coordinate (Geyer's initial monotone sequence).
 
@@ -894,6 +904,7 @@ def effective_sample_size(chains) -> np.ndarray:
     return ess[0] if squeeze else ess
 
 
+@float64
 def split_r_hat(chains) -> np.ndarray:
     """Split R-hat per coordinate: each chain halved, R = sqrt(var+ / W) (Gelman–Rubin).
 

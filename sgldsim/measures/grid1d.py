@@ -16,6 +16,8 @@ import dataclasses
 import jax
 import numpy as np
 
+from .._precision import float64
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Measure1D:
@@ -133,6 +135,7 @@ class Measure1D:
         vals = np.asarray(fn(x.reshape(-1)), dtype=float).reshape(x.shape)
         return float(np.sum(self.masses * (vals @ (w / 2.0))))
 
+    @float64
     def sample(self, key, n: int) -> np.ndarray:
         """n iid draws (inverse-cdf), shape (n, 1)."""
         u = np.asarray(jax.random.uniform(key, (n,), dtype=float))

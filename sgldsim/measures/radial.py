@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._precision import enable_x64
 from .._validation import check_positive, check_positive_int
 from .grid1d import Measure1D
 
@@ -33,7 +34,7 @@ def _profile_values(potential, r) -> np.ndarray:
     """phi(r) in float64 as numpy, in padded chunks of one shape."""
     r = np.asarray(r, dtype=float)
     padded = np.concatenate([r, np.zeros(-r.size % _CHUNK)])
-    with jax.enable_x64(True):
+    with enable_x64(True):
         out = [np.asarray(_PROFILE(potential, jnp.asarray(padded[i:i + _CHUNK])))
                for i in range(0, padded.size, _CHUNK)]
     return np.concatenate(out)[:r.size]

@@ -4,7 +4,10 @@ Every potential takes inputs of shape ``(..., d)`` and returns ``(...)`` for ``v
 ``laplacian`` and ``(..., d)`` for ``grad``. Subclasses implement ``_value`` (and, where a closed
 form exists, ``_grad``, ``_laplacian``, ``smoothed`` and ``regularized``); the defaults use
 automatic differentiation. Potentials are frozen dataclasses registered as JAX pytrees, so they can
-be passed through ``jax.jit`` and closed over inside ``lax.scan``.
+be passed through ``jax.jit`` and closed over inside ``lax.scan``. Their parameters are stored as
+NumPy float64 arrays, so they keep full precision whatever JAX's precision at construction; a
+potential evaluates in the precision of its input (float32 unless JAX's 64-bit mode is on, as it
+is inside the package's exact measures and float64 simulations).
 """
 
 from __future__ import annotations

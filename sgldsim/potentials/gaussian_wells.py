@@ -56,9 +56,9 @@ class GaussianWells(Potential):
         check_nonnegative("confinement", self.confinement)
         if self.dim not in (-1, c.shape[1]):
             raise ValueError(f"dim={self.dim} does not match centers of dimension {c.shape[1]}")
-        object.__setattr__(self, "centers", jnp.asarray(c))
-        object.__setattr__(self, "depths", jnp.asarray(a))
-        object.__setattr__(self, "widths", jnp.asarray(s))
+        object.__setattr__(self, "centers", c)  # NumPy float64: see Potential
+        object.__setattr__(self, "depths", np.array(a))
+        object.__setattr__(self, "widths", np.array(s))
         object.__setattr__(self, "dim", int(c.shape[1]))
 
     def _wells(self, x):

@@ -37,7 +37,7 @@ class Polynomial1D(Potential):
             raise ValueError(f"coeffs has shape {c.shape}; allowed: a 1-D sequence")
         if self.dim != 1:
             raise ValueError(f"dim={self.dim} is not allowed: Polynomial1D is 1-dimensional")
-        object.__setattr__(self, "coeffs", jnp.asarray(c))
+        object.__setattr__(self, "coeffs", c)  # NumPy float64: see Potential
 
     @property
     def degree(self) -> int:
@@ -51,9 +51,10 @@ class Polynomial1D(Potential):
         return out
 
     def _derivative_coeffs(self, order: int):
-        c = self.coeffs  # jnp (possibly traced): shapes are static, values are not read
+        c = self.coeffs  # NumPy, or traced under jit: shapes are static, values are not read
+        xp = np if isinstance(c, np.ndarray) else jnp  # NumPy keeps float64 outside JAX's x64
         for _ in range(order):
-            c = c[1:] * jnp.arange(1, c.shape[0], dtype=c.dtype) if c.shape[0] > 1 else c[:1] * 0
+            c = c[1:] * xp.arange(1, c.shape[0], dtype=c.dtype) if c.shape[0] > 1 else c[:1] * 0
         return c
 
     def _value(self, x):

@@ -32,7 +32,7 @@ class Quadratic(Potential):
                 f"curvature has shape {a.shape}; allowed: a scalar or shape ({self.dim},) "
                 f"for dim={self.dim}"
             )
-        object.__setattr__(self, "curvature", jnp.asarray(np.broadcast_to(a, (self.dim,))))
+        object.__setattr__(self, "curvature", np.array(np.broadcast_to(a, (self.dim,))))
 
     def _value(self, x):
         return 0.5 * jnp.sum(self.curvature * x**2, axis=-1) + self.offset

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._precision import enable_x64
 from .base import Potential, potential_dataclass, static_field
 
 
@@ -61,9 +62,10 @@ def numerically_smoothed(
     sigma = float(sigma)
     if potential.dim == 1:
         z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-        return GaussianAveraged(potential, sigma, jnp.asarray(z[:, None]),
-                                jnp.asarray(w / w.sum()), "gauss-hermite")
-    half = jax.random.normal(jax.random.PRNGKey(seed), (n_samples // 2, potential.dim))
-    z = jnp.concatenate([half, -half])
-    w = jnp.full((z.shape[0],), 1.0 / z.shape[0])
+        return GaussianAveraged(potential, sigma, z[:, None], w / w.sum(), "gauss-hermite")
+    with enable_x64(True):  # the same float64 draws whatever the caller's precision
+        half = np.asarray(jax.random.normal(jax.random.PRNGKey(seed),
+                                            (n_samples // 2, potential.dim), dtype=float))
+    z = np.concatenate([half, -half])
+    w = np.full((z.shape[0],), 1.0 / z.shape[0])
     return GaussianAveraged(potential, sigma, z, w, "monte-carlo")

@@ -73,7 +73,7 @@ class EmpiricalRisk(Potential):
         if d.ndim != 2 or d.shape[1] != self.base.dim:
             raise ValueError(f"data has shape {d.shape}; allowed: (n, {self.base.dim})")
         check_positive_int("batch_size", self.batch_size)
-        object.__setattr__(self, "data", jnp.asarray(d))
+        object.__setattr__(self, "data", d)  # NumPy float64: see Potential
 
     @property
     def dim(self) -> int:  # type: ignore[override]
@@ -95,5 +95,5 @@ class EmpiricalRisk(Potential):
 
     def stochastic_grad(self, key, x):
         idx = jax.random.randint(key, x.shape[:-1] + (self.batch_size,), 0, self.data.shape[0])
-        batch = self.data[idx]  # (..., b, d)
+        batch = jnp.asarray(self.data)[idx]  # (..., b, d)
         return jnp.mean(self.base._grad(x[..., None, :] - batch), axis=-2)
