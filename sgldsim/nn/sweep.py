@@ -62,7 +62,7 @@ def build_method(family: str, hyper: Hyperparameters, key, asam_eta: float = 0.0
     """The family's :class:`optim.Method` at (possibly traced) ``hyper``; ``key`` seeds the
     Langevin noise."""
     if family == "langevin":
-        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma, key=key)
+        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma)
     if family == "sam":
         return optim.sam(hyper.learning_rate, hyper.rho)
     if family == "asam":
