@@ -164,6 +164,15 @@ def test_history_and_memorisation_metrics_are_consistent(tiny):
     np.testing.assert_allclose(m.memorized_fraction[0], memorised, atol=0.02)
 
 
+def test_early_stopping_picks_the_first_best_validation_epoch():
+    from sgldsim.nn.sweep import early_stopping
+
+    val = jnp.array([0.2, 0.5, 0.7, 0.7, 0.6])
+    test = jnp.array([0.1, 0.4, 0.8, 0.9, 0.3])
+    best, best_val, best_test = early_stopping(val, test)
+    assert (int(best), float(best_val), float(best_test)) == (2, 0.7, 0.8)
+
+
 # Every "langevin"-family training below is 4 runs of this tiny MLP on digits, for 1 epoch of
 # batch 128 with weight decay 5e-4, so that all of them share one compiled program.
 TINY_DATA = ("params.epochs=1", "params.batch_size=128", "params.mlp_hidden=[8]",

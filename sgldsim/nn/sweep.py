@@ -89,6 +89,13 @@ class RunMetrics(NamedTuple):
     test_accuracy_at_best: jax.Array
 
 
+def early_stopping(validation_history, test_history) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(best, validation_history[best], test_history[best])`` with ``best`` the first epoch of
+    highest validation accuracy (histories: one value per epoch)."""
+    best = jnp.argmax(validation_history)
+    return best, validation_history[best], test_history[best]
+
+
 @functools.cache
 def _program(family: str, model: Model, epochs: int, batch_size: int, weight_decay: float,
              asam_eta: float):
@@ -105,10 +112,9 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
         flipped = train_labels != dataset.train.y
         predicted = jnp.argmax(model.apply(params, train.x), axis=-1)
         memorized = jnp.sum(flipped & (predicted == train_labels)) / jnp.sum(flipped)
-        best = jnp.argmax(val_history)
         metrics = RunMetrics(jnp.mean(predicted == train_labels), val_history[-1],
-                             test_history[-1], losses[-1], memorized, best, val_history[best],
-                             test_history[best])
+                             test_history[-1], losses[-1], memorized,
+                             *early_stopping(val_history, test_history))
         return params, metrics
 
     return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
