@@ -234,13 +234,12 @@ def test_noisy_labels_smoke(tmp_path, monkeypatch):
            "params.sam_rhos=[0.05]", "params.asam_rhos=[0.5]")
     result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_learning_rates=[0.3]",
                   *one, 'grid.task=["digits/mlp"]', 'grid.noise=["symmetric"]',
-                  "grid.noise_rate=[0.2, 0.4]", 'grid.method=["sgd","fsgld"]',
+                  "grid.noise_rate=[0.2]", 'grid.method=["sgd","fsgld"]',
                   "params.hessian_examples=32", "params.lanczos_iterations=4",
                   "params.trace_samples=2")
     runs = result.results
     chosen = runs[runs.selected.astype(bool) & (runs.measure == "test_accuracy")]
-    # settings x methods x seeds
-    assert len(chosen) == 2 * 2 * 2 and chosen.value.between(0, 1).all()
+    assert len(chosen) == 2 * 2 and chosen.value.between(0, 1).all()  # 2 methods x 2 seeds
     assert set(runs.measure) >= {"validation_accuracy", "top_eigenvalue", "trace",
                                  "memorized_fraction", "test_accuracy_at_best", "best_epoch"}
     table = result.summary.table
