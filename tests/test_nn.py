@@ -81,7 +81,8 @@ def test_mnist1d_is_generated_offline_and_leaves_numpy_state():
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
-@pytest.mark.parametrize("name,shape", [("mlp", (8, 8, 1)), ("cnn", (8, 8, 1)), ("cnn", (40, 1))])
+@pytest.mark.parametrize("name,shape", [("mlp", (8, 8, 1)), ("cnn", (8, 8, 1)), ("cnn", (40, 1)),
+                                        ("residual_mlp", (40, 1)), ("strided_cnn", (40, 1))])
 def test_model_output_shapes_and_flat_twin(name, shape):
     model = nn.model_from_name(name, shape, K)
     x = jax.random.normal(jax.random.key(0), (5, *shape), jnp.float32)
@@ -106,6 +107,70 @@ def test_cnn_convolution_equals_lax_conv(shape):
         x, w, (1,) * rank, "SAME", dimension_numbers=(f"N{letters}C", f"{letters}IO",
                                                       f"N{letters}C"))
     np.testing.assert_allclose(_patches(x, 3) @ w.reshape(-1, 4), expected, atol=1e-5)
+
+
+def test_strided_cnn_is_the_mnist1d_benchmark_convnet():
+    """Each block equals lax.conv_general_dilated (stride 2, padding 1) + bias + ReLU; length 40
+    gives 25 x 5 = 125 features, 5210 parameters in all."""
+    model = nn.strided_cnn((40, 1), K)
+    params = model.init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (3, 40, 1), jnp.float32)
+    h = x
+    for conv in params["convs"]:
+        h = jax.nn.relu(jax.lax.conv_general_dilated(
+            h, conv["w"], (2,), [(1, 1)], dimension_numbers=("NHC", "HIO", "NHC")) + conv["b"])
+    assert h.shape == (3, 5, 25)
+    expected = h.reshape(3, -1) @ params["head"]["w"] + params["head"]["b"]
+    np.testing.assert_allclose(model.apply(params, x), expected, rtol=1e-4, atol=1e-5)
+    assert sum(v.size for v in jax.tree.leaves(params)) == 5210
+
+
+def test_residual_mlp_adds_the_second_layers_input():
+    model = nn.residual_mlp((40, 1), K)
+    params = model.init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (3, 40, 1), jnp.float32).reshape(3, -1)
+    h1 = jax.nn.relu(x @ params[0]["w"] + params[0]["b"])
+    h2 = jax.nn.relu(h1 @ params[1]["w"] + params[1]["b"]) + h1
+    np.testing.assert_allclose(model.apply(params, x), h2 @ params[2]["w"] + params[2]["b"],
+                               rtol=1e-5, atol=1e-5)
+    assert sum(v.size for v in jax.tree.leaves(params)) == 15210
+
+
+def test_history_and_memorisation_metrics_are_consistent(tiny):
+    """The last epoch of the per-epoch history is the end-of-training accuracy; the best epoch
+    is the argmax of the validation history; memorised = flipped labels predicted as flipped,
+    recomputed by hand."""
+    dataset, model, _ = tiny
+    labels = nn.noisy_labels(jax.random.key(5), dataset.train.y, "symmetric", 0.4, K)
+    method = nn.with_weight_decay(optim.sgd(0.3), 5e-4)
+    validation = dataset.validation
+
+    def evaluate(params):
+        return nn.accuracy(model, params, validation), nn.accuracy(model, params, dataset.test)
+
+    params, _, (val, test) = jax.jit(lambda k: nn.fit_with_history(
+        k, method, model, nn.Split(dataset.train.x, labels), epochs=3, batch_size=128,
+        evaluate=evaluate))(jax.random.key(0))
+    hyper = nn.hyperparameters(np.full(1, 0.3))
+    _, m = nn.train_runs("langevin", model, dataset, jax.random.key(0)[None], hyper,
+                         labels[None], validation.y[None], epochs=3, batch_size=128,
+                         weight_decay=5e-4)
+    np.testing.assert_allclose(m.validation_accuracy[0], val[-1], atol=2e-3)
+    np.testing.assert_allclose(m.test_accuracy[0], test[-1], atol=2e-3)
+    assert int(m.best_epoch[0]) in np.flatnonzero(np.isclose(val, val.max(), atol=2e-3))
+    predicted = np.argmax(model.apply(params, dataset.train.x), axis=-1)
+    flipped = np.asarray(labels != dataset.train.y)
+    memorised = np.mean(predicted[flipped] == np.asarray(labels)[flipped])
+    np.testing.assert_allclose(m.memorized_fraction[0], memorised, atol=0.02)
+
+
+def test_early_stopping_picks_the_first_best_validation_epoch():
+    from sgldsim.nn.sweep import early_stopping
+
+    val = jnp.array([0.2, 0.5, 0.7, 0.7, 0.6])
+    test = jnp.array([0.1, 0.4, 0.8, 0.9, 0.3])
+    best, best_val, best_test = early_stopping(val, test)
+    assert (int(best), float(best_val), float(best_test)) == (2, 0.7, 0.8)
 
 
 # Every "langevin"-family training below is 4 runs of this tiny MLP on digits, for 1 epoch of
@@ -165,22 +230,30 @@ def test_noisy_labels_smoke(tmp_path, monkeypatch):
     # Drawing costs more than this tiny run; the figure code runs in test_coupling_smoke's
     # sibling module and in the real runs.
     monkeypatch.setattr(nn_noisy_labels, "figures", lambda results, config, out_dir: [])
+    one = ("params.sgd_learning_rate_factors=[1.0]", "params.langevin_betas=[1e4]",
+           "params.sam_rhos=[0.05]", "params.asam_rhos=[0.5]")
     result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_learning_rates=[0.3]",
-                  "params.langevin_betas=[1e4]", 'grid.dataset=["digits"]', 'grid.model=["mlp"]',
-                  'grid.noise=["asymmetric"]',
-                  "grid.noise_rate=[0.4]", 'grid.method=["sgd","fsgld"]',
+                  *one, 'grid.task=["digits/mlp"]', 'grid.noise=["symmetric"]',
+                  "grid.noise_rate=[0.2]", 'grid.method=["sgd","fsgld"]',
                   "params.hessian_examples=32", "params.lanczos_iterations=4",
                   "params.trace_samples=2")
     runs = result.results
     chosen = runs[runs.selected.astype(bool) & (runs.measure == "test_accuracy")]
     assert len(chosen) == 2 * 2 and chosen.value.between(0, 1).all()  # 2 methods x 2 seeds
-    assert set(runs.measure) >= {"validation_accuracy", "top_eigenvalue", "trace"}
-    assert "fsgld" in result.summary.table and len(result.summary.verdicts) > 0
+    assert set(runs.measure) >= {"validation_accuracy", "top_eigenvalue", "trace",
+                                 "memorized_fraction", "test_accuracy_at_best", "best_epoch"}
+    table = result.summary.table
+    for title in ("test at end", "test at best", "drop (pp)", "train (noisy)", "memorised",
+                  "Legend"):
+        assert title in table
+    claims = [v.claim for v in result.summary.verdicts]
+    assert any(c.startswith("the regime: SGD fits") for c in claims)
     assert (tmp_path / "nn-noisy-labels" / "summary.txt").exists()
 
 
 def test_coupling_smoke(tmp_path):
-    result = _run("nn-coupling", tmp_path, *TINY_DATA,
+    result = _run("nn-coupling", tmp_path, *TINY_DATA, 'params.dataset="digits"',
+                  'params.model="mlp"',
                   'grid.sigma_rule=["eta=0.5","eta=3"]', "grid.beta=[1e4]")
     eta = result.results[result.results.measure == "implied_eta"].value
     np.testing.assert_allclose(sorted(eta), [0.5, 3.0])
@@ -190,7 +263,7 @@ def test_coupling_smoke(tmp_path):
 def test_cost_smoke(tmp_path):
     result = _run("nn-cost", tmp_path, 'params.methods=["sgd","fsgld","sam"]',
                   "params.repeats=2", "params.steps_per_call=2", "params.mlp_hidden=[8]",
-                  'grid.model=["mlp"]', "grid.batch_size=[16]")
+                  'params.dataset="digits"', 'grid.model=["mlp"]', "grid.batch_size=[16]")
     rel = result.results[result.results.measure == "relative_to_sgd"].set_index("method").value
     assert rel["sgd"] == 1.0 and np.isfinite(rel).all() and (rel > 0).all()
     assert {v.verdict for v in result.summary.verdicts} <= {"consistent", "inconsistent",

@@ -70,6 +70,8 @@ from jax import lax
 
 from .._memory import check_memory
 from .._precision import float64
+from .._random import standard_normal as _standard_normal
+from .._random import threefry2x32
 from .._validation import check_choice, check_last_axis, check_positive_int
 from .samplers import Sampler
 
@@ -146,54 +148,6 @@ class SimulationResult(NamedTuple):
 
 
 # --- random numbers ----------------------------------------------------------------------------
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-_KEY_PARITY = np.uint32(0x1BD11BDA)
-
-
-def threefry2x32(key: tuple[Array, Array], x0: Array, x1: Array) -> tuple[Array, Array]:
-    """Threefry-2x32 with 20 rounds, the counter-based block cipher of ``jax.random``.
-
-    Unrolled jnp code so XLA fuses hashing, the normal transform and the particle update.
-
-    Args:
-      key: two uint32 scalars.
-      x0, x1: uint32 counter words of a common shape.
-
-    Returns:
-      The two uint32 output words.
-
-    References:
-      Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011.
-    """
-    ks = (key[0], key[1], key[0] ^ key[1] ^ _KEY_PARITY)
-    x0, x1 = x0 + ks[0], x1 + ks[1]
-    for group in range(5):
-        for r in _ROTATIONS[group % 2]:
-            x0 = x0 + x1
-            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
-        x0 = x0 + ks[(group + 1) % 3]
-        x1 = x1 + ks[(group + 2) % 3] + np.uint32(group + 1)
-    return x0, x1
-
-
-def _symmetric_uniform(words: tuple[Array, ...], dtype) -> Array:
-    """Uniform on the grid of odd multiples of 2^-m in (-1, 1): m = 23 bits from one uint32 word
-    (float32) or m = 52 bits from two (float64). Exact in ``dtype`` and never +-1."""
-    if dtype == jnp.float32:
-        m, bits = 23, (words[0] >> np.uint32(9)).astype(jnp.float32)
-    else:
-        m = 52
-        hi = (words[0] >> np.uint32(6)).astype(jnp.uint64)
-        bits = ((hi << np.uint64(26)) | (words[1] >> np.uint32(6)).astype(jnp.uint64))
-        bits = bits.astype(jnp.float64)
-    return (2 * bits + (1 - 2.0**m)) * 2.0**-m
-
-
-def _standard_normal(words: tuple[Array, ...], dtype) -> Array:
-    """Z = sqrt(2) erfinv(V), V uniform on (-1, 1): |Z| <= 5.3 (float32) or 8.2 (float64)."""
-    return np.sqrt(2.0).astype(dtype) * lax.erf_inv(_symmetric_uniform(words, dtype))
-
-
 def draw_noise(key, shape: Sequence[int], dtype, perturbation: bool = True,
                langevin: bool = True) -> Noise:
     """Draw xi' and xi of ``shape`` (*cell, d, N) with :func:`threefry2x32`.

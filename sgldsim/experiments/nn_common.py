@@ -37,13 +37,30 @@ def dataset_from_params(params: dict, name: str | None = None) -> nn.Dataset:
                        int(params["split_seed"]))
 
 
-def model_from_params(params: dict, name: str, dataset: nn.Dataset) -> nn.Model:
-    """The ``mlp`` (widths ``params["mlp_hidden"]``) or ``cnn`` (``params["cnn_channels"]``)
-    for the dataset's input shape, on a flat parameter vector (:func:`sgldsim.nn.flat_model`:
-    the same methods, a much faster compilation)."""
-    widths = params["mlp_hidden"] if name == "mlp" else params["cnn_channels"]
-    return nn.flat_model(nn.model_from_name(name, dataset.train.x.shape[1:], nn.NUM_CLASSES,
-                                            tuple(widths)))
+WIDTHS = {"mlp": "mlp_hidden", "cnn": "cnn_channels", "residual_mlp": "residual_mlp_hidden",
+          "strided_cnn": "strided_cnn_channels"}
+"""The parameter holding each model's widths (absent: the model's default widths)."""
+
+
+def model_from_params(params: dict, name: str, dataset: nn.Dataset, flat: bool = True
+                      ) -> nn.Model:
+    """Model ``name`` of :data:`sgldsim.nn.MODELS` for the dataset's input shape, widths from
+    ``params[WIDTHS[name]]`` if present, on a flat parameter vector
+    (:func:`sgldsim.nn.flat_model`: the same methods, a much faster compilation) unless
+    ``flat`` is false."""
+    widths = params.get(WIDTHS[name])
+    model = nn.model_from_name(name, dataset.train.x.shape[1:], nn.NUM_CLASSES,
+                               None if widths is None else tuple(widths))
+    return nn.flat_model(model) if flat else model
+
+
+def parse_task(task: str) -> tuple[str, str]:
+    """``"<dataset>/<model>"`` -> ``(dataset, model)``, both checked."""
+    dataset, _, model = str(task).partition("/")
+    if dataset not in nn.DATASETS or model not in nn.MODELS:
+        raise ValueError(f"task={task!r} is not allowed: '<dataset>/<model>' with dataset in "
+                         f"{', '.join(nn.DATASETS)} and model in {', '.join(nn.MODELS)}")
+    return dataset, model
 
 
 def seed_keys(seed: int, num_seeds: int) -> tuple[jax.Array, jax.Array]:
@@ -91,8 +108,10 @@ def check_fixed(config: ExperimentConfig, *names: str) -> None:
 
 def check_dataset_fits(config: ExperimentConfig) -> None:
     """The datasets load (an uninstalled mnist1d is named) and batch_size fits their train
-    split."""
-    for name in config.values("dataset"):
+    split (datasets from ``dataset`` or from the tasks ``"<dataset>/<model>"``)."""
+    names = (config.values("dataset") if "dataset" in config.params or "dataset" in config.grid
+             else [parse_task(t)[0] for t in config.values("task")])
+    for name in dict.fromkeys(names):
         try:
             dataset = dataset_from_params(config.params, name)
         except (ImportError, ValueError) as err:

@@ -21,6 +21,7 @@ from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
 from ._landscapes import parse_sigma_rule
 from .nn_common import (
+    WIDTHS,
     check_choices,
     check_dataset_fits,
     check_fixed,
@@ -46,10 +47,11 @@ def validate(config: ExperimentConfig) -> None:
     check_choices(config, "dataset", nn.DATASETS)
     check_choices(config, "model", tuple(nn.MODELS))
     check_choices(config, "noise", nn.NOISE_KINDS)
-    check_fixed(config, "seeds", "mlp_hidden", "cnn_channels")
+    widths = [name for name in WIDTHS.values() if name in config.params or name in config.grid]
+    check_fixed(config, "seeds", *widths)
     check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
     check_range(config, "seeds", 1, integer=True)
-    for name in ("epochs", "batch_size", "mlp_hidden", "cnn_channels", "num_samples_mnist1d"):
+    for name in ("epochs", "batch_size", "num_samples_mnist1d", *widths):
         check_range(config, name, 0, integer=True)
     check_range(config, "learning_rate", 0.0)
     check_range(config, "weight_decay", 0.0, low_inclusive=True)
@@ -110,6 +112,11 @@ def per_cell(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     runs = results[results.measure == "test_accuracy"]
     stats = runs.groupby("cell_id", sort=False).value.agg(["mean", "std", "size"])
     stats.columns = ["test_mean", "test_std", "n"]
+    for measure, column in (("train_accuracy", "train_mean"),
+                            ("test_accuracy_at_best", "best_test_mean")):
+        values = results[results.measure == measure]
+        if len(values):
+            stats[column] = values.groupby("cell_id", sort=False).value.mean()
     table = scalars.merge(stats, left_on="cell_id", right_index=True)
     table["test_se"] = table.test_std / np.sqrt(table.n)
     table["inside"] = (table.implied_eta > 0) & (table.implied_eta < 1)
@@ -141,10 +148,21 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     ).pivot(index="beta", columns="sigma_rule", values="shown")[rules]
     implied = table.pivot(index="beta", columns="sigma_rule", values="implied_eta")[rules]
     sigma = table.pivot(index="beta", columns="sigma_rule", values="sigma")[rules]
+    extra = [f"{title}:\n" + table.pivot(index="beta", columns="sigma_rule", values=column)[
+        rules].mul(100).to_string(float_format=lambda v: f"{v:.1f}")
+        for column, title in (("train_mean", "train accuracy on the noisy labels (%)"),
+                              ("best_test_mean", "test accuracy at the best validation epoch (%)"))
+        if column in table]
     text = "\n\n".join([
-        f"test accuracy (%), mean ± std over {int(table.n.min())} seeds:\n" + accuracy.to_string(),
+        f"test accuracy at the end (%), mean ± std over {int(table.n.min())} seeds:\n"
+        + accuracy.to_string(), *extra,
         "implied eta:\n" + implied.to_string(float_format=lambda v: f"{v:.2f}"),
         "sigma:\n" + sigma.to_string(float_format=lambda v: f"{v:.3g}"),
+        "Legend: rows beta (inverse temperature of the mean loss), columns the sigma rule "
+        "('eta=E': sigma = beta^(-(1+E)/4); 'sigma=S': fixed); accuracies are means over the "
+        "paired seeds (test: clean labels; train: the noisy labels it was trained on); implied "
+        "eta = 4 ln(1/sigma) / ln(beta) - 1, (0,1) the paper's range. Verdicts compare each "
+        "cell with the mean of the other cells in (0,1) at its beta (the plateau).",
     ])
     verdicts, fitted = [], {}
     inside = table[table.inside & table.plateau.notna()]

@@ -32,6 +32,8 @@ from .models import (
     flat_model,
     mlp,
     model_from_name,
+    residual_mlp,
+    strided_cnn,
 )
 from .noise import NOISE_KINDS, noisy_labels, with_label_noise
 from .sweep import (
@@ -43,12 +45,13 @@ from .sweep import (
     hyperparameters,
     train_runs,
 )
-from .train import Curvature, accuracy, curvature, fit, with_weight_decay
+from .train import Curvature, accuracy, curvature, fit, fit_with_history, with_weight_decay
 
 __all__ = [
     "DATASETS", "METHOD_FAMILY", "MODELS", "NOISE_KINDS", "NUM_CLASSES", "Curvature", "Dataset",
     "Hyperparameters", "Model", "RunMetrics", "Split", "accuracy", "build_method",
     "classification_loss", "cnn", "cross_entropy", "curvature", "curvature_runs", "fit",
+    "fit_with_history", "residual_mlp", "strided_cnn",
     "flat_model", "hyperparameters", "load_arrays", "load_dataset", "mlp", "model_from_name",
     "noisy_labels", "split_dataset", "train_runs", "with_label_noise", "with_weight_decay",
     # domain generalisation (per-domain batches)

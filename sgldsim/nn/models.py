@@ -162,13 +162,94 @@ def flat_model(model: Model) -> Model:
     return Model(init, apply)
 
 
-MODELS = {"mlp": mlp, "cnn": cnn}
+@functools.cache
+def residual_mlp(input_shape: tuple[int, ...], num_classes: int,
+                 hidden: tuple[int, ...] = (100, 100)) -> Model:
+    """The MNIST-1D benchmark's MLP: ReLU layers of widths ``hidden`` on the flattened input,
+    each layer after the first adding its input (a residual connection, so consecutive widths
+    must be equal), then logits: h_1 = relu(W_1 x + b_1), h_k = relu(W_k h_{k-1} + b_k) + h_{k-1}.
+
+    References:
+      Greydanus and Kobak, Scaling down deep learning with MNIST-1D, ICML 2024 (repository
+      ``greydanus/mnist1d``: two hidden layers of 100 units).
+    """
+    if any(a != b for a, b in zip(hidden[:-1], hidden[1:], strict=True)):
+        raise ValueError(f"hidden={hidden!r} is not allowed for residual_mlp: equal widths")
+    widths = (math.prod(input_shape), *hidden, num_classes)
+    spec = [_dense_spec(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+
+    def init(key):
+        return _gaussian_init(key, spec)
+
+    def apply(params, x):
+        h = jax.nn.relu(x.reshape(x.shape[0], -1) @ params[0]["w"] + params[0]["b"])
+        for layer in params[1:-1]:
+            h = jax.nn.relu(h @ layer["w"] + layer["b"]) + h
+        return h @ params[-1]["w"] + params[-1]["b"]
+
+    return Model(init, apply)
+
+
+def _strided_patches(h, kernel_size: int, stride: int, padding: int) -> jax.Array:
+    """im2col of a 1-D convolution: (n, length, c) -> (n, out_length, kernel_size * c) with
+    out_length = (length + 2 padding - kernel_size) // stride + 1; feature (offset, channel)."""
+    length = h.shape[1]
+    out_length = (length + 2 * padding - kernel_size) // stride + 1
+    padded = jnp.pad(h, [(0, 0), (padding, padding), (0, 0)])
+    views = [padded[:, o:o + stride * (out_length - 1) + 1:stride] for o in range(kernel_size)]
+    return jnp.concatenate(views, axis=-1)
+
+
+@functools.cache
+def strided_cnn(input_shape: tuple[int, ...], num_classes: int,
+                channels: tuple[int, ...] = (25, 25, 25), kernels: tuple[int, ...] = (5, 3, 3),
+                stride: int = 2, padding: int = 1) -> Model:
+    """The MNIST-1D benchmark's CNN for inputs (length, channels_in): 1-D convolutions with
+    ``channels`` and ``kernels``, stride 2, zero padding 1, ReLU, then a dense layer on the
+    flattened features (length 40: 40 -> 19 -> 10 -> 5, 25 x 5 = 125 features). Computed as
+    im2col (equal to ``jax.lax.conv_general_dilated`` with a WIO kernel).
+
+    References:
+      Greydanus and Kobak, Scaling down deep learning with MNIST-1D, ICML 2024.
+    """
+    if len(input_shape) != 2:
+        raise ValueError(f"input_shape={input_shape!r} is not allowed for strided_cnn: it must "
+                         "be (length, channels)")
+    length, channels_in = input_shape
+    for k in kernels:
+        length = (length + 2 * padding - k) // stride + 1
+    if length < 1:
+        raise ValueError(f"input_shape={input_shape!r} is too short for {len(kernels)} strided "
+                         "convolutions")
+    sizes = (channels_in, *channels)
+    spec = {"convs": [{"w": _Leaf((k, c_in, c_out), math.sqrt(2.0 / (c_in * k))),
+                       "b": _Leaf((c_out,), 0.0)}
+                      for k, c_in, c_out in zip(kernels, sizes[:-1], sizes[1:], strict=True)],
+            "head": _dense_spec(length * channels[-1], num_classes)}
+
+    def init(key):
+        return _gaussian_init(key, spec)
+
+    def apply(params, x):
+        h = x
+        for conv, k in zip(params["convs"], kernels, strict=True):
+            w = conv["w"]
+            h = jax.nn.relu(_strided_patches(h, k, stride, padding) @ w.reshape(-1, w.shape[-1])
+                            + conv["b"])
+        h = h.reshape(h.shape[0], -1)
+        return h @ params["head"]["w"] + params["head"]["b"]
+
+    return Model(init, apply)
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "residual_mlp": residual_mlp, "strided_cnn": strided_cnn}
 
 
 def model_from_name(name: str, input_shape: tuple[int, ...], num_classes: int,
                     widths: tuple[int, ...] | None = None) -> Model:
-    """``mlp`` (``widths`` = hidden widths, default (64,)) or ``cnn`` (``widths`` = channels,
-    default (4, 8)) by name."""
+    """A model of :data:`MODELS` by name; ``widths`` are the hidden widths (``mlp``, default
+    (64,); ``residual_mlp``, default (100, 100)) or the channels (``cnn``, default (4, 8);
+    ``strided_cnn``, default (25, 25, 25), one per kernel)."""
     if name not in MODELS:
         raise ValueError(f"model={name!r} is not allowed; allowed: {', '.join(map(repr, MODELS))}")
     if widths is None:

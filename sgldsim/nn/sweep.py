@@ -6,7 +6,7 @@ traced values, so every run of a family shares one compilation:
 
 | family     | method built                                | members                             |
 |------------|---------------------------------------------|-------------------------------------|
-| "langevin" | ``optim.fsgld(lr, beta, sigma=sigma, key)`` | SGD (beta = inf, sigma = 0), SGLD   |
+| "langevin" | ``optim.fsgld(lr, beta, sigma=sigma)``      | SGD (beta = inf, sigma = 0), SGLD   |
 |            |                                             | (sigma = 0), RWP (beta = inf), fSGLD|
 | "sam"      | ``optim.sam(lr, rho)``                      | SAM                                 |
 | "asam"     | ``optim.asam(lr, rho, eta=asam_eta)``       | ASAM                                |
@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from .. import optim
 from .data import Dataset, Split
 from .models import Model
-from .train import Curvature, accuracy, curvature, fit, with_weight_decay
+from .train import Curvature, accuracy, curvature, fit_with_history, with_weight_decay
 
 METHOD_FAMILY = {"sgd": "langevin", "sgld": "langevin", "rwp": "langevin", "fsgld": "langevin",
                  "sam": "sam", "asam": "asam"}
@@ -57,12 +57,11 @@ def hyperparameters(learning_rate, beta=math.inf, sigma=0.0, rho=0.0) -> Hyperpa
     return Hyperparameters(*values)
 
 
-def build_method(family: str, hyper: Hyperparameters, key, asam_eta: float = 0.01
-                 ) -> optim.Method:
-    """The family's :class:`optim.Method` at (possibly traced) ``hyper``; ``key`` seeds the
-    Langevin noise."""
+def build_method(family: str, hyper: Hyperparameters, asam_eta: float = 0.01) -> optim.Method:
+    """The family's :class:`optim.Method` at (possibly traced) ``hyper`` (its noise comes from
+    the train step's keys)."""
     if family == "langevin":
-        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma, key=key)
+        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma)
     if family == "sam":
         return optim.sam(hyper.learning_rate, hyper.rho)
     if family == "asam":
@@ -72,26 +71,50 @@ def build_method(family: str, hyper: Hyperparameters, key, asam_eta: float = 0.0
 
 class RunMetrics(NamedTuple):
     """Accuracies at the end of training (train and validation against their noisy labels,
-    test against clean labels) and the last epoch's mean training loss."""
+    test against clean labels), the last epoch's mean training loss, and early stopping.
+
+    ``memorized_fraction``: among training examples whose label was flipped, the fraction the
+    final network assigns to the *flipped* label (NaN without flips). ``best_epoch``: the first
+    epoch (0-based) of highest noisy-validation accuracy, evaluated after every epoch;
+    ``best_validation_accuracy`` and ``test_accuracy_at_best`` are the accuracies there.
+    """
 
     train_accuracy: jax.Array
     validation_accuracy: jax.Array
     test_accuracy: jax.Array
     final_loss: jax.Array
+    memorized_fraction: jax.Array
+    best_epoch: jax.Array
+    best_validation_accuracy: jax.Array
+    test_accuracy_at_best: jax.Array
+
+
+def early_stopping(validation_history, test_history) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(best, validation_history[best], test_history[best])`` with ``best`` the first epoch of
+    highest validation accuracy (histories: one value per epoch)."""
+    best = jnp.argmax(validation_history)
+    return best, validation_history[best], test_history[best]
 
 
 @functools.cache
 def _program(family: str, model: Model, epochs: int, batch_size: int, weight_decay: float,
              asam_eta: float):
     def one_run(key, hyper, train_labels, validation_labels, dataset):
-        method = build_method(family, hyper, jax.random.fold_in(key, 1), asam_eta)
-        method = with_weight_decay(method, weight_decay)
+        method = with_weight_decay(build_method(family, hyper, asam_eta), weight_decay)
         train = Split(dataset.train.x, train_labels)
-        params, losses = fit(key, method, model, train, epochs=epochs, batch_size=batch_size)
-        metrics = RunMetrics(accuracy(model, params, train),
-                             accuracy(model, params, Split(dataset.validation.x,
-                                                           validation_labels)),
-                             accuracy(model, params, dataset.test), losses[-1])
+        validation = Split(dataset.validation.x, validation_labels)
+
+        def evaluate(params):
+            return accuracy(model, params, validation), accuracy(model, params, dataset.test)
+
+        params, losses, (val_history, test_history) = fit_with_history(
+            key, method, model, train, epochs=epochs, batch_size=batch_size, evaluate=evaluate)
+        flipped = train_labels != dataset.train.y
+        predicted = jnp.argmax(model.apply(params, train.x), axis=-1)
+        memorized = jnp.sum(flipped & (predicted == train_labels)) / jnp.sum(flipped)
+        metrics = RunMetrics(jnp.mean(predicted == train_labels), val_history[-1],
+                             test_history[-1], losses[-1], memorized,
+                             *early_stopping(val_history, test_history))
         return params, metrics
 
     return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
@@ -100,13 +123,14 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
 def train_runs(family: str, model: Model, dataset: Dataset, keys, hyper: Hyperparameters,
                train_labels, validation_labels, *, epochs: int, batch_size: int,
                weight_decay: float = 0.0, asam_eta: float = 0.01):
-    """Train R runs at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`; its
-    Langevin key is ``jax.random.fold_in(keys[r], 1)``), ``hyper[r]`` and its own noisy labels.
+    """Train R runs at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`),
+    ``hyper[r]`` and its own noisy labels; accuracies are evaluated after every epoch.
 
     Args:
       family: "langevin", "sam" or "asam" (see :data:`METHOD_FAMILY`).
       model: the network.
-      dataset: inputs of every split and clean test labels (shared by the runs).
+      dataset: inputs of every split, clean train labels (to find the flipped ones) and clean
+        test labels (shared by the runs).
       keys: PRNG keys, shape (R,).
       hyper: :class:`Hyperparameters` with leading axis R.
       train_labels, validation_labels: int[R, n_train], int[R, n_validation].

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -35,6 +36,15 @@ def with_weight_decay(method: optim.Method, weight_decay) -> optim.Method:
 
 def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
         batch_size: int) -> tuple[object, jax.Array]:
+    """Train; ``(params, epoch_losses)``: :func:`fit_with_history` without the history."""
+    params, losses, _ = fit_with_history(key, method, model, train, epochs=epochs,
+                                         batch_size=batch_size, evaluate=lambda params: ())
+    return params, losses
+
+
+def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
+                     batch_size: int, evaluate: Callable[[object], object]
+                     ) -> tuple[object, jax.Array, object]:
     """Train from ``model.init`` for ``epochs`` passes of minibatch steps on the mean
     cross-entropy.
 
@@ -42,7 +52,7 @@ def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
     dropped). Key convention: ``init_key, epochs_key = jax.random.split(key)``; epoch e uses
     ``jax.random.split(epochs_key, epochs)[e]``, split into a permutation key and the step keys
     (``jax.random.split(.., steps_per_epoch)``) that drive the method's gradient rule. The
-    method's own randomness (Langevin noise) is in its optimiser state.
+    step keys drive all of the method's randomness (perturbation and Langevin noise).
 
     Args:
       key: PRNG key.
@@ -51,10 +61,13 @@ def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
       train: training inputs and (possibly noisy) labels.
       epochs: passes over the data, >= 1.
       batch_size: examples per step, 1 <= batch_size <= n.
+      evaluate: ``evaluate(params)`` -> a pytree of arrays, computed after every epoch (e.g.
+        validation and test accuracies, for early stopping).
 
     Returns:
-      ``(params, epoch_losses)``: final parameters and the mean minibatch loss of each epoch
-      (the loss at the point the rule differentiated, e.g. the perturbed point for fSGLD).
+      ``(params, epoch_losses, history)``: final parameters, the mean minibatch loss of each
+      epoch (the loss at the point the rule differentiated, e.g. the perturbed point for fSGLD)
+      and ``evaluate``'s outputs stacked over epochs (leading axis ``epochs``).
     """
     n = train.y.shape[0]
     if not 1 <= batch_size <= n:
@@ -80,11 +93,11 @@ def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
 
         carry, losses = jax.lax.scan(one_step, carry,
                                      (batches, jax.random.split(steps_key, steps)))
-        return carry, jnp.mean(losses)
+        return carry, (jnp.mean(losses), evaluate(carry[0]))
 
-    (params, _), epoch_losses = jax.lax.scan(
+    (params, _), (epoch_losses, history) = jax.lax.scan(
         one_epoch, (params, method.optimizer.init(params)), jax.random.split(epochs_key, epochs))
-    return params, epoch_losses
+    return params, epoch_losses, history
 
 
 def accuracy(model: Model, params, split: Split) -> jax.Array:
