@@ -15,6 +15,8 @@ learning-rate scaling.
 
 from .domain_gradual import domain_gradual_sharpness_aware
 from .dual_cone import DUAL_CONE_VARIANTS, dual_cone
+from .loss_weighting import lra_update, lra_weight, ntk_trace, ntk_weights
+from .multitask import mgda, pcgrad
 from .gradient_rule import (
     GradientInfo,
     GradientRule,
@@ -54,4 +56,5 @@ __all__ = [
     "evaluate_gradient", "fsgld", "hessian_top_eigenvalues", "hessian_trace",
     "hessian_vector_product", "langevin_sgd", "make_train_step", "method_from_name", "plain",
     "random_perturbation", "rwp", "sam", "sgd", "sgld", "sharpness_aware",
+    "lra_update", "lra_weight", "mgda", "ntk_trace", "ntk_weights", "pcgrad",
 ]
