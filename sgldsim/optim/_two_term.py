@@ -49,6 +49,13 @@ def reject(g, h):
                       h)
 
 
+def norm(g):
+    """|g|, with a finite derivative (0) at g = 0 where sqrt's is infinite."""
+    squared = optax.tree.norm(g, squared=True)
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+
+
 def unit(g):
     """g / |g| (0 when g = 0)."""
-    return optax.tree.scale(safe_inverse(optax.tree.norm(g)), g)
+    return optax.tree.scale(safe_inverse(norm(g)), g)

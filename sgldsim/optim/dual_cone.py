@@ -5,7 +5,7 @@ from __future__ import annotations
 import optax
 
 from ._checks import check_choice
-from ._two_term import reject, two_term_rule, unit
+from ._two_term import norm, reject, two_term_rule, unit
 from .gradient_rule import GradientRule
 
 DUAL_CONE_VARIANTS = ("center", "projection", "average")
@@ -24,7 +24,7 @@ def center(g_1, g_2):
     g_c = g_1/|g_1| + g_2/|g_2| but keeps float32 precision when the gradients are nearly
     opposite (|g_c| << 1), where the projection divides two rounding errors.
     """
-    n_1, n_2 = optax.tree.norm(g_1), optax.tree.norm(g_2)
+    n_1, n_2 = norm(g_1), norm(g_2)
     g_c = optax.tree.add(unit(g_1), unit(g_2))
     both = (n_1 > 0) & (n_2 > 0)
     return optax.tree.where(both, optax.tree.scale((n_1 + n_2) / 2, g_c),
