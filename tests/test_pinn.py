@@ -126,7 +126,7 @@ def test_short_training_lowers_the_error_for_every_method():
     x = problem.test_points()
     initial = float(pinn.relative_l2(pinn.predict(problem, (16, 16), theta0, x),
                                      problem.reference(x)))
-    assert np.all(runs.rel_l2_final < initial), dict(zip(methods, runs.rel_l2_final))
+    assert np.all(runs.rel_l2_final < initial), dict(zip(methods, runs.rel_l2_final, strict=True))
     assert np.all(runs.rel_l2_best_loss < initial)
     assert np.all((runs.conflict_fraction >= 0) & (runs.conflict_fraction <= 1))
     assert runs.final_params.dtype == np.float32

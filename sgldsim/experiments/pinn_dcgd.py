@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -264,7 +265,10 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
 
 
 def _color(method: str):
-    return f"C{list(pinn.PINN_METHODS).index(method)}"
+    """tab10 by method (the paper style's cycle has fewer colours); DCGD-Center black."""
+    if method == "dcgd-center":
+        return "k"
+    return matplotlib.colormaps["tab10"](list(pinn.PINN_METHODS).index(method))
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
@@ -340,11 +344,12 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         for row, (measure, label) in enumerate(rows):
             ax = axes[row, col]
             for method in methods:
+                width = 1.6 if method == "dcgd-center" else 0.9
                 try:
                     s = mean.loc[(prob, method, measure)]
                 except KeyError:
                     continue
-                ax.plot(s.index, s.values, color=_color(method), lw=0.9,
+                ax.plot(s.index, s.values, color=_color(method), lw=width,
                         label=METHOD_LABELS[method])
             if measure == "trace_rel_l2":
                 ax.set_yscale("log")

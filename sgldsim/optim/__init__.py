@@ -15,8 +15,6 @@ learning-rate scaling.
 
 from .domain_gradual import domain_gradual_sharpness_aware
 from .dual_cone import DUAL_CONE_VARIANTS, dual_cone
-from .loss_weighting import lra_update, lra_weight, ntk_trace, ntk_weights
-from .multitask import mgda, pcgrad
 from .gradient_rule import (
     GradientInfo,
     GradientRule,
@@ -32,6 +30,7 @@ from .hessian import (
     hessian_vector_product,
 )
 from .langevin import AddLangevinNoiseState, add_langevin_noise, langevin_sgd
+from .loss_weighting import lra_update, lra_weight, ntk_trace, ntk_weights
 from .methods import (
     METHODS,
     Method,
@@ -45,6 +44,7 @@ from .methods import (
     sgd,
     sgld,
 )
+from .multitask import mgda, pcgrad
 from .perturbation import random_perturbation
 from .sharpness import adaptive_sharpness_aware, sharpness_aware
 from .train_step import make_train_step

@@ -50,6 +50,6 @@ def problem(name: str, operator: str = "forward") -> PinnProblem:
     return Heat(name, 5, True, operator)
 
 
-__all__ = ["OPERATORS", "PROBLEMS", "Burgers", "Heat", "Helmholtz", "KleinGordon", "Network",
-           "PINN_METHODS", "PinnProblem", "PinnRuns", "cole_hopf", "predict", "relative_l2", "train_runs", "derivative", "laplacian", "problem",
-           "second_derivatives", "tanh_mlp"]
+__all__ = ["OPERATORS", "PINN_METHODS", "PROBLEMS", "Burgers", "Heat", "Helmholtz", "KleinGordon",
+           "Network", "PinnProblem", "PinnRuns", "cole_hopf", "derivative", "laplacian",
+           "predict", "problem", "relative_l2", "second_derivatives", "tanh_mlp", "train_runs"]

@@ -9,7 +9,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
 Field = Callable[[jax.Array], jax.Array]
 
 

@@ -192,11 +192,13 @@ def train_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Array, *,
             lam_r, lam_b = ntk_weights(t_r, t_b)
             c = c._replace(weight_r=jnp.where(weighting == 2, lam_r, c.weight_r),
                            weight_b=jnp.where(weighting == 2, lam_b, c.weight_b))
-            c, trace = jax.lax.scan(step, c, b * block_steps + jnp.arange(block_steps, dtype=jnp.int32))
+            t = b * block_steps + jnp.arange(block_steps, dtype=jnp.int32)
+            c, trace = jax.lax.scan(step, c, t)
             means = [jnp.mean(x) for x in trace]
             return c, (rel_l2(c.theta), *means, c.weight_b / c.weight_r)
 
-        carry, blocks = jax.lax.scan(block, carry, jnp.arange(steps // block_steps, dtype=jnp.int32))
+        blocks = jnp.arange(steps // block_steps, dtype=jnp.int32)
+        carry, blocks = jax.lax.scan(block, carry, blocks)
         return carry, blocks
 
     weighting = jnp.asarray([WEIGHTINGS.index(PINN_METHODS[m][0]) for m in methods])
