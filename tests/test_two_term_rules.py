@@ -21,6 +21,11 @@ CASES = {
     "aligned": ((1.0, 0.0), (1.0, 1.0), {
         "projection": (2.0, 1.0), "average": (2.0, 1.0), "pcgrad": (2.0, 1.0),
         "center": ((1 + S2) / 2 * (1 + 1 / S2), (1 + S2) / 2 / S2), "mgda": (1.0, 0.0)}),
+    # <g_r, g_b> = 2 > 0, g = (3, 1) in K*; MGDA: <(1,1),(2,1)>/2 = 1.5 clips to 1 -> g_r
+    # (the min-norm point of the segment is its end g_r).
+    "aligned, boundary larger": ((1.0, 0.0), (2.0, 1.0), {
+        "projection": (3.0, 1.0), "average": (3.0, 1.0), "pcgrad": (3.0, 1.0),
+        "center": ((1 + S5) / 2 * (1 + 2 / S5), (1 + S5) / 2 / S5), "mgda": (1.0, 0.0)}),
     # <g_r, g_b> = -3 < 0 but g = (2, 2) has <g, g_r> = 6, <g, g_b> = 2: inside K*, so
     # projection and average leave g alone while PCGrad acts:
     # P_b(g_r) = (3,0) + 3/5 (-1,2) = (2.4, 1.2), P_r(g_b) = (-1,2) + 1/3 (3,0) = (0, 2);
@@ -81,8 +86,9 @@ def test_mgda_is_the_min_norm_point_of_the_hull():
     """Against a brute-force search over gamma in [0, 1] (float64, 200001 points)."""
     rng = np.random.default_rng(2)
     gammas = np.linspace(0.0, 1.0, 200001)[:, None]
-    for _ in range(20):
+    for i in range(40):
         g_r, g_b = rng.normal(size=(2, 5))
+        g_b = g_b + (2.0 * g_r if i % 2 else 0.0)  # half of the pairs with the end as optimum
         hull = gammas * g_r + (1 - gammas) * g_b
         best = hull[np.argmin(np.linalg.norm(hull, axis=1))]
         d = np.asarray(mgda_direction(jnp.asarray(g_r, jnp.float32),
