@@ -361,3 +361,22 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                 ax.set_ylabel(label)
     axes[0, 0].legend(ncol=2, fontsize="xx-small")
     return paths + save_figure(fig, out_dir, "conflict")
+
+
+def markdown_table(results: pd.DataFrame) -> str:
+    """The README's table: per method, rel-L2 at the best-loss iterate (mean ± std over seeds)
+    per problem, each beside the paper's mean (``-``: not in the paper's main table)."""
+    table = per_method(_selected(per_run(results)))
+    problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
+    methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
+    head = "| method | " + " | ".join(f"{p} here | {p} paper" for p in problems) + " |"
+    lines = [head, "|---|" + "---:|---:|" * len(problems)]
+    for method in methods:
+        cells = []
+        for prob in problems:
+            r = table[(table.problem == prob) & (table.method == method)].iloc[0]
+            paper = PAPER.get(method, {}).get(prob)
+            cells += [f"{r.best_mean:.3f} ± {r.best_std:.3f}",
+                      "-" if paper is None else f"{paper:.4f}"]
+        lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
