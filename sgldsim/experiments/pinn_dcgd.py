@@ -299,6 +299,8 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                       fontsize="x-small")
         ax.set_title(prob)
     axes[0, 0].set_ylabel("relative L2 error")
+    fig.suptitle("filled: best-loss iterate, open: final iterate, bars: std over seeds; "
+                 "black ticks: the paper's mean", fontsize="small")
     paths = save_figure(fig, out_dir, "rel_l2")
 
     maps = results[results.measure == "abs_error"]
