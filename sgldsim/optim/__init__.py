@@ -46,6 +46,7 @@ from .hessian import (
     hessian_vector_product,
 )
 from .langevin import AddLangevinNoiseState, add_langevin_noise, langevin_sgd
+from .loss_weighting import lra_update, lra_weight, ntk_trace, ntk_weights
 from .methods import (
     METHODS,
     Method,
@@ -59,6 +60,7 @@ from .methods import (
     sgd,
     sgld,
 )
+from .multitask import mgda, pcgrad
 from .perturbation import random_perturbation
 from .sharpness import adaptive_sharpness_aware, sharpness_aware
 from .train_step import make_train_step
@@ -75,4 +77,6 @@ __all__ = [
     "domain_method", "domain_rule", "domain_sharpness", "gradient_evaluations",
     "gradient_matching", "per_domain_sharpness_aware", "pooled", "surrogate_gap",
     "zeroth_order_sharpness",
+    # physics-informed networks (two-term rules, loss weightings)
+    "lra_update", "lra_weight", "mgda", "ntk_trace", "ntk_weights", "pcgrad",
 ]
