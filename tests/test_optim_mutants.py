@@ -111,8 +111,8 @@ def test_fsgld_coupling_uses_the_given_eta():
     """sigma = beta^(-(1 + eta)/4) with the eta passed, here 0.5 (the default is 0.1).
     Catches: the coupling ignoring ``eta``."""
     eta = 0.5
-    coupled, _ = one_step(so.fsgld(LR, BETA, eta=eta, key=3), quadratic_loss, PARAMS, BATCH)
-    explicit, _ = one_step(so.fsgld(LR, BETA, sigma=BETA ** (-(1 + eta) / 4), key=3),
+    coupled, _ = one_step(so.fsgld(LR, BETA, eta=eta), quadratic_loss, PARAMS, BATCH)
+    explicit, _ = one_step(so.fsgld(LR, BETA, sigma=BETA ** (-(1 + eta) / 4)),
                            quadratic_loss, PARAMS, BATCH)
     assert_finite_and_close(coupled, explicit)
 

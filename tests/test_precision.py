@@ -98,8 +98,8 @@ def loss(params, batch):
 
 
 @pytest.mark.parametrize("name, hyper, enable64", [
-    ("sgld", dict(beta=100.0, key=0), True), ("asam", dict(rho=0.05), True),
-    ("fsgld", dict(beta=1e4, num_draws=2, antithetic=True, key=0), True),
+    ("sgld", dict(beta=100.0), True), ("asam", dict(rho=0.05), True),
+    ("fsgld", dict(beta=1e4, num_draws=2, antithetic=True), True),
     ("sgd", dict(momentum=0.9), False),
 ])
 def test_optimisers_keep_float32_parameters_float32(name, hyper, enable64):
