@@ -138,6 +138,7 @@ class SimulationResult(NamedTuple):
       diverged_at: (*cell,) first step at which some particle became NaN/inf, -1 if none.
       sampler: the sampler that ran.
       wall_time: seconds for the whole call, compilation included.
+      n_devices: number of devices the particles were computed on (sharded over N).
     """
 
     particles: Array
@@ -145,6 +146,7 @@ class SimulationResult(NamedTuple):
     diverged_at: np.ndarray
     sampler: Sampler
     wall_time: float
+    n_devices: int = 1
 
 
 # --- random numbers ----------------------------------------------------------------------------
@@ -448,11 +450,12 @@ def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
         langevin=not bool(np.all(np.isinf(np.asarray(sampler.beta, dtype=float)))),
         sharding=sharding,
     )
+    n_devices = len(particles.sharding.device_set)
     particles = np.asarray(particles)
     diverged_at = np.asarray(diverged_at)
     _warn_divergence(diverged_at)
     return SimulationResult(particles, record_steps, diverged_at, sampler,
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, n_devices)
 
 
 # --- devices -----------------------------------------------------------------------------------
