@@ -13,9 +13,10 @@ def declared_floors() -> dict[str, str]:
     requirements = project["dependencies"] + project["optional-dependencies"]["test"]
     floors = {}
     for requirement in requirements:
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9A-Za-z.]*)", requirement.strip())
-        assert match, f"{requirement!r}: every dependency needs a floor 'name>=version'"
-        floors[match[1].lower()] = match[2]
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[A-Za-z0-9_,-]+\])?>=([0-9][0-9A-Za-z.]*)",
+                             requirement.strip())
+        assert match, f"{requirement!r}: every dependency needs a floor 'name[extras]>=version'"
+        floors[match[1].lower()] = match[3]
     return floors
 
 

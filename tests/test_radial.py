@@ -10,6 +10,7 @@ import pytest
 from scipy import integrate
 
 import sgldsim as sg
+from sgldsim._precision import enable_x64
 from sgldsim.measures import gibbs_1d, radial_gibbs
 
 RADII, DEPTHS, WIDTHS = [0.5, 2.0], [1.0, 0.6], [0.3, 0.7]
@@ -19,7 +20,7 @@ RADII, DEPTHS, WIDTHS = [0.5, 2.0], [1.0, 0.6], [0.3, 0.7]
 def _float64():
     """Closed forms are compared with autodiff and quadrature to ~1e-9: run in float64 whatever
     the process default."""
-    with jax.enable_x64(True):
+    with enable_x64(True):
         yield
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import sgldsim as sg
+from sgldsim._precision import enable_x64
 from sgldsim.distances import ksd_noise_floor
 
 
@@ -15,7 +16,7 @@ from sgldsim.distances import ksd_noise_floor
 def _float64():
     """Closed forms are compared with autodiff and quadrature to ~1e-9: run in float64 whatever
     the process default."""
-    with jax.enable_x64(True):
+    with enable_x64(True):
         yield
 
 
@@ -40,7 +41,7 @@ def stein_kernel_numpy(x, s, c=1.0, b=-0.5):
 def test_equals_sgmcmcjax_imq_ksd():
     imq_ksd = pytest.importorskip("sgmcmcjax.ksd").imq_KSD
     x = np.random.default_rng(0).normal(size=(300, 4)) + 0.2
-    with jax.enable_x64(True):
+    with enable_x64(True):
         reference = float(imq_ksd(jax.numpy.asarray(x), jax.numpy.asarray(-x)))
     assert sg.ksd(x, standard_normal_score, block_size=64) == pytest.approx(reference, rel=1e-5)
 

@@ -25,6 +25,7 @@ from .. import optim
 from .._validation import check_choice
 from .data import Split
 from .models import Model, classification_loss
+from .train import steps_per_epoch
 
 DOMAIN_DATASETS = ("rotated_digits", "mnist1d")
 ROTATED_DIGITS_ANGLES = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
@@ -166,12 +167,7 @@ def fit_domains(key, method: optim.Method, model: Model, train: Split, *, epochs
       ``(params, epoch_losses)``: final parameters and the mean of each epoch's step losses.
     """
     num_domains, n = train.y.shape
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size={batch_size!r} is not allowed: it must be in [1, {n}] "
-                         "(the examples per training domain)")
-    if int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"epochs={epochs!r} is not allowed: a positive integer")
-    steps = n // batch_size
+    steps = steps_per_epoch(n, epochs, batch_size, "the examples per training domain")
     step = method.train_step(classification_loss(model))
     init_key, epochs_key = jax.random.split(key)
     params = model.init(init_key)

@@ -70,12 +70,7 @@ def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, e
       and ``evaluate``'s outputs stacked over epochs (leading axis ``epochs``).
     """
     n = train.y.shape[0]
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size={batch_size!r} is not allowed: it must be in [1, {n}] "
-                         "(the number of training examples)")
-    if int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"epochs={epochs!r} is not allowed: a positive integer")
-    steps = n // batch_size
+    steps = steps_per_epoch(n, epochs, batch_size, "the number of training examples")
     step = method.train_step(classification_loss(model))
     init_key, epochs_key = jax.random.split(key)
     params = model.init(init_key)
@@ -119,3 +114,14 @@ def curvature(key, model: Model, params, data: Split, *, lanczos_iterations: int
                                         num_iterations=lanczos_iterations, key=eig_key)[0]
     trace = optim.hessian_trace(loss, params, tuple(data), trace_key, num_samples=trace_samples)
     return Curvature(top, trace.estimate, trace.standard_error)
+
+
+def steps_per_epoch(n: int, epochs, batch_size: int, what: str) -> int:
+    """n // batch_size after checking 1 <= batch_size <= n (``what`` names n in the error) and
+    that ``epochs`` is a positive integer."""
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size={batch_size!r} is not allowed: it must be in [1, {n}] "
+                         f"({what})")
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} is not allowed: a positive integer")
+    return n // batch_size
