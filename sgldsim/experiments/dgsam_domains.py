@@ -29,6 +29,7 @@ import pandas as pd
 from .. import nn, optim
 from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ._summary import signed_verdict
 from .nn_common import check_choices, check_fixed, check_range
 
 CHUNK_SIZE = 1
@@ -266,9 +267,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                 continue
             mean, se, k, above, below = res
             fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = mean
-            verdicts.append(Verdict(claim, (
-                "consistent" if mean > Z * se else "inconsistent" if mean < -Z * se
-                else "inconclusive"), (
+            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z, "above"), (
                 f"DGSAM - {baseline.upper()} = {100 * mean:+.2f} ± {100 * se:.2f} pp (SE over "
                 f"{k} test domains, trials paired); higher on {above}, lower on {below} test "
                 "domains")))
@@ -279,9 +278,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         else:
             mean, se, k, above, below = res
             fitted[f"{dataset}:log_individual_sharpness_ratio_vs_sam"] = mean
-            verdicts.append(Verdict(claim, (
-                "consistent" if mean < -Z * se else "inconsistent" if mean > Z * se
-                else "inconclusive"), (
+            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z), (
                 f"mean log(DGSAM / SAM) of the individual zeroth-order sharpness = {mean:+.3f} "
                 f"± {se:.3f} (ratio {np.exp(mean):.2f}); lower on {below}, higher on {above} "
                 f"of {k} test domains")))

@@ -38,6 +38,7 @@ from .. import nn
 from ..coupling import coupled_sigma
 from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ._summary import signed_verdict
 from .nn_common import (
     check_choices,
     check_dataset_fits,
@@ -294,8 +295,7 @@ def _accuracy_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
             verdicts.append(Verdict(claim, "consistent" if mean >= -Z * se else "inconsistent",
                                     reason))
             if baseline in ("sgd", "sam") and measure == "test_accuracy":
-                strict = ("consistent" if mean > Z * se else
-                          "inconsistent" if mean < -Z * se else "inconclusive")
+                strict = signed_verdict(mean, se, Z, "above")
                 verdicts.append(Verdict(f"fSGLD beats {baseline.upper()} (the headline's "
                                         f"ranking, {when})", strict, reason))
     return verdicts, fitted
@@ -322,8 +322,7 @@ def _memorisation_verdicts(results: pd.DataFrame, table: pd.DataFrame
     else:
         mean, se, more, fewer, tied = _pooled(d)
         fitted["memorized_fraction_diff_vs_sgd"] = mean
-        verdict = ("consistent" if mean < -Z * se else
-                   "inconsistent" if mean > Z * se else "inconclusive")
+        verdict = signed_verdict(mean, se, Z)
         verdicts.append(Verdict(claim, verdict, (
             f"fSGLD - SGD = {100 * mean:+.1f} ± {100 * se:.1f} pp of the flipped labels over "
             f"{len(d)} settings; fewer in {fewer}, more in {more}, neither in {tied}")))
@@ -342,8 +341,7 @@ def _flatness_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
                 continue
             mean, se, higher, lower, tied = _pooled(d)
             fitted[f"log_{column}_ratio_vs_{baseline}"] = mean
-            verdict = ("consistent" if mean < -Z * se else
-                       "inconsistent" if mean > Z * se else "inconclusive")
+            verdict = signed_verdict(mean, se, Z)
             verdicts.append(Verdict(claim, verdict, (
                 f"mean log(fSGLD / {baseline.upper()}) = {mean:+.3f} ± {se:.3f} over {len(d)} "
                 f"settings (ratio {np.exp(mean):.2f}); significantly lower in {lower}, higher "

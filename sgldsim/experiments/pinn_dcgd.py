@@ -30,6 +30,7 @@ import pandas as pd
 from .. import pinn
 from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ._summary import signed_verdict
 from .nn_common import check_choices, check_range
 
 CHUNK_SIZE = 27
@@ -196,8 +197,7 @@ def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
         fitted[f"log_error_ratio[{method}/{baseline}]_stderr"] = se
         per_problem = d.groupby("problem", sort=False)["diff"].mean()
         wins = ", ".join(f"{prob} {np.exp(v):.2f}" for prob, v in per_problem.items())
-        verdict = ("consistent" if mean < -Z * se else
-                   "inconsistent" if mean > Z * se else "inconclusive")
+        verdict = signed_verdict(mean, se, Z)
         verdicts.append(Verdict(claim, verdict, (
             f"geometric-mean error ratio {METHOD_LABELS[method]}/{METHOD_LABELS[baseline]} = "
             f"{np.exp(mean):.3f} (log {mean:+.3f} ± {se:.3f} SE over {n} paired seeds; "
