@@ -1,12 +1,17 @@
-"""Counter-based Gaussian draws: Threefry-2x32-20 written as unrolled jnp code, and the
-inverse-error-function normal transform, shared by :mod:`sgldsim.dynamics` (particles) and
-:mod:`sgldsim.optim` (the optimisers' noise over parameter pytrees).
+"""Counter-based Gaussian draws: Threefry-2x32-20 written as unrolled jnp code, shared by
+:mod:`sgldsim.dynamics` (particles: the inverse-error-function transform, one normal per word)
+and :mod:`sgldsim.optim` (the optimisers' noise over parameter pytrees: a Box-Muller pair per
+hash in float32, so fSGLD's two noises cost one hash per parameter).
 
 Why not ``jax.random``: on CPU it lowers Threefry with its round groups rolled into a loop; the
-unrolled hash fuses with its consumers (measurements in :mod:`sgldsim.dynamics.simulate`).
+unrolled hash fuses with its consumers (measurements in :mod:`sgldsim.dynamics.simulate` and
+``benchmarks/rng.py``).
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
 
 import jax
 import jax.numpy as jnp
@@ -64,6 +69,41 @@ def standard_normal(words: tuple[Array, ...], dtype) -> Array:
 _WIDE = np.uint32(1 << 31)
 """Counter-block flag of the two-word (float64) draws, so they never reuse a float32 word."""
 
+_SIN_QUARTER = (1.0, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880)
+_COS_QUARTER = (1.0, -1 / 2, 1 / 24, -1 / 720, 1 / 40320)
+"""Taylor coefficients of sin t / t and cos t in t^2: on |t| <= pi/4 the truncation errors are
+below 2e-9 and 3e-8, under float32's resolution."""
+
+
+def _polynomial(coefficients, x):
+    out = np.float32(coefficients[-1])
+    for c in coefficients[-2::-1]:
+        out = out * x + np.float32(c)
+    return out
+
+
+def box_muller_pair(words: tuple[Array, Array]) -> tuple[Array, Array]:
+    """Two independent float32 standard normals from the two uint32 words of one hash.
+
+    Box-Muller: Z0 = R cos(theta), Z1 = R sin(theta) with R = sqrt(-2 ln U) and theta uniform
+    on [0, 2 pi), independent, so (Z0, Z1) ~ N(0, I_2). U = (k + 1) 2^-24 with k the top 24 bits
+    of word 0 (so U in (0, 1] and R <= 5.77). theta: bits 0 and 1 of word 1 pick the signs of
+    cos and sin (the quadrant), its top 24 bits k' the angle in the quadrant,
+    phi = (pi/2)(k' + 1/2) 2^-24; cos and sin of phi = pi/4 + t, |t| < pi/4, are
+    ((cos t -+ sin t)/sqrt 2) with Taylor polynomials of t (no range reduction: cheaper than
+    ``jnp.sin``/``jnp.cos`` or the inverse error function by a factor of about 3 on CPU).
+    """
+    w0, w1 = words
+    u = ((w0 >> np.uint32(8)).astype(jnp.float32) + np.float32(1)) * np.float32(2.0**-24)
+    radius = jnp.sqrt(-jnp.log(u))  # R / sqrt(2): the 1/sqrt(2) of cos(pi/4 + t) folded in
+    t = ((w1 >> np.uint32(8)).astype(jnp.float32) + np.float32(0.5)) * np.float32(
+        np.pi / 2 * 2.0**-24) - np.float32(np.pi / 4)
+    t2 = t * t
+    sin_t, cos_t = t * _polynomial(_SIN_QUARTER, t2), _polynomial(_COS_QUARTER, t2)
+    sign_cos = jnp.where((w1 & np.uint32(1)) != 0, np.float32(-1), np.float32(1))
+    sign_sin = jnp.where((w1 & np.uint32(2)) != 0, np.float32(-1), np.float32(1))
+    return (radius * sign_cos) * (cos_t - sin_t), (radius * sign_sin) * (cos_t + sin_t)
+
 
 def key_words(key) -> tuple[Array, Array]:
     """Two uint32 words of a PRNG key (``jax.random.bits(key, (2,), uint32)``): the cipher key."""
@@ -75,10 +115,11 @@ def tree_normal(key, tree, block=0, word: int = 0):
     """Standard normal draws shaped like ``tree``, i.i.d. over all leaves and entries.
 
     Entry j of the concatenated leaves (``jax.tree.leaves`` order, row-major inside a leaf)
-    hashes the counter ``(j, block)`` with :func:`threefry2x32` under :func:`key_words` of ``key``
-    and takes output word ``word`` in {0, 1}: a float32 (or narrower) normal is
-    ``sqrt(2) erfinv(V)`` of that 32-bit word (23 bits used); a float64 one uses both words of
-    the counter ``(j, 2^31 + 2 block + word)``. Distinct ``(block, word)`` pairs under one key are
+    hashes the counter ``(j, block)`` with :func:`threefry2x32` under :func:`key_words` of
+    ``key``. A float32 (or narrower) normal is component ``word`` in {0, 1} of the
+    :func:`box_muller_pair` of the two output words (computed in float32, then cast); a float64
+    one is ``sqrt(2) erfinv(V)`` with V from both words of the counter
+    ``(j, 2^31 + 2 block + word)`` (52 bits). Distinct ``(block, word)`` pairs under one key are
     therefore independent draws; ``word`` 0 and 1 of one block share a single hash.
 
     Args:
@@ -92,35 +133,87 @@ def tree_normal(key, tree, block=0, word: int = 0):
     """
     if word not in (0, 1):
         raise ValueError(f"word={word!r} is not allowed: 0 or 1")
+    return tree_normal_pair(key, tree, block)[word]
+
+
+def tree_normal_pair(key, tree, block=0):
+    """``(tree_normal(key, tree, block, 0), tree_normal(key, tree, block, 1))``, one hash per
+    entry."""
     leaves, treedef = jax.tree.flatten(tree)
     sizes = [int(np.prod(np.shape(x), dtype=np.int64)) for x in leaves]
     if sum(sizes) >= 2**32:
         raise ValueError(f"a pytree of {sum(sizes)} entries is not allowed: at most 2^32 - 1")
-    words = key_words(key)
+    shared = _SHARED_DRAWS.get()
+    memo = None
+    if shared is not None and isinstance(block, int | np.integer):
+        memo = (id(key), int(block), treedef, tuple((np.shape(x), jnp.result_type(x))
+                                                      for x in leaves))
+        if memo in shared:
+            return shared[memo][1]
+    cipher_key = key_words(key)
     block = jnp.asarray(block, jnp.uint32)
 
     def draw():
-        return _tree_normal(words, leaves, sizes, block, word)
+        return _draw_carriers(cipher_key, leaves, sizes, block)
 
-    # Both branches are the same draw: the conditional only keeps XLA from fusing the hash
-    # into its consumers (on CPU it fused it into a flat gradient's concatenation, making an
-    # fSGLD step 6x SGD's instead of about 2x; XLA:CPU drops optimization_barrier). Under vmap
-    # with batched keys the conditional becomes a select of equal operands, which XLA removes.
-    return treedef.unflatten(lax.cond(words[0] < words[1], draw, draw))
+    # Both branches are the same draw. The conditional returns each leaf's pair as one complex
+    # array (the carrier), computed by one loop: without it XLA fuses the hash into each of
+    # its consumers (the real part, the imaginary part, every slice of a flat parameter vector,
+    # a flat gradient's concatenation; the last does not vectorise on CPU), which made an
+    # fSGLD step cost several SGD steps. XLA:CPU drops optimization_barrier. Under vmap with
+    # batched keys the conditional becomes a select of equal operands, which XLA removes; the
+    # division by a runtime 1 (an "expensive" op, which XLA does not duplicate) then still
+    # keeps the pair to one hash.
+    carriers = lax.cond(cipher_key[0] < cipher_key[1], draw, draw)
+    pair = tuple(treedef.unflatten([_component(c, w, leaf) for c, leaf in zip(
+        carriers, leaves, strict=True)]) for w in (0, 1))
+    if memo is not None:
+        shared[memo] = (key, pair)  # holding the key keeps id(key) from being reused
+    return pair
 
 
-def _tree_normal(words, leaves, sizes, block, word):
-    out, offset = [], 0
+def _component(carrier, word, leaf):
+    """Draw ``word`` of a leaf from its carrier: the real or imaginary part of a complex64 array,
+    or entry ``word`` of a float64 pair stacked on a leading axis."""
+    if jnp.iscomplexobj(carrier):
+        z = jnp.real(carrier) if word == 0 else jnp.imag(carrier)
+    else:
+        z = carrier[word]
+    return z.astype(jnp.result_type(leaf)).reshape(np.shape(leaf))
+
+
+def _draw_carriers(cipher_key, leaves, sizes, block):
+    carriers, offset = [], 0
     for leaf, size in zip(leaves, sizes, strict=True):
-        dtype = jnp.result_type(leaf)
         counter = lax.iota(jnp.uint32, size) + np.uint32(offset)
-        if dtype == jnp.float64:
-            hashed = threefry2x32(words, counter, jnp.broadcast_to(
-                _WIDE + 2 * block + np.uint32(word), counter.shape))
-            z = standard_normal(hashed, jnp.float64)
+        if jnp.result_type(leaf) == jnp.float64:
+            carriers.append(jnp.stack([standard_normal(threefry2x32(
+                cipher_key, counter, jnp.broadcast_to(_WIDE + 2 * block + np.uint32(w),
+                                                      counter.shape)), jnp.float64)
+                for w in (0, 1)]))
         else:
-            hashed = threefry2x32(words, counter, jnp.broadcast_to(block, counter.shape))
-            z = standard_normal(hashed[word:word + 1], jnp.float32).astype(dtype)
-        out.append(z.reshape(np.shape(leaf)))
+            hashed = threefry2x32(cipher_key, counter, jnp.broadcast_to(block, counter.shape))
+            zero = np.float32(0) * cipher_key[0].astype(jnp.float32)
+            carriers.append(lax.complex(*box_muller_pair(hashed))
+                            / lax.complex(np.float32(1) + zero, zero))
         offset += size
-    return out
+    return carriers
+
+
+_SHARED_DRAWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "sgldsim_shared_draws", default=None)
+
+
+@contextlib.contextmanager
+def shared_draws():
+    """Within this context, :func:`tree_normal_pair` (and so :func:`tree_normal`) calls with the
+    same key object, the same static block and the same tree structure return the same arrays:
+    one hash per entry for both words even where XLA would not merge the two conditionals.
+    Values are unchanged (a draw is a function of key, block, tree and word); only the
+    traced program shrinks. Used around the trace of one train step
+    (:func:`sgldsim.optim.make_train_step`), so nothing is kept across traces."""
+    token = _SHARED_DRAWS.set({})
+    try:
+        yield
+    finally:
+        _SHARED_DRAWS.reset(token)

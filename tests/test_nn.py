@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sgldsim import nn, optim
-from sgldsim.experiments import run_experiment
+from sgldsim.experiments import ConfigError, run_experiment
 
 K = nn.NUM_CLASSES
 
@@ -233,7 +233,8 @@ def test_noisy_labels_smoke(tmp_path, monkeypatch):
     monkeypatch.setattr(nn_noisy_labels, "figures", lambda results, config, out_dir: [])
     one = ("params.sgd_learning_rate_factors=[1.0]", "params.langevin_betas=[1e4]",
            "params.sam_rhos=[0.05]", "params.asam_rhos=[0.5]")
-    result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_learning_rates=[0.3]",
+    result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_epochs=1",
+                  "params.mlp_learning_rates=[0.3]",
                   *one, 'grid.task=["digits/mlp"]', 'grid.noise=["symmetric"]',
                   "grid.noise_rate=[0.2]", 'grid.method=["sgd","fsgld"]',
                   "params.hessian_examples=32", "params.lanczos_iterations=4",
@@ -252,6 +253,32 @@ def test_noisy_labels_smoke(tmp_path, monkeypatch):
     assert (tmp_path / "nn-noisy-labels" / "summary.txt").exists()
 
 
+def test_median_interval_covers_the_median_at_its_binomial_level():
+    """Order-statistic interval of the median for n = 25: exact coverage 1 - 2 P(B <= 7),
+    B ~ Binomial(25, 1/2), = 0.9567; simulated over 4000 seeded samples within 5 SE."""
+    import scipy.stats
+
+    from sgldsim.experiments.nn_cost import median_interval
+
+    rng = np.random.default_rng(0)
+    hits = np.mean([lo <= 0 <= hi for lo, hi in (median_interval(rng.standard_normal(25))
+                                                  for _ in range(4000))])
+    exact = 1 - 2 * scipy.stats.binom.cdf(7, 25, 0.5)
+    assert abs(hits - exact) < 5 * np.sqrt(exact * (1 - exact) / 4000)
+    assert median_interval(np.arange(25.0)) == (7.0, 17.0)
+    with pytest.raises(ValueError, match="5 rounds are too few"):
+        median_interval(np.arange(5.0))
+
+
+def test_a_model_can_train_longer_than_the_other_tasks(tmp_path):
+    from sgldsim.experiments.nn_noisy_labels import task_epochs
+
+    params = {"epochs": 60, "mlp_epochs": 200}
+    assert task_epochs(params, "mlp") == 200 and task_epochs(params, "residual_mlp") == 60
+    with pytest.raises(ConfigError, match="mlp_epochs"):
+        _run("nn-noisy-labels", tmp_path, "params.mlp_epochs=-5")
+
+
 def test_coupling_smoke(tmp_path):
     result = _run("nn-coupling", tmp_path, *TINY_DATA, 'params.dataset="digits"',
                   'params.model="mlp"',
@@ -263,10 +290,19 @@ def test_coupling_smoke(tmp_path):
 
 def test_cost_smoke(tmp_path):
     result = _run("nn-cost", tmp_path, 'params.methods=["sgd","fsgld","sam"]',
-                  "params.repeats=2", "params.steps_per_call=2", "params.mlp_hidden=[8]",
-                  'params.dataset="digits"', 'grid.model=["mlp"]', "grid.batch_size=[16]")
-    rel = result.results[result.results.measure == "relative_to_sgd"].set_index("method").value
-    assert rel["sgd"] == 1.0 and np.isfinite(rel).all() and (rel > 0).all()
+                  "params.repeats=6", "params.steps_per_call=2", "params.mlp_hidden=[8]",
+                  'params.dataset="digits"', 'grid.model=["mlp"]', "grid.batch_size=[16, 32]")
+    rows = result.results[result.results.measure == "relative_to_sgd"]
+    for _, rel in rows.groupby("batch_size"):
+        rel = rel.set_index("method").value
+        assert rel["sgd"] == 1.0 and np.isfinite(rel).all() and (rel > 0).all()
+    # the extra time over SGD is per (model, batch): SGD's own is 0 in each cell
+    extra = {k: v for k, v in result.summary.fitted.items() if k.startswith("fsgld_extra_ns")}
+    assert len(extra) == 2 and all(np.isfinite(list(extra.values())))
+    lines = result.summary.table.splitlines()
+    column = lines[1].split().index("extra_microseconds")
+    sgd_rows = [line.split() for line in lines if " sgd " in line]
+    assert len(sgd_rows) == 2 and all(float(r[column]) == 0.0 for r in sgd_rows)
     assert {v.verdict for v in result.summary.verdicts} <= {"consistent", "inconsistent",
                                                             "inconclusive"}
     assert isinstance(result.results, pd.DataFrame)

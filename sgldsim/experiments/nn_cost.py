@@ -9,10 +9,14 @@ its parameter pytree as a user would write it (one array per weight and bias), c
 ``steps_per_call`` steps in one ``lax.scan`` on a fixed batch; after two warm-up calls the
 methods are timed in turn, ``repeats`` rounds (the order rotates each round), each call ending
 in ``block_until_ready``. Reported: the median seconds per step, and per round the ratio to
-SGD's time in the same round (median and quartiles), which cancels slow drifts of the machine.
+SGD's time in the same round (median and its distribution-free 95 % interval), which cancels
+slow drifts of the machine.
 Extra per-step work on top of one gradient: Gaussian draws over all parameters (SGLD one,
-RWP one, fSGLD two: both words of one counter-based Threefry hash per parameter, see
-:func:`sgldsim._random.tree_normal`), a second gradient (SAM, ASAM).
+RWP one, fSGLD two: the Box-Muller pair of one counter-based Threefry hash per parameter, see
+:func:`sgldsim._random.tree_normal_pair`), a second gradient (SAM, ASAM). That work is fixed per
+parameter while SGD's grows with the batch, so the ratio to SGD falls as the batch grows; the
+grid has the training batch (128) and a larger one, and the table gives the extra microseconds
+per step and nanoseconds per parameter.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from .. import optim
 from ..coupling import coupled_sigma
@@ -58,7 +63,7 @@ def validate(config: ExperimentConfig) -> None:
                               f"{', '.join(nn.MODELS)}")
     for name in ("batch_size", "steps_per_call", "num_samples_mnist1d"):
         check_range(config, name, 0, integer=True)
-    check_range(config, "repeats", 2, integer=True, low_inclusive=True)
+    check_range(config, "repeats", 6, integer=True, low_inclusive=True)
     for name in ("learning_rate", "beta"):
         check_range(config, name, 0.0)
     for name in ("sigma", "rho", "asam_rho", "asam_eta"):
@@ -133,21 +138,33 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
             {"measure": "num_leaves", "value": float(len(jax.tree.leaves(params)))}]
     for name in names:
         t = np.array(seconds[name])
-        ratio = t / sgd
-        rows += [
-            {"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
-            {"measure": "relative_to_sgd", "method": name, "value": float(np.median(ratio))},
-            {"measure": "relative_to_sgd_q25", "method": name,
-             "value": float(np.quantile(ratio, 0.25))},
-            {"measure": "relative_to_sgd_q75", "method": name,
-             "value": float(np.quantile(ratio, 0.75))},
-        ]
-        if name != "sam":
-            to_sam = t / np.array(seconds["sam"])
-            rows += [{"measure": f"relative_to_sam{suffix}", "method": name,
-                      "value": float(np.quantile(to_sam, q))}
-                     for suffix, q in (("", 0.5), ("_q25", 0.25), ("_q75", 0.75))]
+        rows += [{"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
+                 {"measure": "extra_seconds", "method": name, "value": float(np.median(t - sgd))}]
+        for baseline in ("sgd", "sam"):
+            if name != baseline:
+                ratio = t / np.array(seconds[baseline])
+                low, high = median_interval(ratio)
+                rows += [{"measure": f"relative_to_{baseline}{suffix}", "method": name,
+                          "value": float(value)} for suffix, value in (
+                              ("", np.median(ratio)), ("_low", low), ("_high", high))]
+    rows += [{"measure": f"relative_to_sgd{suffix}", "method": "sgd", "value": 1.0}
+             for suffix in ("", "_low", "_high")]
     return rows
+
+
+def median_interval(x, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval for the median of i.i.d. ``x``: the order
+    statistics (x_(j), x_(n+1-j)) with the largest j such that P(j <= B <= n - j) >= ``level``,
+    B ~ Binomial(n, 1/2) (the number of draws below the median). Needs n >= 6 for 95 %."""
+    x = np.sort(np.asarray(x, dtype=float))
+    n = len(x)
+    j = int(scipy.stats.binom.ppf((1 - level) / 2, n, 0.5))  # P(B < j) <= (1 - level) / 2
+    while j > 0 and scipy.stats.binom.cdf(j - 1, n, 0.5) > (1 - level) / 2:
+        j -= 1
+    if j < 1:
+        raise ValueError(f"{n} rounds are too few for a {level:.0%} interval of the median: "
+                         "at least 6 are needed")
+    return x[j - 1], x[n - j]
 
 
 def per_method(results: pd.DataFrame) -> pd.DataFrame:
@@ -166,43 +183,53 @@ def per_method(results: pd.DataFrame) -> pd.DataFrame:
 def _verdict(claim: str, low: float, mid: float, high: float, limit: float, what: str):
     verdict = ("consistent" if high <= limit else "inconsistent" if low > limit else
                "inconclusive")
-    return Verdict(claim, verdict, f"{what} = {mid:.2f} (quartiles over rounds {low:.2f}-"
-                                   f"{high:.2f}); limit {limit:g}")
+    return Verdict(claim, verdict, f"{what} = {mid:.2f} (95 % interval of the median over rounds "
+                                   f"{low:.2f}-{high:.2f}); limit {limit:g}")
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     table = per_method(results)
     cells = [c for c in ("model", "batch_size", "dataset") if c in table]
     table = table.assign(gradients=table.method.map(GRADIENTS_PER_STEP),
-                         microseconds_per_step=1e6 * table.seconds_per_step)
+                         microseconds_per_step=1e6 * table.seconds_per_step,
+                         extra_microseconds=1e6 * table.extra_seconds,
+                         extra_ns_per_parameter=1e9 * table.extra_seconds / table.num_parameters)
     shown = table[[*cells, "num_parameters", "num_leaves", "method", "gradients",
-                   "microseconds_per_step", "relative_to_sgd", "relative_to_sgd_q25",
-                   "relative_to_sgd_q75", "relative_to_sam"]]
+                   "microseconds_per_step", "extra_microseconds", "extra_ns_per_parameter",
+                   "relative_to_sgd", "relative_to_sgd_low", "relative_to_sgd_high",
+                   "relative_to_sam"]]
     verdicts, fitted = [], {}
     for key, group in table.groupby(cells, sort=False):
         label = ", ".join(f"{c}={v}" for c, v in zip(cells, np.atleast_1d(key), strict=True))
         f = group[group.method == "fsgld"].iloc[0]
         fitted[f"fsgld_over_sgd[{label}]"] = f.relative_to_sgd
         fitted[f"fsgld_over_sam[{label}]"] = f.relative_to_sam
+        fitted[f"fsgld_extra_ns_per_parameter[{label}]"] = f.extra_ns_per_parameter
         verdicts.append(_verdict(f"fSGLD costs about SGD per step ({label})",
-                                 f.relative_to_sgd_q25, f.relative_to_sgd, f.relative_to_sgd_q75,
+                                 f.relative_to_sgd_low, f.relative_to_sgd, f.relative_to_sgd_high,
                                  SGD_LIKE, "fSGLD / SGD"))
         verdicts.append(_verdict(f"fSGLD costs about half of SAM per step ({label})",
-                                 f.relative_to_sam_q25, f.relative_to_sam, f.relative_to_sam_q75,
+                                 f.relative_to_sam_low, f.relative_to_sam, f.relative_to_sam_high,
                                  HALF_OF_SAM, "fSGLD / SAM"))
     text = ("time per step (median over rounds; relative_to_*: median per-round ratio, with "
-            "quartiles):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+            "its 95 % interval):\n"
+            + shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")
             + "\n\nLegend: num_parameters, num_leaves: the model's parameter count and arrays "
             "(1: one flat vector; more: the pytree as written); gradients: loss gradients per "
-            "step; microseconds_per_step: median wall time of one step; relative_to_sgd: median "
-            "over rounds of (time / SGD's time in the same round), _q25/_q75 its quartiles; "
-            f"relative_to_sam: the same against SAM. Verdict limits: fSGLD/SGD <= {SGD_LIKE:g}, "
-            f"fSGLD/SAM <= {HALF_OF_SAM:g}.")
+            "step; microseconds_per_step: median wall time of one step; extra_microseconds: "
+            "median over rounds of (time - SGD's time in the same round), "
+            "extra_ns_per_parameter: that per parameter (the draws' cost is per parameter, "
+            "SGD's grows with the batch); relative_to_sgd: median over rounds of (time / SGD's "
+            "time in the same round), _low/_high: its distribution-free 95 % interval (order "
+            "statistics); relative_to_sam: the same against SAM. Verdicts: consistent when the "
+            "interval lies below the limit, inconsistent when above, inconclusive when it "
+            f"straddles it; limits fSGLD/SGD <= {SGD_LIKE:g}, fSGLD/SAM <= {HALF_OF_SAM:g}.")
     return Summary(table=text, fitted=fitted, verdicts=verdicts)
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """Time per step relative to SGD, a group of bars per (model, batch size), quartile bars."""
+    """Time per step relative to SGD, a group of bars per (model, batch size), with the 95 %
+    interval of the median per-round ratio."""
     table = per_method(results)
     cells = [c for c in ("model", "batch_size", "dataset") if c in table]
     groups = list(table.groupby(cells, sort=False))
@@ -213,7 +240,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         rows = [g[g.method == method].iloc[0] for _, g in groups]
         x = np.arange(len(groups)) + (k - (len(methods) - 1) / 2) * width
         mid = np.array([r.relative_to_sgd for r in rows])
-        err = np.array([[m - r.relative_to_sgd_q25, r.relative_to_sgd_q75 - m]
+        err = np.array([[m - r.relative_to_sgd_low, r.relative_to_sgd_high - m]
                         for r, m in zip(rows, mid, strict=True)]).T
         ax.bar(x, mid, width, yerr=err, capsize=1.5, color=style_for(method)["color"],
                label=style_for(method)["label"])

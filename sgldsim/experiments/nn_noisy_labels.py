@@ -80,7 +80,7 @@ def validate(config: ExperimentConfig) -> None:
     lists = sorted(set(OWN_LISTS.values()))
     check_fixed(config, "seeds", "hessian_examples", "epochs", *lists,
                 *[k for k in config.params if k.endswith(("_learning_rates", "_hidden",
-                                                          "_channels"))])
+                                                          "_channels", "_epochs"))])
     lengths = {name: len(config.params[name]) for name in lists}
     if len(set(lengths.values())) != 1:
         raise ConfigError(f"the tuning lists {lengths!r} are not allowed: every method gets the "
@@ -88,7 +88,7 @@ def validate(config: ExperimentConfig) -> None:
     check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
     check_range(config, "seeds", 1, integer=True)
     for name in ("epochs", "batch_size", "hessian_examples", "lanczos_iterations",
-                 "num_samples_mnist1d"):
+                 "num_samples_mnist1d", *[k for k in config.params if k.endswith("_epochs")]):
         check_range(config, name, 0, integer=True)
     check_range(config, "trace_samples", 1, integer=True)
     for name in (*lists, *[k for k in config.params if k.endswith("_learning_rates")]):
@@ -96,6 +96,12 @@ def validate(config: ExperimentConfig) -> None:
     for name in ("weight_decay", "asam_eta"):
         check_range(config, name, 0.0, low_inclusive=True)
     check_dataset_fits(config)
+
+
+def task_epochs(params: dict, model: str) -> int:
+    """Epochs of a task: ``params["<model>_epochs"]`` where given (a model that needs longer to
+    fit the noisy labels), else ``params["epochs"]``."""
+    return int(params.get(f"{model}_epochs", params["epochs"]))
 
 
 def tuning_grid(method: str, model: str, params: dict) -> list[tuple[str, nn.Hyperparameters]]:
@@ -167,7 +173,7 @@ def _run_group(config, dataset_name, model_name, cells):
         val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
         hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
         params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper, train_labels,
-                                  val_labels, epochs=int(p["epochs"]),
+                                  val_labels, epochs=task_epochs(p, model_name),
                                   batch_size=int(p["batch_size"]),
                                   weight_decay=float(p["weight_decay"]),
                                   asam_eta=float(p["asam_eta"]))
@@ -363,7 +369,7 @@ on the mean noisy-validation accuracy at the end of training; mean over the seed
   drop             test at best - test at end (percentage points): what training on lost
   train (noisy)    train accuracy against the noisy labels (%); >= 95 means memorisation
   memorised        fraction of the flipped training labels the network predicts as flipped (%)
-  best epoch       0-based epoch of highest noisy-validation accuracy (out of `epochs`)
+  best epoch       0-based epoch of highest noisy-validation accuracy (out of the task's epochs)
   top eigenvalue   largest Hessian eigenvalue of the noisy training loss (Lanczos)
   trace            Hessian trace of the noisy training loss (Hutchinson)
   selected         the selected configuration (learning rate and the method's own parameter)

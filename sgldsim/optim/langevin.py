@@ -32,7 +32,8 @@ def langevin_noise(key, tree):
 
     Word 1 of counter block 0 (see :func:`sgldsim._random.tree_normal`), so a perturbation drawn
     from word 0 of the same key (:func:`sgldsim.optim.random_perturbation`) is independent of it
-    and both come from one Threefry hash per parameter.
+    and, inside one train step, both come from one Threefry hash per parameter (the two
+    components of a Box-Muller pair, for float32 parameters).
     """
     return tree_normal(key, tree, block=0, word=1)
 

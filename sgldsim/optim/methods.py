@@ -153,7 +153,8 @@ def fsgld(learning_rate, beta, sigma=None, eta=0.1, num_draws: int | None = None
       antithetic: antithetic pairs +xi', -xi' (M even).
 
     Both noises come from the train step's key k: xi' = ``tree_normal(k, params, 0, 0)`` and
-    xi = ``langevin_noise(k, params)`` (word 1 of the same Threefry hash: independent). beta,
+    xi = ``langevin_noise(k, params)`` (word 1: for float32 parameters the two components of
+    one Box-Muller pair, independent, from one Threefry hash per parameter). beta,
     sigma and eta may be traced (vmapped sweeps, ``optax.inject_hyperparams``).
 
     References:

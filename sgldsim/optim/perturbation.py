@@ -23,7 +23,8 @@ def random_perturbation(sigma, num_draws: int = 1, antithetic: bool = False) -> 
     Key convention: ``xi_m = tree_normal(key, params, block=m, word=0)`` for m = 0, ..., M - 1
     (``M // 2`` when antithetic; :func:`sgldsim._random.tree_normal`, a counter-based Threefry
     draw over the whole pytree). The Langevin noise of the same step key is word 1 of block 0
-    (:func:`sgldsim.optim.langevin.langevin_noise`): independent, and the same hash. Antithetic
+    (:func:`sgldsim.optim.langevin.langevin_noise`): independent, and the same hash (the other
+    component of the same Box-Muller pair for float32 parameters). Antithetic
     points are ordered ``+xi_1, ..., +xi_{M/2}, -xi_1, ..., -xi_{M/2}``. The M gradients are
     evaluated in parallel (``vmap``): memory grows with M.
 
@@ -50,7 +51,7 @@ def random_perturbation(sigma, num_draws: int = 1, antithetic: bool = False) -> 
         def gradient_at(xi):
             return evaluate_gradient(objective, add_scaled(params, sigma, xi), batch)
 
-        if num_draws == 1:  # no draw axis: the hash is shared with the Langevin noise (CSE)
+        if num_draws == 1:  # no draw axis: the hash is shared with the Langevin noise
             return gradient_at(tree_normal(key, params, block=0, word=0))
         noises = jax.vmap(lambda m: tree_normal(key, params, block=m, word=0))(
             jnp.arange(num_noises, dtype=jnp.uint32))

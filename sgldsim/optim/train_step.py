@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import optax
 
+from .._random import shared_draws
 from .gradient_rule import GradientRule, as_objective, plain
 
 
@@ -51,8 +52,9 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation,
         step_rule = rule
         if isinstance(hyperparams, dict) and hasattr(rule, "with_hyperparams"):
             step_rule = rule.with_hyperparams(hyperparams)
-        direction, info = step_rule(key, params, batch, objective)
-        updates, opt_state = optimizer.update(direction, opt_state, params, noise_key=key)
+        with shared_draws():  # the rule's and the optimiser's draws from one hash
+            direction, info = step_rule(key, params, batch, objective)
+            updates, opt_state = optimizer.update(direction, opt_state, params, noise_key=key)
         return optax.apply_updates(params, updates), opt_state, info
 
     return step
