@@ -158,9 +158,8 @@ def median_interval(x, level: float = 0.95) -> tuple[float, float]:
     B ~ Binomial(n, 1/2) (the number of draws below the median). Needs n >= 6 for 95 %."""
     x = np.sort(np.asarray(x, dtype=float))
     n = len(x)
-    j = int(scipy.stats.binom.ppf((1 - level) / 2, n, 0.5))  # P(B < j) <= (1 - level) / 2
-    while j > 0 and scipy.stats.binom.cdf(j - 1, n, 0.5) > (1 - level) / 2:
-        j -= 1
+    # j = the number of k with P(B <= k) <= (1 - level) / 2, so P(B < j) <= (1 - level) / 2
+    j = int(np.sum(scipy.stats.binom.cdf(np.arange(n), n, 0.5) <= (1 - level) / 2))
     if j < 1:
         raise ValueError(f"{n} rounds are too few for a {level:.0%} interval of the median: "
                          "at least 6 are needed")
