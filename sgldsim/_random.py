@@ -150,21 +150,7 @@ def tree_normal_pair(key, tree, block=0):
                                                       for x in leaves))
         if memo in shared:
             return shared[memo][1]
-    cipher_key = key_words(key)
-    block = jnp.asarray(block, jnp.uint32)
-
-    def draw():
-        return _draw_carriers(cipher_key, leaves, sizes, block)
-
-    # Both branches are the same draw. The conditional returns each leaf's pair as one complex
-    # array (the carrier), computed by one loop: without it XLA fuses the hash into each of
-    # its consumers (the real part, the imaginary part, every slice of a flat parameter vector,
-    # a flat gradient's concatenation; the last does not vectorise on CPU), which made an
-    # fSGLD step cost several SGD steps. XLA:CPU drops optimization_barrier. Under vmap with
-    # batched keys the conditional becomes a select of equal operands, which XLA removes; the
-    # division by a runtime 1 (an "expensive" op, which XLA does not duplicate) then still
-    # keeps the pair to one hash.
-    carriers = lax.cond(cipher_key[0] < cipher_key[1], draw, draw)
+    carriers = _draw(key_words(key), jnp.asarray(block, jnp.uint32), leaves, sizes)
     pair = tuple(treedef.unflatten([_component(c, w, leaf) for c, leaf in zip(
         carriers, leaves, strict=True)]) for w in (0, 1))
     if memo is not None:
@@ -182,22 +168,88 @@ def _component(carrier, word, leaf):
     return z.astype(jnp.result_type(leaf)).reshape(np.shape(leaf))
 
 
-def _draw_carriers(cipher_key, leaves, sizes, block):
-    carriers, offset = [], 0
-    for leaf, size in zip(leaves, sizes, strict=True):
-        counter = lax.iota(jnp.uint32, size) + np.uint32(offset)
-        if jnp.result_type(leaf) == jnp.float64:
-            carriers.append(jnp.stack([standard_normal(threefry2x32(
-                cipher_key, counter, jnp.broadcast_to(_WIDE + 2 * block + np.uint32(w),
-                                                      counter.shape)), jnp.float64)
-                for w in (0, 1)]))
-        else:
-            hashed = threefry2x32(cipher_key, counter, jnp.broadcast_to(block, counter.shape))
-            zero = np.float32(0) * cipher_key[0].astype(jnp.float32)
-            carriers.append(lax.complex(*box_muller_pair(hashed))
-                            / lax.complex(np.float32(1) + zero, zero))
-        offset += size
-    return carriers
+SERIAL_DRAW_LIMIT = 1 << 15
+"""Unbatched draws of float32 trees up to this many entries run on one core; larger ones, float64
+ones and batched ones are split across cores by XLA:CPU (see :func:`_draw`)."""
+
+
+def _draw(cipher_key, block, leaves, sizes):
+    """Each leaf's carrier (:func:`_component`), materialised once, by the cheaper of two programs.
+
+    XLA fuses an elementwise producer into each of its consumers, so a plain draw would be hashed
+    again in the real part, the imaginary part, every slice of a flat parameter vector and a flat
+    gradient's concatenation (several SGD steps' worth of work). Both programs below hold one
+    loop per entry:
+
+    - serial (unbatched, float32, at most :data:`SERIAL_DRAW_LIMIT` entries): a two-trip
+      ``fori_loop`` writing halves of one flat carrier in place; XLA:CPU runs such writes on the
+      calling thread.
+    - split (otherwise): a conditional with two equal branches; XLA:CPU splits the branch's loop
+      across cores, which pays for waking the other core (25-50 us on the 2-core VM of
+      ``nn-cost``) only on large draws. Under ``vmap`` (``jax.custom_batching``) the batched
+      conditional becomes a select of equal operands, which XLA removes; the division by a
+      runtime 1 (an "expensive" op, which XLA does not duplicate) then keeps one hash.
+
+    Both hash the same counters in the same float32 arithmetic, so the values do not depend on
+    the program (tested).
+    """
+    total = sum(sizes)
+    serial = 0 < total <= SERIAL_DRAW_LIMIT and all(
+        jnp.result_type(leaf) != jnp.float64 for leaf in leaves)
+
+    def unbatched(key0, key1, block):
+        if serial:
+            return _serial_carriers((key0, key1), leaves, sizes, block)
+        return _split_carriers((key0, key1), leaves, sizes, block)
+
+    def batched(axis_size, in_batched, *args):
+        args = [x if b else jnp.broadcast_to(x, (axis_size, *np.shape(x)))
+                for x, b in zip(args, in_batched, strict=True)]
+        carriers = jax.vmap(lambda k0, k1, b: _split_carriers((k0, k1), leaves, sizes, b))(*args)
+        return carriers, [True] * len(carriers)
+
+    draw = jax.custom_batching.custom_vmap(unbatched)
+    draw.def_vmap(batched)
+    return draw(cipher_key[0], cipher_key[1], block)
+
+
+def _float32_pair(cipher_key, counter, block):
+    hashed = threefry2x32(cipher_key, counter, jnp.broadcast_to(block, counter.shape))
+    return lax.complex(*box_muller_pair(hashed))
+
+
+def _serial_carriers(cipher_key, leaves, sizes, block):
+    total = sum(sizes)
+    half = -(-total // 2)
+
+    def write_half(i, carrier):
+        start = (i * half).astype(jnp.uint32)
+        pair = _float32_pair(cipher_key, lax.iota(jnp.uint32, half) + start, block)
+        return lax.dynamic_update_slice(carrier, pair, (i * half,))
+
+    flat = lax.fori_loop(0, 2, write_half, jnp.zeros(2 * half, jnp.complex64))
+    offsets = np.cumsum([0, *sizes])
+    return [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+
+
+def _split_carriers(cipher_key, leaves, sizes, block):
+    def draw():
+        carriers, offset = [], 0
+        for leaf, size in zip(leaves, sizes, strict=True):
+            counter = lax.iota(jnp.uint32, size) + np.uint32(offset)
+            if jnp.result_type(leaf) == jnp.float64:
+                carriers.append(jnp.stack([standard_normal(threefry2x32(
+                    cipher_key, counter, jnp.broadcast_to(_WIDE + 2 * block + np.uint32(w),
+                                                          counter.shape)), jnp.float64)
+                    for w in (0, 1)]))
+            else:
+                zero = np.float32(0) * cipher_key[0].astype(jnp.float32)
+                carriers.append(_float32_pair(cipher_key, counter, block)
+                                / lax.complex(np.float32(1) + zero, zero))
+            offset += size
+        return carriers
+
+    return lax.cond(cipher_key[0] < cipher_key[1], draw, draw)
 
 
 _SHARED_DRAWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(

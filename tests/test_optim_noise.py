@@ -12,7 +12,7 @@ from jax.extend.random import threefry_2x32
 from jax.flatten_util import ravel_pytree
 
 from sgldsim import optim as so
-from sgldsim._random import tree_normal, tree_normal_pair
+from sgldsim._random import SERIAL_DRAW_LIMIT, tree_normal, tree_normal_pair
 
 PARAMS = {"b": jnp.array([-0.3, 0.8], jnp.float32),
           "w": jnp.array([[0.4, -1.2, 0.7], [0.1, 0.0, -0.5]], jnp.float32)}
@@ -77,32 +77,82 @@ def test_float32_fsgld_step_is_hand_computation():
         np.testing.assert_allclose(params[n], expected, rtol=0, atol=1e-6)
 
 
+def _sub_jaxprs(value):
+    if hasattr(value, "eqns"):
+        yield value
+    elif hasattr(value, "jaxpr") and hasattr(value.jaxpr, "eqns"):  # a ClosedJaxpr
+        yield value.jaxpr
+    elif isinstance(value, tuple | list):
+        for v in value:
+            yield from _sub_jaxprs(v)
+
+
+def _draws(jaxpr):
+    """The draw equations (``custom_vmap_call``) of a jaxpr, nested ones included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "custom_vmap_call":
+            found.append(eqn)
+        else:
+            for value in eqn.params.values():
+                for sub in _sub_jaxprs(value):
+                    found += _draws(sub)
+    return found
+
+
+def _loop_kinds(jaxpr):
+    """Control-flow primitives inside a jaxpr, nested ones included: a serial draw is a
+    ``fori_loop`` (``scan`` or ``while``), a split one a ``cond``."""
+    kinds = []
+    for e in jaxpr.eqns:
+        if e.primitive.name in ("scan", "while", "cond"):
+            kinds.append("cond" if e.primitive.name == "cond" else "loop")
+        else:
+            for value in e.params.values():
+                for sub in _sub_jaxprs(value):
+                    kinds += _loop_kinds(sub)
+    return kinds
+
+
 def test_one_train_step_draws_one_pair_for_perturbation_and_langevin_noise():
-    """The fSGLD step traces one conditional (the pair's draw), SGLD and RWP one each too:
-    the perturbation and the Langevin noise share the hash instead of drawing twice."""
-    def sub_jaxprs(value):
-        if hasattr(value, "eqns"):
-            yield value
-        elif hasattr(value, "jaxpr") and hasattr(value.jaxpr, "eqns"):  # a ClosedJaxpr
-            yield value.jaxpr
-        elif isinstance(value, tuple | list):
-            for v in value:
-                yield from sub_jaxprs(v)
-
-    def count_conds(jaxpr):
-        total = 0
-        for eqn in jaxpr.eqns:
-            total += eqn.primitive.name == "cond"
-            if eqn.primitive.name != "cond":  # its two branches are the same draw
-                for value in eqn.params.values():
-                    total += sum(count_conds(sub) for sub in sub_jaxprs(value))
-        return total
-
+    """An fSGLD step traces one draw (SGLD and RWP one each too): the perturbation and the
+    Langevin noise share the hash instead of drawing twice."""
     for method in (so.fsgld(0.1, 50.0), so.sgld(0.1, 50.0), so.rwp(0.1, 0.1)):
         step = method.train_step(quadratic_loss)
         jaxpr = jax.make_jaxpr(step)(jax.random.key(0), PARAMS,
                                      method.optimizer.init(PARAMS), None)
-        assert count_conds(jaxpr.jaxpr) == 1, method.name
+        assert len(_draws(jaxpr.jaxpr)) == 1, method.name
+
+
+@pytest.mark.parametrize("shape", [(6,), (181, 181)])
+def test_serial_and_split_draws_agree_unbatched_and_under_vmap(shape):
+    """A small float32 tree draws serially (a loop on one core), a large one (more than
+    SERIAL_DRAW_LIMIT entries) by the split program (a conditional); under vmap both take the
+    split program. All hash the same counters: the values agree to float32 rounding (the two
+    programs may contract a multiply-add differently), with the vmapped draw of key i equal to
+    the unbatched draw of key i."""
+    tree = {"w": jnp.zeros(shape, jnp.float32), "b": jnp.zeros(3, jnp.float32)}
+    size = sum(x.size for x in jax.tree.leaves(tree))
+    keys = jax.random.split(jax.random.key(8), 3)
+
+    def draw(k):
+        return tree_normal_pair(k, tree, block=1)
+
+    (eqn,) = _draws(jax.make_jaxpr(draw)(keys[0]).jaxpr)
+    expected = ["loop"] if size <= SERIAL_DRAW_LIMIT else ["cond"]
+    assert _loop_kinds(eqn.params["call"].jaxpr) == expected
+    batched = jax.jit(jax.vmap(draw))(keys)
+    for i in range(3):
+        single = jax.jit(draw)(keys[i])
+        for word in (0, 1):
+            for name in tree:
+                np.testing.assert_allclose(batched[word][name][i], single[word][name],
+                                           rtol=1e-6, atol=1e-6)
+    by_hand = box_muller_by_hand(keys[2], tree, block=1)
+    for word in (0, 1):
+        for name in tree:
+            np.testing.assert_allclose(jax.jit(draw)(keys[2])[word][name], by_hand[word][name],
+                                       rtol=2e-6, atol=2e-6)
 
 
 @pytest.fixture(scope="module")
