@@ -1,14 +1,15 @@
 """Benchmark: the package's hand-written Threefry noise against ``jax.random``, in one run.
 
-What ``simulate`` draws per fSGLD step is two float32 standard-normal arrays (xi' and xi) of
-the particles' shape; :func:`sgldsim.dynamics.draw_noise` gets both from one unrolled
-Threefry-2x32 hash (two words) and ``sqrt(2) erfinv``. The baseline is what a user would write:
-two ``jax.random.normal`` draws from split keys. The optimisers' draw over a parameter pytree
-(:func:`sgldsim._random.tree_normal_pair`: one hash, one Box-Muller pair per parameter) is
-timed against two ``jax.random.normal`` draws per leaf. Raw bits (one uint32 word per element) are
-timed too, since that is where the generators themselves differ most. Each variant is one jitted
-function; the variants run in turn ``--repeats`` times after compilation (so they share the
-machine's load), and the table shows the best times and the median ratio, on the CPU.
+What ``simulate`` draws per fSGLD step is two float32 standard-normal arrays (xi' and xi) of the
+particles' shape; :func:`sgldsim.dynamics.draw_noise` gets both from one unrolled Threefry-2x32
+hash (two words) and ``sqrt(2) erfinv``. The baseline is what a user would write: two
+``jax.random.normal`` draws from split keys. The optimisers' draw over a parameter pytree
+(:func:`sgldsim._random.tree_normal_pair`: one hash, one Box-Muller pair per parameter) is timed
+against two ``jax.random.normal`` draws per leaf, on a 6-leaf pytree and on a flat vector. Raw
+bits (one uint32 word per element) are timed too, since that is where the generators themselves
+differ most. Each variant is one jitted function; the variants run in turn ``--repeats`` times
+after compilation (so they share the machine's load), and the table shows the best times and the
+median ratio, on the CPU.
 
 Run: python benchmarks/rng.py [--shape 10 100000] [--repeats 20]
 """
@@ -69,19 +70,24 @@ def main() -> None:
     def jax_bits(key):
         return jax.random.bits(key, shape, jnp.uint32)
 
-    # the optimisers' draw: one Box-Muller pair per parameter of a pytree (the nn-cost MLP's
-    # six arrays, 105,610 parameters) against two jax.random.normal draws per leaf
-    tree = {f"layer{i}": {"w": jnp.zeros((m, n), jnp.float32), "b": jnp.zeros(n, jnp.float32)}
-            for i, (m, n) in enumerate([(40, 300), (300, 300), (300, 10)])}
+    # the optimisers' draw: one Box-Muller pair per parameter against two jax.random.normal
+    # draws per leaf, over the nn-cost pytree MLP's six arrays (105,610 parameters: split across
+    # the cores) and the benchmark MLP's flat vector (15,210: one core, see _random._draw)
+    pytree = {f"layer{i}": {"w": jnp.zeros((m, n), jnp.float32), "b": jnp.zeros(n, jnp.float32)}
+              for i, (m, n) in enumerate([(40, 300), (300, 300), (300, 10)])}
+    flat = jnp.zeros(15_210, jnp.float32)
 
-    def ours_pair(key):
-        return tree_normal_pair(key, tree)
+    def ours_pair(tree):
+        return lambda key: tree_normal_pair(key, tree)
 
-    def jax_pair(key):
-        leaves, treedef = jax.tree.flatten(tree)
-        keys = jax.random.split(key, 2 * len(leaves))
-        return tuple(treedef.unflatten([jax.random.normal(k, x.shape, x.dtype) for k, x in zip(
-            keys[w::2], leaves, strict=True)]) for w in (0, 1))
+    def jax_pair(tree):
+        def draw(key):
+            leaves, treedef = jax.tree.flatten(tree)
+            keys = jax.random.split(key, 2 * len(leaves))
+            return tuple(treedef.unflatten([jax.random.normal(k, x.shape, x.dtype) for k, x in
+                                            zip(keys[w::2], leaves, strict=True)])
+                         for w in (0, 1))
+        return draw
 
     key = jax.random.key(0)
     rows = []
@@ -89,7 +95,9 @@ def main() -> None:
             ("two float32 normals (xi', xi), as simulate uses", ours_normals, jax_normals),
             ("raw uint32 bits, one word per element", ours_bits, jax_bits),
             ("optimisers' pair (xi', xi) over a 105,610-parameter pytree of 6 arrays",
-             ours_pair, jax_pair)):
+             ours_pair(pytree), jax_pair(pytree)),
+            ("optimisers' pair (xi', xi) over a flat 15,210-parameter vector",
+             ours_pair(flat), jax_pair(flat))):
         times = interleaved_times([jax.jit(ours), jax.jit(theirs)], key, args.repeats)
         rows.append((label, times))
     n = int(np.prod(shape))
