@@ -190,8 +190,8 @@ def _draw(cipher_key, block, leaves, sizes):
       conditional becomes a select of equal operands, which XLA removes; the division by a
       runtime 1 (an "expensive" op, which XLA does not duplicate) then keeps one hash.
 
-    Both hash the same counters in the same float32 arithmetic, so the values do not depend on
-    the program (tested).
+    Both hash the same counters with the same float32 formulas: the values agree to float32
+    rounding (XLA may contract a multiply-add differently in the two programs; tested).
     """
     total = sum(sizes)
     serial = 0 < total <= SERIAL_DRAW_LIMIT and all(
