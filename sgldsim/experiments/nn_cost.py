@@ -244,8 +244,12 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
         ax.bar(x, mid, width, yerr=err, capsize=1.5, color=style_for(method)["color"],
                label=style_for(method)["label"])
     ax.axhline(1.0, color="0.4", linestyle=":", linewidth=0.8)
-    labels = [", ".join(str(v) for v in np.atleast_1d(key)) for key, _ in groups]
-    ax.set_xticks(range(len(groups)), [f"{lab}" for lab in labels])
-    ax.set(ylabel="time per step / SGD's", xlabel=" / ".join(cells))
-    ax.legend(ncol=len(methods), fontsize="x-small")
+    ax.axhline(SGD_LIKE, color="0.4", linestyle="--", linewidth=0.8,
+               label=f"fSGLD/SGD limit {SGD_LIKE}")
+    labels = ["\n".join(str(v) if c == "model" else f"{c.replace('_', ' ')} {v}"
+                         for c, v in zip(cells, np.atleast_1d(key), strict=True))
+              for key, _ in groups]
+    ax.set_xticks(range(len(groups)), labels, fontsize="small")
+    ax.set(ylabel="time per step / SGD's")
+    ax.legend(ncol=4, fontsize="x-small")
     return save_figure(fig, out_dir, "time_per_step")
