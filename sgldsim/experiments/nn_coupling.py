@@ -227,7 +227,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax.plot([], [], color="0.3", marker="s", linestyle="none", markerfacecolor="none",
             label=r"fixed $\sigma$")
     ax.set(xlabel=r"implied $\eta = 4\ln(1/\sigma)/\ln\beta - 1$", ylabel="test accuracy (%)",
-           title=f"fSGLD, {config.params['dataset']}, {config.params['model'].upper()}, "
+           title=f"fSGLD, {config.params['dataset']}/{config.params['model']}, "
                  f"{100 * config.params['noise_rate']:g}% {config.params['noise']} noise")
     ax.legend(fontsize="x-small", ncol=2)
     return save_figure(fig, out_dir, "accuracy")

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FormatStrFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from .. import nn
 from ..coupling import coupled_sigma
@@ -450,8 +450,9 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                         linewidth=1.2)
         ax.axhline(1.0, color="0.5", linestyle=":", linewidth=0.8)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlapped
         ax.set_xticks(range(len(methods)), [style_for(m)["label"] for m in methods])
         ax.set_ylabel("relative to SGD (same setting)")
         ax.set_title(name)
