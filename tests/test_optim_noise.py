@@ -124,7 +124,7 @@ def test_one_train_step_draws_one_pair_for_perturbation_and_langevin_noise():
         assert len(_draws(jaxpr.jaxpr)) == 1, method.name
 
 
-@pytest.mark.parametrize("shape", [(6,), (181, 181)])
+@pytest.mark.parametrize("shape", [(6,), (182, 182)])
 def test_serial_and_split_draws_agree_unbatched_and_under_vmap(shape):
     """A small float32 tree draws serially (a loop on one core), a large one (more than
     SERIAL_DRAW_LIMIT entries) by the split program (a conditional); under vmap both take the
@@ -133,6 +133,7 @@ def test_serial_and_split_draws_agree_unbatched_and_under_vmap(shape):
     the unbatched draw of key i."""
     tree = {"w": jnp.zeros(shape, jnp.float32), "b": jnp.zeros(3, jnp.float32)}
     size = sum(x.size for x in jax.tree.leaves(tree))
+    assert (size <= SERIAL_DRAW_LIMIT) == (shape == (6,))  # one case on each side
     keys = jax.random.split(jax.random.key(8), 3)
 
     def draw(k):
