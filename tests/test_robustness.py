@@ -90,6 +90,7 @@ def test_single_cell_divergence_warns_with_its_step():
                           n_steps=2000, record_every=100)
     assert run.diverged_at.shape == () and run.diverged_at > 0
     assert f"step {int(run.diverged_at)}:" in str(record[0].message)
+    assert record[0].filename == __file__  # the warning points at the caller's line
     finite = np.isfinite(np.asarray(run.particles)).all(axis=(1, 2))
     assert finite[run.steps < run.diverged_at].all() and not finite[-1]
 

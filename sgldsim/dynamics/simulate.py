@@ -586,4 +586,4 @@ def _warn_divergence(diverged_at: np.ndarray) -> None:
              + (f" (cell {tuple(int(j) for j in i)})" if i.size else "") for i in bad[:5]]
     more = f" and {len(bad) - 5} more cells" if len(bad) > 5 else ""
     warnings.warn(f"run diverged at {', '.join(parts)}{more}: particles became NaN or inf; "
-                  f"snapshots before that step are kept", RuntimeWarning, stacklevel=3)
+                  f"snapshots before that step are kept", RuntimeWarning, stacklevel=4)
