@@ -340,3 +340,13 @@ def test_progress_is_a_plain_line_per_chunk_when_stderr_is_not_a_terminal(tmp_pa
     assert lines[0].startswith("fast-demo: 1/4 cells (25%), ")
     assert lines[-1].startswith("fast-demo: 4/4 cells (100%), ")
     assert lines[-1].endswith(" s elapsed, ETA 0.0 s")
+
+
+def test_warnings_name_the_callers_line_through_the_float64_wrapper():
+    """A warning raised in a helper of a float64 entry point (gibbs_1d -> _graded_mesh, behind
+    the x64 wrapper) is attributed to the caller's file, not to the package."""
+    from sgldsim.measures import gibbs_1d
+
+    with pytest.warns(UserWarning, match="capped at max_cells=50") as record:
+        gibbs_1d(sg.Quadratic(1.0), 10.0, min_cells=10, max_cells=50)
+    assert record[0].filename == __file__

@@ -21,7 +21,6 @@ W_1 ~ L m but W_2 ~ L sqrt(m) (fsgld.md §4).
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import jax
@@ -30,6 +29,7 @@ from scipy.spatial.distance import cdist
 
 from .._precision import float64
 from .._validation import check_choice, check_positive_int
+from .._warnings import warn_caller
 from ._inputs import as_particles, check_order
 from .quantile1d import QuantileFunction, measure_quantile, particle_quantile, wasserstein_power_1d
 from .sliced import DEFAULT_N_PROJECTIONS, sliced_powers
@@ -318,7 +318,7 @@ def _cloud_distance(xa, xb, p, method, ground_cost, key, n_projections, max_cost
     note = "sliced distance SW_p: smaller than W_p and not comparable to it"
     if method == "auto":
         note = f"{entries:.3g} cost entries > max_cost_entries={max_cost_entries:.3g}: {note}"
-        warnings.warn(f"wasserstein(method='auto'): {note}", stacklevel=4)
+        warn_caller(f"wasserstein(method='auto'): {note}")
     powers = sliced_powers(xa, xb, p, n_projections, key)
     return WassersteinInfo(float(np.mean(powers)) ** (1.0 / p), p, "sliced", "sliced-quantile",
                            note=note)

@@ -59,7 +59,6 @@ number can vary 2x between runs, so alternatives were compared in interleaved ru
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -73,6 +72,7 @@ from .._precision import float64
 from .._random import standard_normal as _standard_normal
 from .._random import threefry2x32
 from .._validation import check_choice, check_last_axis, check_positive_int
+from .._warnings import warn_caller
 from .samplers import Sampler
 
 Array = jax.Array
@@ -585,5 +585,5 @@ def _warn_divergence(diverged_at: np.ndarray) -> None:
     parts = [f"step {int(diverged_at[tuple(i)])}"
              + (f" (cell {tuple(int(j) for j in i)})" if i.size else "") for i in bad[:5]]
     more = f" and {len(bad) - 5} more cells" if len(bad) > 5 else ""
-    warnings.warn(f"run diverged at {', '.join(parts)}{more}: particles became NaN or inf; "
-                  f"snapshots before that step are kept", RuntimeWarning, stacklevel=4)
+    warn_caller(f"run diverged at {', '.join(parts)}{more}: particles became NaN or inf; "
+                f"snapshots before that step are kept", RuntimeWarning)

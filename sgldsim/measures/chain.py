@@ -35,7 +35,6 @@ relative error h^2 / (12 s^2) in the stationary variance, large for small steps.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -46,6 +45,7 @@ from scipy.special import erfc
 from .._memory import check_memory
 from .._precision import float64
 from .._validation import check_positive, check_positive_int
+from .._warnings import warn_caller
 from .grid1d import Measure1D
 
 GIBBS_CUTOFF = 40.0  # the grid covers beta_eff (u - u_min) < 40: density ratio e^-40 ~ 4e-18
@@ -234,17 +234,16 @@ def _solve_covering(chain: _Chain, lo: float, hi: float, scales: dict, z: np.nda
         width = hi - lo
         lo, hi = lo - 0.5 * width * (edge[0] > tol), hi + 0.5 * width * (edge[1] > tol)
     else:
-        warnings.warn(f"chain_invariant: the law still has mass {max(edge):.2e} at the grid's "
-                      f"ends after {MAX_WIDENINGS} widenings", RuntimeWarning, stacklevel=3)
+        warn_caller(f"chain_invariant: the law still has mass {max(edge):.2e} at the grid's "
+                    f"ends after {MAX_WIDENINGS} widenings", RuntimeWarning)
     if solver == PINNED_LU:
-        warnings.warn("chain_invariant: the transition band is too wide for GTH state reduction; "
-                      "sparse LU was used, which loses accuracy for strongly metastable chains",
-                      RuntimeWarning, stacklevel=3)
+        warn_caller("chain_invariant: the transition band is too wide for GTH state reduction; "
+                    "sparse LU was used, which loses accuracy for strongly metastable chains",
+                    RuntimeWarning)
     if leak > LEAK_WARNING:
-        warnings.warn(f"chain_invariant: the chain leaves the grid with mass {leak:.2e} per step; "
-                      "the explicit step is unstable somewhere (lam u'' > 2?), so the law "
-                      "returned is the quasi-stationary law on the grid", RuntimeWarning,
-                      stacklevel=3)
+        warn_caller(f"chain_invariant: the chain leaves the grid with mass {leak:.2e} per step; "
+                    "the explicit step is unstable somewhere (lam u'' > 2?), so the law "
+                    "returned is the quasi-stationary law on the grid", RuntimeWarning)
     return nodes, pi, residual, leak, float(max(edge)), solver
 
 
@@ -408,9 +407,9 @@ def _hermite_rule(chain: _Chain, curvature: float, n_hermite: int | None, tol: f
     if n_hermite is None:
         n_hermite = min(max(needed, 8), MAX_HERMITE)
         if needed > MAX_HERMITE:
-            warnings.warn(f"chain_invariant: the perturbation moves the kernel by r = {ratio:.3g} "
-                          f"kernel widths; {needed} Gauss–Hermite nodes would reach tol={tol:g} "
-                          f"but at most {MAX_HERMITE} are used", RuntimeWarning, stacklevel=3)
+            warn_caller(f"chain_invariant: the perturbation moves the kernel by r = {ratio:.3g} "
+                        f"kernel widths; {needed} Gauss–Hermite nodes would reach tol={tol:g} "
+                        f"but at most {MAX_HERMITE} are used", RuntimeWarning)
     z, w = np.polynomial.hermite_e.hermegauss(n_hermite)
     w = w / w.sum()
     keep = w > 1e-3 * tol

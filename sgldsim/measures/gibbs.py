@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -43,6 +42,7 @@ from scipy import ndimage, optimize
 
 from .._precision import float64
 from .._validation import check_choice, check_positive, check_positive_int
+from .._warnings import warn_caller
 from ..potentials import Quadratic, Separable
 from ..potentials.base import Potential
 from ..potentials.radial import RadialPotential
@@ -334,9 +334,9 @@ def _graded_mesh(intervals, inverse_length: Callable, windows, resolution: float
     total = sum(count[-1] for _, count in meshes)
     shrink = min(1.0, max_cells / total)
     if shrink < 1.0:
-        warnings.warn(f"the mesh would need {total:.3g} cells; capped at max_cells={max_cells}, "
-                      f"so the resolution drops to {resolution * shrink:.3g} cells per local "
-                      f"length", stacklevel=3)
+        warn_caller(f"the mesh would need {total:.3g} cells; capped at max_cells={max_cells}, "
+                    f"so the resolution drops to {resolution * shrink:.3g} cells per local "
+                    f"length")
     edges, covered = [], []
     for t, count in meshes:
         n = max(1, math.ceil(count[-1] * shrink))
