@@ -199,7 +199,7 @@ def _draw(cipher_key, block, leaves, sizes):
 
     def unbatched(key0, key1, block):
         if serial:
-            return _serial_carriers((key0, key1), leaves, sizes, block)
+            return _serial_carriers((key0, key1), sizes, block)
         return _split_carriers((key0, key1), leaves, sizes, block)
 
     def batched(axis_size, in_batched, *args):
@@ -218,7 +218,7 @@ def _float32_pair(cipher_key, counter, block):
     return lax.complex(*box_muller_pair(hashed))
 
 
-def _serial_carriers(cipher_key, leaves, sizes, block):
+def _serial_carriers(cipher_key, sizes, block):
     total = sum(sizes)
     half = -(-total // 2)
 
@@ -260,7 +260,7 @@ _SHARED_DRAWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 def shared_draws():
     """Within this context, :func:`tree_normal_pair` (and so :func:`tree_normal`) calls with the
     same key object, the same static block and the same tree structure return the same arrays:
-    one hash per entry for both words even where XLA would not merge the two conditionals.
+    one hash per entry for both words instead of one draw per call.
     Values are unchanged (a draw is a function of key, block, tree and word); only the
     traced program shrinks. Used around the trace of one train step
     (:func:`sgldsim.optim.make_train_step`), so nothing is kept across traces."""

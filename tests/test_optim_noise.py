@@ -87,31 +87,28 @@ def _sub_jaxprs(value):
             yield from _sub_jaxprs(v)
 
 
-def _draws(jaxpr):
-    """The draw equations (``custom_vmap_call``) of a jaxpr, nested ones included."""
-    found = []
+def _outermost(jaxpr, names):
+    """Equations whose primitive is in ``names``, searching nested jaxprs but not inside a
+    match."""
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "custom_vmap_call":
-            found.append(eqn)
+        if eqn.primitive.name in names:
+            yield eqn
         else:
             for value in eqn.params.values():
                 for sub in _sub_jaxprs(value):
-                    found += _draws(sub)
-    return found
+                    yield from _outermost(sub, names)
+
+
+def _draws(jaxpr):
+    """The draw equations (``custom_vmap_call``) of a jaxpr, nested ones included."""
+    return list(_outermost(jaxpr, {"custom_vmap_call"}))
 
 
 def _loop_kinds(jaxpr):
     """Control-flow primitives inside a jaxpr, nested ones included: a serial draw is a
     ``fori_loop`` (``scan`` or ``while``), a split one a ``cond``."""
-    kinds = []
-    for e in jaxpr.eqns:
-        if e.primitive.name in ("scan", "while", "cond"):
-            kinds.append("cond" if e.primitive.name == "cond" else "loop")
-        else:
-            for value in e.params.values():
-                for sub in _sub_jaxprs(value):
-                    kinds += _loop_kinds(sub)
-    return kinds
+    return ["cond" if e.primitive.name == "cond" else "loop"
+            for e in _outermost(jaxpr, {"scan", "while", "cond"})]
 
 
 def test_one_train_step_draws_one_pair_for_perturbation_and_langevin_noise():
