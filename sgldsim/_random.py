@@ -186,12 +186,15 @@ def _draw(cipher_key, block, leaves, sizes):
       calling thread.
     - split (otherwise): a conditional with two equal branches; XLA:CPU splits the branch's loop
       across cores, which pays for waking the other core (25-50 us on the 2-core VM of
-      ``nn-cost``) only on large draws. Under ``vmap`` (``jax.custom_batching``) the batched
-      conditional becomes a select of equal operands, which XLA removes; the division by a
-      runtime 1 (an "expensive" op, which XLA does not duplicate) then keeps one hash.
+      ``nn-cost``) only on large draws. Each float32 carrier is divided by a runtime 1 (an
+      "expensive" op, which XLA does not duplicate into consumers), so it is hashed once.
+    - batched (under ``vmap``, through ``jax.custom_batching``): the split program without the
+      conditional (large batched loops are split across cores anyway). A batched conditional
+      would be a select of both branches, which XLA does not always merge: a vmapped fSGLD step
+      on the 6-leaf MLP of ``nn-cost`` hashed every leaf twice.
 
-    Both hash the same counters with the same float32 formulas: the values agree to float32
-    rounding (XLA may contract a multiply-add differently in the two programs; tested).
+    All three hash the same counters with the same float32 formulas: the values agree to float32
+    rounding (XLA may contract a multiply-add differently in different programs; tested).
     """
     total = sum(sizes)
     serial = 0 < total <= SERIAL_DRAW_LIMIT and all(
@@ -205,7 +208,8 @@ def _draw(cipher_key, block, leaves, sizes):
     def batched(axis_size, in_batched, *args):
         args = [x if b else jnp.broadcast_to(x, (axis_size, *np.shape(x)))
                 for x, b in zip(args, in_batched, strict=True)]
-        carriers = jax.vmap(lambda k0, k1, b: _split_carriers((k0, k1), leaves, sizes, b))(*args)
+        carriers = jax.vmap(lambda k0, k1, b: _split_carriers((k0, k1), leaves, sizes, b,
+                                                             conditional=False))(*args)
         return carriers, [True] * len(carriers)
 
     draw = jax.custom_batching.custom_vmap(unbatched)
@@ -232,7 +236,7 @@ def _serial_carriers(cipher_key, sizes, block):
     return [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
-def _split_carriers(cipher_key, leaves, sizes, block):
+def _split_carriers(cipher_key, leaves, sizes, block, conditional=True):
     def draw():
         carriers, offset = [], 0
         for leaf, size in zip(leaves, sizes, strict=True):
@@ -249,7 +253,7 @@ def _split_carriers(cipher_key, leaves, sizes, block):
             offset += size
         return carriers
 
-    return lax.cond(cipher_key[0] < cipher_key[1], draw, draw)
+    return lax.cond(cipher_key[0] < cipher_key[1], draw, draw) if conditional else draw()
 
 
 _SHARED_DRAWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(

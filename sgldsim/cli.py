@@ -232,6 +232,14 @@ def show_command(args) -> int:
     print(f"seed {meta['seed']}, {meta['n_cells']} cells, finished {meta['finished']}, "
           f"wall time {meta['wall_time_s']:.1f} s, sgldsim {meta['versions']['sgldsim']}, "
           f"jax {meta['versions']['jax']} ({meta['jax_backend']})")
+    computed = meta.get("cells_computed", {})
+    if "first" in computed:  # run folders from before the record have none
+        print(f"cells computed {computed['first']} to {computed['last']}, "
+              f"{computed['compute_s']:.1f} s of compute, sgldsim "
+              f"{', '.join(computed['sgldsims'])}, jax {', '.join(computed['jaxs'])} "
+              f"({', '.join(computed['jax_backends'])})"
+              + (f"; {computed['n_cells_without_record']} cells without a record"
+                 if computed["n_cells_without_record"] else ""))
     if meta["overrides"]:
         print(f"overrides: {' '.join(meta['overrides'])}")
     print()

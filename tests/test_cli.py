@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -83,6 +84,7 @@ def test_run_prints_summary_and_run_folder_then_show_reads_it_back(capsys, tmp_p
     assert status == 0
     assert shown.startswith("demo-quadratic: SGLD on a 1-D quadratic")
     assert "seed 3, 8 cells" in shown and "overrides: params.n_particles=400" in shown
+    assert re.search(r"cells computed \S+ to \S+, [\d.]+ s of compute, sgldsim \S+, jax", shown)
     assert summary in shown
     assert "figures: demo_quadratic_variance.pdf, demo_quadratic_variance.png" in shown
 

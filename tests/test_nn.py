@@ -306,3 +306,8 @@ def test_cost_smoke(tmp_path):
     assert {v.verdict for v in result.summary.verdicts} <= {"consistent", "inconsistent",
                                                             "inconclusive"}
     assert isinstance(result.results, pd.DataFrame)
+    # fSGLD's draws alone, timed in the same rounds: 1 + (draws / SGD) per cell
+    with_draws = {k: v for k, v in result.summary.fitted.items() if k.startswith("sgd_plus")}
+    assert len(with_draws) == 2 and all(v > 1 for v in with_draws.values())
+    assert "SGD plus fSGLD's draws alone" in result.summary.verdicts[0].reason
+    assert "sgd_plus_draws" in result.summary.table

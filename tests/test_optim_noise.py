@@ -125,9 +125,9 @@ def test_one_train_step_draws_one_pair_for_perturbation_and_langevin_noise():
 def test_serial_and_split_draws_agree_unbatched_and_under_vmap(shape):
     """A small float32 tree draws serially (a loop on one core), a large one (more than
     SERIAL_DRAW_LIMIT entries) by the split program (a conditional); under vmap both take the
-    split program. All hash the same counters: the values agree to float32 rounding (the two
-    programs may contract a multiply-add differently), with the vmapped draw of key i equal to
-    the unbatched draw of key i."""
+    split program without the conditional, one hash per leaf. All hash the same counters: the
+    values agree to float32 rounding (the programs may contract a multiply-add differently), with
+    the vmapped draw of key i equal to the unbatched draw of key i."""
     tree = {"w": jnp.zeros(shape, jnp.float32), "b": jnp.zeros(3, jnp.float32)}
     size = sum(x.size for x in jax.tree.leaves(tree))
     assert (size <= SERIAL_DRAW_LIMIT) == (shape == (6,))  # one case on each side
@@ -139,6 +139,9 @@ def test_serial_and_split_draws_agree_unbatched_and_under_vmap(shape):
     (eqn,) = _draws(jax.make_jaxpr(draw)(keys[0]).jaxpr)
     expected = ["loop"] if size <= SERIAL_DRAW_LIMIT else ["cond"]
     assert _loop_kinds(eqn.params["call"].jaxpr) == expected
+    # Batched: one hash per leaf (a batched conditional would select between two hashed branches)
+    rotations = list(_outermost(jax.make_jaxpr(jax.vmap(draw))(keys).jaxpr, {"shift_left"}))
+    assert len(rotations) == 20 * len(tree)  # Threefry-20: one left shift per round
     batched = jax.jit(jax.vmap(draw))(keys)
     for i in range(3):
         single = jax.jit(draw)(keys[i])

@@ -130,6 +130,35 @@ def test_resume_after_kill_skips_finished_cells_and_equals_uninterrupted_run(tmp
     assert resumed.metadata["n_cells_reused"] == 4 and resumed.metadata["n_cells_computed"] == 4
 
 
+def test_metadata_records_when_and_by_what_the_cells_were_computed(tmp_path, reference):
+    """Each checkpoint carries its provenance, so a rerun that reuses every cell reports the
+    computation that made them (not its own few milliseconds); old checkpoints are counted."""
+    import jax
+
+    import sgldsim
+    from sgldsim.experiments._runner import cell_provenance
+
+    first = reference.metadata["cells_computed"]
+    assert first["n_cells_without_record"] == 0
+    assert first["sgldsims"] == [sgldsim.__version__] and first["jaxs"] == [jax.__version__]
+    assert (reference.metadata["started"] <= first["first"] <= first["last"]
+            <= reference.metadata["finished"])
+    records = [cell_provenance(p) for p in (reference.run_dir / "cells").glob("*.parquet")]
+    assert len(records) == 8 and all(r["chunk_cells"] == 2 for r in records)  # chunk_size=2
+    assert first["compute_s"] == pytest.approx(sum(r["compute_s"] for r in records), abs=1e-3)
+    assert 0 < first["compute_s"] <= reference.metadata["wall_time_s"]
+
+    shutil.copytree(reference.run_dir, tmp_path, dirs_exist_ok=True)
+    again = run_demo(tmp_path)
+    assert again.metadata["n_cells_computed"] == 0 and again.metadata["cells_computed"] == first
+    old = next((tmp_path / "cells").glob("*.parquet"))
+    pd.read_parquet(old).to_parquet(old)  # as written before checkpoints carried a record
+    third = run_demo(tmp_path)
+    assert third.metadata["n_cells_computed"] == 0
+    assert third.metadata["cells_computed"]["n_cells_without_record"] == 1
+    pd.testing.assert_frame_equal(third.results, reference.results, check_exact=True)
+
+
 def test_rerunning_a_finished_run_computes_nothing(tmp_path, reference):
     shutil.copytree(reference.run_dir, tmp_path, dirs_exist_ok=True)
     counting = CountingExecutor()

@@ -3,11 +3,13 @@
 A run folder holds::
 
     config.toml       the resolved configuration (written first)
-    cells/<id>.parquet  each finished cell's rows (the checkpoints)
+    cells/<id>.parquet  each finished cell's rows (the checkpoints), with how it was computed
+                      (when, how long, package versions, host) in the file's metadata
     results.parquet   all cells' rows, in grid order
     summary.txt, summary.json
     *.png, *.pdf      figures
-    metadata.json     seed, versions, platform, times (written last: present iff finished)
+    metadata.json     seed, versions, platform, times, and when and by which versions the
+                      cells were computed (written last: present iff finished)
     .lock             held while a run writes the folder (a second run is refused)
 
 Rerunning in the same folder with the same result-defining configuration (name, module, seed,
@@ -205,11 +207,13 @@ def _run(config, module, run_dir, overrides, executor, progress, started, clock)
     chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
     executor = SerialExecutor() if executor is None else executor
     with progress_bar(config.name, len(cells), len(cells) - len(todo), progress) as bar:
-        for index, rows_per_cell in completed_chunks(executor, ChunkTask(config), chunks):
+        for index, (rows_per_cell, computed) in completed_chunks(
+                executor, _TimedChunkTask(ChunkTask(config)), chunks):
             chunk = chunks[index]
             for cell, rows in zip(chunk, rows_per_cell, strict=True):
                 _write_atomic(_cell_path(run_dir, cell),
-                              lambda p, c=cell, r=rows: _cell_frame(c, r).to_parquet(p))
+                              lambda p, c=cell, r=rows, m=computed: _write_cell(
+                                  p, _cell_frame(c, r), m))
             bar.update(len(chunk))
 
     results = collect_results(run_dir, cells)
@@ -225,6 +229,7 @@ def _run(config, module, run_dir, overrides, executor, progress, started, clock)
             figures = [Path(p) for p in module.figures(results, config, run_dir)]
     metadata = _metadata(config, overrides, started, time.perf_counter() - clock, len(cells),
                          len(todo), executor, figures, run_dir)
+    metadata["cells_computed"] = cells_provenance(run_dir, cells)
     _write_text(run_dir / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
     return RunResult(run_dir, config, results, summary, figures, metadata)
 
@@ -253,6 +258,71 @@ class ChunkTask:
             rows_per_cell = [module.run_cell(self.config, c, jnp.asarray(c.key)) for c in cells]
         return [_checked_rows(self.config, c, rows) for c, rows in
                 zip(cells, rows_per_cell, strict=True)]
+
+
+@dataclass(frozen=True)
+class _TimedChunkTask:
+    """``task(cells)`` and how it was computed: ``(rows per cell, provenance)``, the provenance
+    measured where the chunk ran (a worker process or machine for distributed executors)."""
+
+    task: ChunkTask
+
+    def __call__(self, cells: list[Cell]) -> tuple[list[list[dict]], dict]:
+        start = time.perf_counter()
+        rows_per_cell = self.task(cells)
+        import sgldsim
+
+        return rows_per_cell, {
+            "computed_at": _now(),
+            "compute_s": round((time.perf_counter() - start) / len(cells), 3),
+            "chunk_cells": len(cells),
+            "sgldsim": sgldsim.__version__,
+            "jax": jax.__version__,
+            "jax_backend": jax.default_backend(),
+            "host": platform.node(),
+        }
+
+
+PROVENANCE_KEY = b"sgldsim.computed"
+"""Key of a checkpoint's Parquet schema metadata holding its provenance (JSON): computed_at
+(when its chunk finished, UTC), compute_s (the chunk's wall time shared equally among its cells),
+chunk_cells, sgldsim, jax, jax_backend, host."""
+
+
+def _write_cell(path: Path, frame: pd.DataFrame, computed: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(computed).encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def cell_provenance(path: Path) -> dict | None:
+    """How the checkpoint at ``path`` was computed (see :data:`PROVENANCE_KEY`); None for a
+    checkpoint written without it (before sgldsim recorded it)."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(PROVENANCE_KEY)
+    return None if raw is None else json.loads(raw)
+
+
+def cells_provenance(run_dir: Path, cells: list[Cell]) -> dict:
+    """When and by what the cells' results were computed, over all of them (reused ones too):
+    first and last ``computed_at``, total ``compute_s``, the sgldsim and jax versions, backends and
+    hosts seen, and how many checkpoints carry no record."""
+    records = [cell_provenance(_cell_path(run_dir, c)) for c in cells]
+    known = [r for r in records if r is not None]
+    summary = {"n_cells_without_record": len(records) - len(known)}
+    if known:
+        summary |= {
+            "first": min(r["computed_at"] for r in known),
+            "last": max(r["computed_at"] for r in known),
+            "compute_s": round(sum(r["compute_s"] for r in known), 3),
+            **{f"{field}s": sorted({r[field] for r in known}) for field in (
+                "sgldsim", "jax", "jax_backend", "host")},
+        }
+    return summary
 
 
 def _checked_rows(config: ExperimentConfig, cell: Cell, rows: Iterable[dict]) -> list[dict]:

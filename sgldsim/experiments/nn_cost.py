@@ -16,11 +16,14 @@ RWP one, fSGLD two: the Box-Muller pair of one counter-based Threefry hash per p
 :func:`sgldsim._random.tree_normal_pair`), a second gradient (SAM, ASAM). That work is fixed per
 parameter while SGD's grows with the batch, so the ratio to SGD falls as the batch grows; the
 grid has the training batch (128) and a larger one, and the table gives the extra microseconds
-per step and nanoseconds per parameter.
+per step and nanoseconds per parameter. fSGLD's draws are also timed alone, in the same rounds
+(:func:`_scanned_draws`): 1 + draws / SGD is the ratio fSGLD would have if its step added
+nothing to SGD's but them.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -30,6 +33,7 @@ import pandas as pd
 import scipy.stats
 
 from .. import optim
+from .._random import tree_normal_pair
 from ..coupling import coupled_sigma
 from ..figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from . import Cell, ConfigError, ExperimentConfig, Summary, Verdict
@@ -105,8 +109,25 @@ def _scanned_steps(method: optim.Method, loss_fn, num_steps: int):
     return jax.jit(run)
 
 
+def _scanned_draws(num_steps: int):
+    """fSGLD's random work alone, scanned like the steps: per step the Box-Muller pair over the
+    parameters (the draw a fSGLD step makes, :func:`sgldsim._random.tree_normal_pair`) and one
+    update with both noises, theta + 1e-3 (xi_0 + xi_1); no gradient."""
+
+    def run(key, params):
+        def body(params, step_key):
+            perturbation, noise = tree_normal_pair(step_key, params)
+            return jax.tree.map(lambda p, a, b: p + 1e-3 * (a + b), params, perturbation,
+                                noise), None
+
+        return jax.lax.scan(body, params, jax.random.split(key, num_steps))[0]
+
+    return jax.jit(run)
+
+
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
-    """Median seconds per step of each method, and its per-round ratio to SGD."""
+    """Median seconds per step of each method and of fSGLD's draws alone (``draws``), and their
+    per-round ratio to SGD."""
     from .. import nn
 
     p = cell.params
@@ -119,23 +140,27 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     num_steps = int(p["steps_per_call"])
     calls = {}
     for name, method in methods_from_params(p).items():
-        fn = _scanned_steps(method, loss_fn, num_steps)
-        state = method.optimizer.init(params)
-        for _ in range(2):  # compile, then one more call to settle caches
-            jax.block_until_ready(fn(key, params, state, batch))
-        calls[name] = (fn, state)
-    seconds = {name: [] for name in calls}
+        calls[name] = functools.partial(_scanned_steps(method, loss_fn, num_steps), key, params,
+                                        method.optimizer.init(params), batch)
     names = list(calls)
+    calls["draws"] = functools.partial(_scanned_draws(num_steps), key, params)
+    for call in calls.values():
+        for _ in range(2):  # compile, then one more call to settle caches
+            jax.block_until_ready(call())
+    seconds = {name: [] for name in calls}
+    order = list(calls)
     for round_ in range(int(p["repeats"])):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            fn, state = calls[name]
+        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
             start = time.perf_counter()
-            jax.block_until_ready(fn(key, params, state, batch))
+            jax.block_until_ready(calls[name]())
             seconds[name].append((time.perf_counter() - start) / num_steps)
     sgd = np.array(seconds["sgd"])
+    draws = np.array(seconds["draws"])
     rows = [{"measure": "num_parameters",
              "value": float(sum(x.size for x in jax.tree.leaves(params)))},
-            {"measure": "num_leaves", "value": float(len(jax.tree.leaves(params)))}]
+            {"measure": "num_leaves", "value": float(len(jax.tree.leaves(params)))},
+            {"measure": "draws_seconds", "value": float(np.median(draws))},
+            {"measure": "draws_relative_to_sgd", "value": float(np.median(draws / sgd))}]
     for name in names:
         t = np.array(seconds[name])
         rows += [{"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
@@ -166,13 +191,19 @@ def median_interval(x, level: float = 0.95) -> tuple[float, float]:
     return x[j - 1], x[n - j]
 
 
+CELL_MEASURES = ("num_parameters", "num_leaves", "draws_seconds", "draws_relative_to_sgd")
+"""Measures of a (model, batch size) cell rather than of a method."""
+
+
 def per_method(results: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, batch size, method) with a column per measure."""
     rows = results[results.method.notna()]
     keys = [c for c in ("model", "batch_size", "dataset") if c in rows] + ["method"]
     wide = rows.pivot_table(index=keys, columns="measure", values="value", sort=False)
     wide = wide.reset_index()
-    for measure in ("num_parameters", "num_leaves"):
+    for measure in CELL_MEASURES:
+        if not (results.measure == measure).any():  # run folders from before the draws column
+            continue
         values = results[results.measure == measure].set_index(
             [c for c in ("model", "batch_size", "dataset") if c in rows]).value
         wide = wide.merge(values.rename(measure), left_on=values.index.names, right_index=True)
@@ -204,9 +235,14 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         fitted[f"fsgld_over_sgd[{label}]"] = f.relative_to_sgd
         fitted[f"fsgld_over_sam[{label}]"] = f.relative_to_sam
         fitted[f"fsgld_extra_ns_per_parameter[{label}]"] = f.extra_ns_per_parameter
-        verdicts.append(_verdict(f"fSGLD costs about SGD per step ({label})",
-                                 f.relative_to_sgd_low, f.relative_to_sgd, f.relative_to_sgd_high,
-                                 SGD_LIKE, "fSGLD / SGD"))
+        with_draws = ""
+        if "draws_relative_to_sgd" in f:
+            fitted[f"draws_ns_per_parameter[{label}]"] = 1e9 * f.draws_seconds / f.num_parameters
+            fitted[f"sgd_plus_draws_over_sgd[{label}]"] = 1 + f.draws_relative_to_sgd
+            with_draws = f"; SGD plus fSGLD's draws alone: {1 + f.draws_relative_to_sgd:.2f}"
+        verdict = _verdict(f"fSGLD costs about SGD per step ({label})", f.relative_to_sgd_low,
+                           f.relative_to_sgd, f.relative_to_sgd_high, SGD_LIKE, "fSGLD / SGD")
+        verdicts.append(verdict._replace(reason=verdict.reason + with_draws))
         verdicts.append(_verdict(f"fSGLD costs about half of SAM per step ({label})",
                                  f.relative_to_sam_low, f.relative_to_sam, f.relative_to_sam_high,
                                  HALF_OF_SAM, "fSGLD / SAM"))
@@ -223,12 +259,28 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             "statistics); relative_to_sam: the same against SAM. Verdicts: consistent when the "
             "interval lies below the limit, inconsistent when above, inconclusive when it "
             f"straddles it; limits fSGLD/SGD <= {SGD_LIKE:g}, fSGLD/SAM <= {HALF_OF_SAM:g}.")
+    if "draws_seconds" in table:
+        draws = table[table.method == "sgd"].assign(
+            sgd_microseconds=lambda t: 1e6 * t.seconds_per_step,
+            draws_microseconds=lambda t: 1e6 * t.draws_seconds,
+            draws_ns_per_parameter=lambda t: 1e9 * t.draws_seconds / t.num_parameters,
+            sgd_plus_draws=lambda t: 1 + t.draws_relative_to_sgd)
+        text += ("\n\nfSGLD's draws alone (per step: the Box-Muller pair over all parameters and "
+                 "one update with both noises, no gradient; medians over the same rounds):\n"
+                 + draws[[*cells, "num_parameters", "sgd_microseconds", "draws_microseconds",
+                          "draws_ns_per_parameter", "sgd_plus_draws"]].to_string(
+                              index=False, float_format=lambda v: f"{v:.3g}")
+                 + "\nsgd_plus_draws = 1 + median per-round (draws / SGD): SGD's time plus the "
+                 "draws' in units of SGD's, what fSGLD / SGD would be if its step added nothing "
+                 "else and nothing overlapped (the draws' own update pass is counted, so fSGLD "
+                 "can come out a little below it).")
     return Summary(table=text, fitted=fitted, verdicts=verdicts)
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """Time per step relative to SGD, a group of bars per (model, batch size), with the 95 %
-    interval of the median per-round ratio."""
+    interval of the median per-round ratio; a white diamond on fSGLD's bar at 1 + (its draws
+    alone / SGD)."""
     table = per_method(results)
     cells = [c for c in ("model", "batch_size", "dataset") if c in table]
     groups = list(table.groupby(cells, sort=False))
@@ -243,6 +295,10 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                         for r, m in zip(rows, mid, strict=True)]).T
         ax.bar(x, mid, width, yerr=err, capsize=1.5, color=style_for(method)["color"],
                label=style_for(method)["label"])
+        if method == "fsgld" and "draws_relative_to_sgd" in table:
+            ax.scatter(x, [1 + r.draws_relative_to_sgd for r in rows], marker="D", s=12,
+                       facecolor="white", edgecolor="k", linewidth=0.8, zorder=3,
+                       label="SGD + fSGLD's draws alone")
     ax.axhline(1.0, color="0.4", linestyle=":", linewidth=0.8)
     ax.axhline(SGD_LIKE, color="0.4", linestyle="--", linewidth=0.8,
                label=f"fSGLD/SGD limit {SGD_LIKE}")
@@ -250,6 +306,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                          for c, v in zip(cells, np.atleast_1d(key), strict=True))
               for key, _ in groups]
     ax.set_xticks(range(len(groups)), labels, fontsize="small")
-    ax.set(ylabel="time per step / SGD's")
-    ax.legend(ncol=4, fontsize="x-small")
+    top = max(table.relative_to_sgd_high.max(), SGD_LIKE)
+    ax.set(ylabel="time per step / SGD's", ylim=(0, 1.3 * top))  # room for the legend
+    ax.legend(ncol=4, fontsize="x-small", loc="upper left")
     return save_figure(fig, out_dir, "time_per_step")
