@@ -8,8 +8,8 @@ call per method. The baseline is SGD in the same program shape, so the printed r
 noise costs per run and step. Models: the MNIST-1D benchmark's MLP on a flat parameter vector
 (15,210 parameters, as the experiments train it) and an MLP 40-300-300-10 kept as a pytree of 6
 arrays (105,610 parameters, as a user would write it). The methods run in turn ``--repeats``
-times after compilation; the table shows the median time per run-step and the median per-repeat
-ratio to SGD with its 95 % interval (order statistics).
+times after compilation, the order alternating; the table shows the median time per run-step
+and the median per-repeat ratio to SGD with its 95 % interval (order statistics).
 
 Run: python benchmarks/nn_runs.py [--runs 4] [--batch 128] [--steps 50] [--repeats 15]
 """
@@ -76,10 +76,10 @@ def main() -> None:
             for _ in range(2):  # compile, then settle caches
                 jax.block_until_ready(calls[name]())
         seconds = {name: [] for name in calls}
-        for _ in range(args.repeats):
-            for name, call in calls.items():
+        for repeat in range(args.repeats):
+            for name in list(calls)[repeat % 2:] + list(calls)[:repeat % 2]:  # alternate order
                 start = time.perf_counter()
-                jax.block_until_ready(call())
+                jax.block_until_ready(calls[name]())
                 seconds[name].append((time.perf_counter() - start) / (args.steps * args.runs))
         sgd, fsgld = np.array(seconds["sgd"]), np.array(seconds["fsgld"])
         low, high = median_interval(fsgld / sgd)

@@ -226,10 +226,17 @@ def test_any_object_with_an_ordered_map_is_an_executor(tmp_path, reference):
 
 
 def test_chunk_task_and_cells_pickle_for_remote_executors():
+    """What an executor receives (the runner's timed task and a chunk of cells) survives
+    pickling, and the unpickled task computes the chunk with its provenance."""
+    from sgldsim.experiments._runner import _TimedChunkTask
+
     config, _ = resolve_experiment("demo-quadratic", FAST)
-    task, cells = pickle.loads(pickle.dumps((ChunkTask(config), expand_grid(config)[:2])))
-    assert task.config == config and [c.id for c in cells] == [c.id for c in
-                                                               expand_grid(config)[:2]]
+    task, cells = pickle.loads(pickle.dumps((_TimedChunkTask(ChunkTask(config)),
+                                             expand_grid(config)[:2])))
+    assert task.task.config == config and [c.id for c in cells] == [c.id for c in
+                                                                    expand_grid(config)[:2]]
+    rows_per_cell, computed = task(cells)
+    assert len(rows_per_cell) == 2 and computed["chunk_cells"] == 2 and computed["compute_s"] > 0
 
 
 # --- a module using run_cell, and bad module output --------------------------------------------

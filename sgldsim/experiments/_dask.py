@@ -1,9 +1,10 @@
 """The Dask executor: chunks of cells as tasks on a ``dask.distributed`` cluster.
 
 :class:`DaskExecutor` implements the runner's executor protocol (see ``_executors``): it submits
-one task per chunk, each a :class:`~sgldsim.experiments.ChunkTask` call (the same code that
-computes a chunk serially), and yields ``(chunk index, rows)`` as tasks finish, so the runner
-checkpoints every finished chunk at once, whatever the order. Only the driver (the process that
+one task per chunk, each a call of the runner's task (a :class:`~sgldsim.experiments.ChunkTask`,
+the same code that computes a chunk serially, wrapped to time itself), and yields
+``(chunk index, result)`` as tasks finish, so the runner checkpoints every finished chunk at
+once, whatever the order. Only the driver (the process that
 calls :func:`~sgldsim.experiments.run_experiment`) writes the run folder: workers need sgldsim
 installed, not a shared file system. A task whose worker dies is rescheduled by the scheduler
 (up to ``distributed.scheduler.allowed-failures`` times, default 3); a task that raises is
