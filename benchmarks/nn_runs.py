@@ -27,22 +27,14 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sgldsim import nn, optim  # noqa: E402
-from sgldsim.experiments.nn_cost import median_interval  # noqa: E402
+from sgldsim.experiments.nn_cost import _scanned_steps, median_interval  # noqa: E402
 
 
 def runs_program(method: optim.Method, loss_fn, num_steps: int):
     """``(keys, params, opt_state, batch) -> (params, opt_state)``: R runs under ``vmap``, each
-    ``num_steps`` train steps under ``lax.scan`` with step keys split from its own key."""
-    step = method.train_step(loss_fn)
-
-    def one_run(key, params, opt_state, batch):
-        def body(carry, step_key):
-            params, opt_state, _ = step(step_key, *carry, batch)
-            return (params, opt_state), None
-
-        return jax.lax.scan(body, (params, opt_state), jax.random.split(key, num_steps))[0]
-
-    return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, None)))
+    the ``nn-cost`` program (``num_steps`` train steps under ``lax.scan``, step keys split from
+    its own key)."""
+    return jax.jit(jax.vmap(_scanned_steps(method, loss_fn, num_steps), in_axes=(0, 0, 0, None)))
 
 
 def main() -> None:
