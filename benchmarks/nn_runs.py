@@ -19,15 +19,24 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from _mlp_models import (  # noqa: E402
+    add_timing_arguments,
+    machine,
+    mlp_models_and_batch,
+    sgd_and_fsgld,
+)
 
 from sgldsim import nn, optim  # noqa: E402
-from sgldsim.experiments.nn_cost import _scanned_steps, median_interval  # noqa: E402
+from sgldsim.experiments.nn_cost import (  # noqa: E402
+    _scanned_steps,
+    interleaved_seconds,
+    median_interval,
+)
 
 
 def runs_program(method: optim.Method, loss_fn, num_steps: int):
@@ -40,20 +49,14 @@ def runs_program(method: optim.Method, loss_fn, num_steps: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=4, help="runs trained at once (vmap)")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=50, help="steps scanned per call")
-    parser.add_argument("--repeats", type=int, default=15)
+    add_timing_arguments(parser, steps=50)
     args = parser.parse_args()
 
-    x = jax.random.normal(jax.random.key(0), (args.batch, 40))
-    y = jax.random.randint(jax.random.key(1), (args.batch,), 0, nn.NUM_CLASSES)
-    models = {"MNIST-1D MLP, flat (15,210)": nn.flat_model(nn.residual_mlp((40,), 10)),
-              "MLP 40-300-300-10, 6-array pytree (105,610)": nn.mlp((40,), 10, (300, 300))}
-    methods = {"sgd": optim.sgd(0.1), "fsgld": optim.fsgld(0.1, 1e4)}
+    models, (x, y) = mlp_models_and_batch(args.batch)
+    methods = sgd_and_fsgld()
     keys = jax.random.split(jax.random.key(2), args.runs)
     print(f"{args.runs} runs at once, batch {args.batch}, {args.steps} steps per call, "
-          f"{args.repeats} interleaved repeats, device {jax.devices()[0].platform}, "
-          f"{os.cpu_count()} CPUs")
+          f"{args.repeats} interleaved repeats, {machine()}")
     print("| model | SGD (us per run-step) | fSGLD (us per run-step) | fSGLD / SGD, median "
           "per repeat (95 % interval) |")
     print("|---|---:|---:|---:|")
@@ -65,15 +68,8 @@ def main() -> None:
             program = runs_program(method, loss_fn, args.steps)
             state = jax.vmap(method.optimizer.init)(params)
             calls[name] = functools.partial(program, keys, params, state, (x, y))
-            for _ in range(2):  # compile, then settle caches
-                jax.block_until_ready(calls[name]())
-        seconds = {name: [] for name in calls}
-        for repeat in range(args.repeats):
-            for name in list(calls)[repeat % 2:] + list(calls)[:repeat % 2]:  # alternate order
-                start = time.perf_counter()
-                jax.block_until_ready(calls[name]())
-                seconds[name].append((time.perf_counter() - start) / (args.steps * args.runs))
-        sgd, fsgld = np.array(seconds["sgd"]), np.array(seconds["fsgld"])
+        seconds = interleaved_seconds(calls, args.repeats, args.steps * args.runs)  # alternating
+        sgd, fsgld = seconds["sgd"], seconds["fsgld"]
         low, high = median_interval(fsgld / sgd)
         print(f"| {label} | {1e6 * np.median(sgd):.0f} | {1e6 * np.median(fsgld):.0f} | "
               f"{np.median(fsgld / sgd):.2f} ({low:.2f}-{high:.2f}) |")

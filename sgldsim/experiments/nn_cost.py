@@ -125,6 +125,24 @@ def _scanned_draws(num_steps: int):
     return jax.jit(run)
 
 
+def interleaved_seconds(calls: dict, repeats: int, steps_per_call: int) -> dict[str, np.ndarray]:
+    """Seconds per step of each call in ``calls`` (name -> no-argument function running
+    ``steps_per_call`` steps), ``repeats`` rounds each. Every call is run twice first (compile,
+    settle caches); then each round runs all calls in turn, the order rotated by one per round,
+    so all share the machine's load and none is always first (ratios are taken per round)."""
+    for call in calls.values():
+        for _ in range(2):
+            jax.block_until_ready(call())
+    seconds = {name: [] for name in calls}
+    order = list(calls)
+    for round_ in range(repeats):
+        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
+            start = time.perf_counter()
+            jax.block_until_ready(calls[name]())
+            seconds[name].append((time.perf_counter() - start) / steps_per_call)
+    return {name: np.array(t) for name, t in seconds.items()}
+
+
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     """Median seconds per step of each method and of fSGLD's draws alone (``draws``), and their
     per-round ratio to SGD."""
@@ -144,18 +162,8 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
                                         method.optimizer.init(params), batch)
     names = list(calls)
     calls["draws"] = functools.partial(_scanned_draws(num_steps), key, params)
-    for call in calls.values():
-        for _ in range(2):  # compile, then one more call to settle caches
-            jax.block_until_ready(call())
-    seconds = {name: [] for name in calls}
-    order = list(calls)
-    for round_ in range(int(p["repeats"])):
-        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
-            start = time.perf_counter()
-            jax.block_until_ready(calls[name]())
-            seconds[name].append((time.perf_counter() - start) / num_steps)
-    sgd = np.array(seconds["sgd"])
-    draws = np.array(seconds["draws"])
+    seconds = interleaved_seconds(calls, int(p["repeats"]), num_steps)
+    sgd, draws = seconds["sgd"], seconds["draws"]
     rows = [{"measure": "num_parameters",
              "value": float(sum(x.size for x in jax.tree.leaves(params)))},
             {"measure": "num_leaves", "value": float(len(jax.tree.leaves(params)))},
