@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -91,6 +92,35 @@ def test_run_prints_summary_and_run_folder_then_show_reads_it_back(capsys, tmp_p
     # Same folder, different configuration: refused in one line, naming what differs.
     assert_one_line_error(*cli(capsys, "run", "demo-quadratic", *FAST),
                           "seed: 3 -> 0", "runs/demo-quadratic")
+
+
+def test_show_prints_when_and_by_what_the_cells_were_computed(capsys, tmp_path, monkeypatch):
+    from sgldsim.experiments import demo_quadratic
+
+    monkeypatch.setattr(demo_quadratic, "figures", lambda results, config, out_dir: [])
+    run_experiment("demo-quadratic", overrides=[*FAST[1::2], "grid.beta=[1.0]",
+                                                "grid.step_size=[0.1]"],
+                   out_dir=tmp_path, progress=False)
+    metadata_file = tmp_path / "metadata.json"
+    meta = json.loads(metadata_file.read_text())
+
+    def shown(**cells_computed):
+        metadata_file.write_text(json.dumps({**meta, **cells_computed}))
+        status, out, _ = cli(capsys, "show", tmp_path)
+        assert status == 0
+        return [line for line in out.splitlines() if line.startswith("cells computed")]
+
+    record = {"n_cells_without_record": 2, "first": "2024-01-01T00:00:00+00:00",
+              "last": "2024-03-01T12:00:00+00:00", "compute_s": 12.34,
+              "sgldsims": ["0.1.0", "0.2.0"], "jaxs": ["0.4.30", "0.4.31"],
+              "jax_backends": ["cpu", "gpu"], "hosts": ["node-a", "node-b"]}
+    line = ("cells computed 2024-01-01T00:00:00+00:00 to 2024-03-01T12:00:00+00:00, 12.3 s of "
+            "compute, sgldsim 0.1.0, 0.2.0, jax 0.4.30, 0.4.31 (cpu, gpu)")
+    assert shown(cells_computed=record) == [line + "; 2 cells without a record"]
+    assert shown(cells_computed={**record, "n_cells_without_record": 0}) == [line]
+    assert shown(cells_computed={"n_cells_without_record": 1}) == []  # no checkpoint has one
+    meta.pop("cells_computed")
+    assert shown() == []  # a run folder from before the record
 
 
 @pytest.mark.parametrize(("argv", "fragments"), [

@@ -6,15 +6,18 @@ Runs use the built-in ``demo-quadratic`` experiment, shrunk by overrides so each
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import math
 import pickle
 import shutil
 import sys
 import textwrap
 import tomllib
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import scipy.stats
 
@@ -157,6 +160,68 @@ def test_metadata_records_when_and_by_what_the_cells_were_computed(tmp_path, ref
     assert third.metadata["n_cells_computed"] == 0
     assert third.metadata["cells_computed"]["n_cells_without_record"] == 1
     pd.testing.assert_frame_equal(third.results, reference.results, check_exact=True)
+
+
+def test_cells_provenance_aggregates_the_checkpoints_records(tmp_path):
+    """first/last are the earliest/latest ``computed_at``, compute_s their sum, the versions,
+    backends and hosts each seen once and sorted, and each checkpoint without a record counted."""
+    from sgldsim.experiments._runner import (
+        PROVENANCE_KEY,
+        _cell_path,
+        _write_cell,
+        cell_provenance,
+        cells_provenance,
+    )
+
+    config, _ = resolve_experiment("demo-quadratic", FAST)
+    cells = expand_grid(config)[:6]
+    (tmp_path / "cells").mkdir()
+    record = lambda at, s, version, backend, host: {
+        "computed_at": f"2024-01-0{at}T00:00:00+00:00", "compute_s": s, "chunk_cells": 2,
+        "sgldsim": version, "jax": f"0.4.3{at}", "jax_backend": backend, "host": host}
+    records = [record(2, 0.5, "0.2.0", "gpu", "node-c"), record(1, 0.25, "0.1.0", "cpu", "node-b"),
+               record(3, 1.125, "0.2.0", "gpu", "node-a"), record(2, 0.0, "0.1.0", "tpu", "node-c")]
+    for cell, computed in zip(cells, [*records, None, None], strict=True):
+        frame = pd.DataFrame({"cell_id": [cell.id], "measure": ["m"], "value": [1.0]})
+        path = _cell_path(tmp_path, cell)
+        if computed is None:
+            frame.to_parquet(path)  # as written before checkpoints carried a record
+        else:
+            _write_cell(path, frame, computed)
+            assert cell_provenance(path) == computed
+            assert pq.read_schema(path).metadata[PROVENANCE_KEY] == json.dumps(computed).encode()
+    assert [cell_provenance(_cell_path(tmp_path, c)) for c in cells[4:]] == [None, None]
+
+    assert cells_provenance(tmp_path, cells) == {
+        "n_cells_without_record": 2,
+        "first": "2024-01-01T00:00:00+00:00", "last": "2024-01-03T00:00:00+00:00",
+        "compute_s": 1.875, "sgldsims": ["0.1.0", "0.2.0"], "jaxs": ["0.4.31", "0.4.32", "0.4.33"],
+        "jax_backends": ["cpu", "gpu", "tpu"], "hosts": ["node-a", "node-b", "node-c"]}
+    assert cells_provenance(tmp_path, cells[4:]) == {"n_cells_without_record": 2}
+
+
+def test_timed_task_shares_its_chunks_time_among_the_cells_and_stamps_when_it_finished(
+        monkeypatch):
+    import platform
+
+    import jax
+
+    import sgldsim
+    from sgldsim.experiments import _runner
+
+    clock = [100.0]
+    monkeypatch.setattr(_runner, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(_runner, "_now", lambda: f"at {clock[0]}")
+
+    def task(cells):
+        clock[0] += 3.0
+        return [[{"measure": "m", "value": 1.0}] * 3 for _ in cells]
+
+    rows_per_cell, computed = _runner._TimedChunkTask(task)(["a", "b", "c", "d"])
+    assert len(rows_per_cell) == 4
+    assert computed == {"computed_at": "at 103.0", "compute_s": 0.75, "chunk_cells": 4,
+                        "sgldsim": sgldsim.__version__, "jax": jax.__version__,
+                        "jax_backend": jax.default_backend(), "host": platform.node()}
 
 
 def test_rerunning_a_finished_run_computes_nothing(tmp_path, reference):
