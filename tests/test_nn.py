@@ -320,23 +320,3 @@ def test_cost_smoke(tmp_path):
     assert "sgd_plus_draws" not in summary.table and len(summary.verdicts) == 4
     assert nn_cost.figures(older, result.config, tmp_path / "older")
 
-
-def test_interleaved_seconds_rotates_the_order_and_divides_by_the_steps():
-    import time
-
-    from sgldsim.experiments.nn_cost import interleaved_seconds
-
-    log = []
-
-    def call(name, pause):
-        def run():
-            log.append(name)
-            time.sleep(pause)
-        return run
-
-    seconds = interleaved_seconds({"a": call("a", 0.0), "b": call("b", 0.02), "c": call("c", 0.0)},
-                                  repeats=4, steps_per_call=10)
-    assert "".join(log) == "aabbcc" + "abc" + "bca" + "cab" + "abc"  # warm-up twice, then rotated
-    assert {k: v.shape for k, v in seconds.items()} == {"a": (4,), "b": (4,), "c": (4,)}
-    assert np.all(seconds["b"] >= 0.002) and np.all(seconds["b"] < 0.02)  # 0.02 s over 10 steps
-    assert np.all(seconds["a"] < seconds["b"])

@@ -5,6 +5,7 @@ timer of interleaved_seconds is a fake clock."""
 
 from __future__ import annotations
 
+import time
 import types
 
 import numpy as np
@@ -178,3 +179,20 @@ def test_median_interval_order_statistics_match_the_binomial_for_every_n(level):
         j = max(j for j, p in coverage.items() if p >= level)
         x = np.random.default_rng(n).permutation(np.arange(n, dtype=float) ** 2)
         assert nn_cost.median_interval(x, level) == ((j - 1) ** 2, (n - j) ** 2), n
+
+
+def test_interleaved_seconds_rotates_the_order_and_divides_by_the_steps():
+    log = []
+
+    def call(name, pause):
+        def run():
+            log.append(name)
+            time.sleep(pause)
+        return run
+
+    calls = {"a": call("a", 0.0), "b": call("b", 0.02), "c": call("c", 0.0)}
+    seconds = nn_cost.interleaved_seconds(calls, repeats=4, steps_per_call=10)
+    assert "".join(log) == "aabbcc" + "abc" + "bca" + "cab" + "abc"  # warm-up twice, then rotated
+    assert {k: v.shape for k, v in seconds.items()} == {"a": (4,), "b": (4,), "c": (4,)}
+    assert np.all(seconds["b"] >= 0.002) and np.all(seconds["b"] < 0.02)  # 0.02 s over 10 steps
+    assert np.all(seconds["a"] < seconds["b"])

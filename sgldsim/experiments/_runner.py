@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._precision import float64
+from .._version import __version__
 from ._cells import Cell, expand_grid
 from ._checkpoints import finished_cells, progress_bar
 from ._config import (
@@ -270,13 +271,11 @@ class _TimedChunkTask:
     def __call__(self, cells: list[Cell]) -> tuple[list[list[dict]], dict]:
         start = time.perf_counter()
         rows_per_cell = self.task(cells)
-        import sgldsim
-
         return rows_per_cell, {
             "computed_at": _now(),
             "compute_s": round((time.perf_counter() - start) / len(cells), 3),
             "chunk_cells": len(cells),
-            "sgldsim": sgldsim.__version__,
+            "sgldsim": __version__,
             "jax": jax.__version__,
             "jax_backend": jax.default_backend(),
             "host": platform.node(),
@@ -495,8 +494,6 @@ def _now() -> str:
 
 def _metadata(config, overrides, started, wall_time_s, n_cells, n_computed, executor, figures,
               run_dir) -> dict:
-    import sgldsim
-
     return {
         "experiment": config.name,
         "description": config.description,
@@ -510,7 +507,7 @@ def _metadata(config, overrides, started, wall_time_s, n_cells, n_computed, exec
         "started": started,
         "finished": _now(),
         "wall_time_s": round(wall_time_s, 3),
-        "versions": {"sgldsim": sgldsim.__version__, "jax": jax.__version__,
+        "versions": {"sgldsim": __version__, "jax": jax.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__,
                      "python": platform.python_version()},
         "platform": platform.platform(),

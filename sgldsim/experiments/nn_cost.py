@@ -170,12 +170,12 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
             {"measure": "draws_seconds", "value": float(np.median(draws))},
             {"measure": "draws_relative_to_sgd", "value": float(np.median(draws / sgd))}]
     for name in names:
-        t = np.array(seconds[name])
+        t = seconds[name]
         rows += [{"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
                  {"measure": "extra_seconds", "method": name, "value": float(np.median(t - sgd))}]
         for baseline in ("sgd", "sam"):
             if name != baseline:
-                ratio = t / np.array(seconds[baseline])
+                ratio = t / seconds[baseline]
                 low, high = median_interval(ratio)
                 rows += [{"measure": f"relative_to_{baseline}{suffix}", "method": name,
                           "value": float(value)} for suffix, value in (
