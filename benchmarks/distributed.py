@@ -2,7 +2,7 @@
 
 1. Sweep: the demo-quadratic experiment (SGLD/fSGLD particles on a quadratic, 8 cells, one cell
    per chunk) at --sweep-particles particles, run by ``run_experiment`` serially in this process
-   and with :class:`sgldsim.experiments.DaskExecutor` on a ``LocalCluster`` of --workers
+   and with :class:`sgldsim.runner.DaskExecutor` on a ``LocalCluster`` of --workers
    single-threaded worker processes. Both are warmed up first by a 4-cell run of the same shapes
    (so every process has imported JAX and compiled the chunk program); the cluster's start-up
    and warm-up time is printed apart.
@@ -59,7 +59,7 @@ DEVICE_RUN = textwrap.dedent("""
 def time_sweep(workers: int, n_particles: int, n_steps: int) -> dict:
     from distributed import Client
 
-    from sgldsim.experiments import DaskExecutor, local_cluster, run_experiment
+    from sgldsim.runner import DaskExecutor, local_cluster, run_experiment
 
     overrides = [f"params.n_particles={n_particles}", f"params.n_steps={n_steps}",
                  "chunk_size=1"]

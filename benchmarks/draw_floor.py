@@ -43,7 +43,7 @@ from _mlp_models import (  # noqa: E402
 )
 
 from sgldsim import _random, nn  # noqa: E402
-from sgldsim.experiments.nn_cost import (  # noqa: E402
+from sgldsim.experiments.fsgld_networks.nn_cost import (  # noqa: E402
     SGD_LIKE,
     _scanned_draws,
     _scanned_steps,

@@ -32,7 +32,7 @@ from _mlp_models import (  # noqa: E402
 )
 
 from sgldsim import nn, optim  # noqa: E402
-from sgldsim.experiments.nn_cost import (  # noqa: E402
+from sgldsim.experiments.fsgld_networks.nn_cost import (  # noqa: E402
     _scanned_steps,
     interleaved_seconds,
     median_interval,

@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # ConfigError and the package's argument checks: user-caused
         if args.debug:
             raise
-        from .experiments import ConfigError
+        from .runner import ConfigError
 
         hint = "" if isinstance(err, ConfigError) else " (rerun with --debug for the traceback)"
         print(f"sgldsim: error: {' '.join(str(err).split())}{hint}", file=sys.stderr)
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def list_command(args) -> int:
-    from .experiments import experiment_files, find_experiment
+    from .runner import experiment_files, find_experiment
 
     paths = [Path(p) for p in args.paths]
     files = experiment_files() if not paths else [
@@ -142,7 +142,7 @@ def list_command(args) -> int:
 
 
 def run_command(args) -> int:
-    from .experiments import (
+    from .runner import (
         dask_executor,
         default_run_dir,
         find_experiment,
@@ -165,14 +165,14 @@ def run_command(args) -> int:
 
 
 def figures_command(args) -> int:
-    from .experiments import dask_executor
+    from .runner import dask_executor
 
     with dask_executor(args.workers, args.scheduler) as executor:
         return _figures(args, executor)
 
 
 def _figures(args, executor) -> int:
-    from .experiments import (
+    from .runner import (
         ConfigError,
         RunFolderConflict,
         experiment_files,
@@ -219,7 +219,7 @@ def _figures(args, executor) -> int:
 
 
 def show_command(args) -> int:
-    from .experiments import ConfigError, load_run
+    from .runner import ConfigError, load_run
 
     record = load_run(args.run_dir)
     if not record.finished:
@@ -251,7 +251,7 @@ def show_command(args) -> int:
 
 def _load_or_warn(files) -> list:
     """The experiments of ``files``; each bad file is skipped with a one-line warning."""
-    from .experiments._registry import load_experiments
+    from .runner.registry import load_experiments
 
     configs, errors = load_experiments(files)
     for err in errors:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from sgldsim.dynamics import fsgld, simulate
-from sgldsim.experiments import ChunkTask, expand_grid, resolve_experiment
-from sgldsim.experiments._landscapes import landscape
-from sgldsim.experiments._particles import floor_rows, simulate_cells
-from sgldsim.experiments._stationary import target_measures
+from sgldsim.experiments.common.particle_runs import floor_rows, simulate_cells
+from sgldsim.measures.stationary import target_measures
 from sgldsim.potentials import AdditiveGradientNoise, sharp_flat_double_well
+from sgldsim.potentials.catalogue import landscape
+from sgldsim.runner import ChunkTask, expand_grid, resolve_experiment
 
 LAM = np.array([0.01, 0.02, 0.005])
 BETA = np.array([3.0, 5.0, 2.0])

@@ -13,8 +13,8 @@ import pytest
 
 from sgldsim import __version__
 from sgldsim.cli import main
-from sgldsim.experiments import SerialExecutor, run_experiment
-from sgldsim.experiments import _registry as registry
+from sgldsim.runner import SerialExecutor, run_experiment
+from sgldsim.runner import registry as registry
 
 FAST = ["--set", "params.n_particles=400", "--set", "params.n_steps=20", "--set", "chunk_size=2"]
 
@@ -40,7 +40,7 @@ def fast_demo_toml(folder, name="fast-demo", n_particles=400, figures=True):
     path.write_text(textwrap.dedent(f"""
         name = "{name}"
         description = "The demo, small."
-        module = "sgldsim.experiments.demo_quadratic"
+        module = "sgldsim.experiments.fsgld_theory.demo_quadratic"
         seed = 0
         chunk_size = 2
         figures = {str(figures).lower()}
@@ -95,7 +95,7 @@ def test_run_prints_summary_and_run_folder_then_show_reads_it_back(capsys, tmp_p
 
 
 def test_show_prints_when_and_by_what_the_cells_were_computed(capsys, tmp_path, monkeypatch):
-    from sgldsim.experiments import demo_quadratic
+    from sgldsim.experiments.fsgld_theory import demo_quadratic
 
     monkeypatch.setattr(demo_quadratic, "figures", lambda results, config, out_dir: [])
     run_experiment("demo-quadratic", overrides=[*FAST[1::2], "grid.beta=[1.0]",

@@ -13,8 +13,8 @@ import pytest
 
 from sgldsim import nn
 from sgldsim import optim as so
-from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
-from sgldsim.experiments import dgsam_toy as toy
+from sgldsim.experiments.dgsam import dgsam_toy as toy
+from sgldsim.runner import VERDICTS, ConfigError, run_experiment
 
 RHO, ALPHA = 0.3, 0.2
 

@@ -17,7 +17,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from sgldsim.cli import main  # noqa: E402
-from sgldsim.experiments import (  # noqa: E402
+from sgldsim.runner import (  # noqa: E402
     DaskExecutor,
     load_run,
     local_cluster,

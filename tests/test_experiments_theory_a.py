@@ -9,12 +9,12 @@ import pytest
 from summary_checks import undocumented_columns
 
 from sgldsim.coupling import coupled_sigma
-from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
-from sgldsim.experiments import dimension as dimension_module
-from sgldsim.experiments._landscapes import landscape
-from sgldsim.experiments._stationary import basin_minimum
-from sgldsim.experiments.flatness import flat_masses
+from sgldsim.experiments.fsgld_theory import dimension as dimension_module
+from sgldsim.experiments.fsgld_theory.flatness import flat_masses
 from sgldsim.measures import gibbs_1d
+from sgldsim.measures.stationary import basin_minimum
+from sgldsim.potentials.catalogue import landscape
+from sgldsim.runner import VERDICTS, ConfigError, run_experiment
 
 FLATNESS_TINY = (
     "params.betas=[2.0, 200.0]", "params.sigmas=[0.03, 0.1]", "params.coupling_etas=[0.5]",
@@ -103,7 +103,7 @@ def test_deeper_sharp_minimum_wins_again_along_the_coupling():
 
 
 def test_flatness_verdicts_are_inconclusive_where_the_grid_cannot_test_the_claim():
-    from sgldsim.experiments.flatness import _chain_bias_verdict, _coupling_verdict
+    from sgldsim.experiments.fsgld_theory.flatness import _chain_bias_verdict, _coupling_verdict
 
     gentle = pd.DataFrame({"method": ["fsgld"], "perturbation_heat": [0.01], "depth_gap": [0.0],
                            "sigma": [0.01], "flat_mass_chain": [0.7], "flat_mass_small_step": [0.7],

@@ -14,15 +14,18 @@ import pytest
 from summary_checks import undocumented_columns
 
 from sgldsim.distances import wasserstein
-from sgldsim.experiments import VERDICTS, ConfigError, run_experiment
-from sgldsim.experiments._fits import (
+from sgldsim.experiments.common.fits import (
     exponent_verdict,
     exponential_rate,
     settling_verdict,
     transient_window,
 )
-from sgldsim.experiments._landscapes import landscape
-from sgldsim.experiments._stationary import (
+from sgldsim.experiments.fsgld_theory.perturbation_noise import (
+    harmonic_relative_w2,
+    quadratic_chain_variance,
+)
+from sgldsim.measures import gibbs_1d
+from sgldsim.measures.stationary import (
     between_basin_w2,
     chain_law,
     distance,
@@ -30,12 +33,9 @@ from sgldsim.experiments._stationary import (
     stable_interval,
     target_measures,
 )
-from sgldsim.experiments.perturbation_noise import (
-    harmonic_relative_w2,
-    quadratic_chain_variance,
-)
-from sgldsim.measures import gibbs_1d
 from sgldsim.potentials import Quadratic
+from sgldsim.potentials.catalogue import landscape
+from sgldsim.runner import VERDICTS, ConfigError, run_experiment
 
 TINY = {
     "convergence": ["params.n_particles=300", "params.n_steps=1500", "params.n_records=21",

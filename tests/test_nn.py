@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sgldsim import nn, optim
-from sgldsim.experiments import ConfigError, run_experiment
+from sgldsim.runner import ConfigError, run_experiment
 
 K = nn.NUM_CLASSES
 
@@ -226,7 +226,7 @@ def _run(name, tmp_path, *overrides):
 
 
 def test_noisy_labels_smoke(tmp_path, monkeypatch):
-    from sgldsim.experiments import nn_noisy_labels
+    from sgldsim.experiments.fsgld_networks import nn_noisy_labels
 
     # Drawing costs more than this tiny run; the figure code runs in test_coupling_smoke's
     # sibling module and in the real runs.
@@ -258,7 +258,7 @@ def test_median_interval_covers_the_median_at_its_binomial_level():
     B ~ Binomial(25, 1/2), = 0.9567; simulated over 4000 seeded samples within 5 SE."""
     import scipy.stats
 
-    from sgldsim.experiments.nn_cost import median_interval
+    from sgldsim.experiments.fsgld_networks.nn_cost import median_interval
 
     rng = np.random.default_rng(0)
     hits = np.mean([lo <= 0 <= hi for lo, hi in (median_interval(rng.standard_normal(25))
@@ -271,7 +271,7 @@ def test_median_interval_covers_the_median_at_its_binomial_level():
 
 
 def test_a_model_can_train_longer_than_the_other_tasks(tmp_path):
-    from sgldsim.experiments.nn_noisy_labels import task_epochs
+    from sgldsim.experiments.fsgld_networks.nn_noisy_labels import task_epochs
 
     params = {"epochs": 60, "mlp_epochs": 200}
     assert task_epochs(params, "mlp") == 200 and task_epochs(params, "residual_mlp") == 60
@@ -313,7 +313,7 @@ def test_cost_smoke(tmp_path):
     assert "SGD plus fSGLD's draws alone" in result.summary.verdicts[0].reason
     assert "sgd_plus_draws" in result.summary.table
     # results from before the draws were timed still summarise and draw
-    from sgldsim.experiments import nn_cost
+    from sgldsim.experiments.fsgld_networks import nn_cost
 
     older = result.results[~result.results.measure.str.startswith("draws_")]
     summary = nn_cost.summarize(older, result.config)

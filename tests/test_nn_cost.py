@@ -1,4 +1,5 @@
-"""nn-cost's post-processing (sgldsim.experiments.nn_cost): tests written from a mutation check,
+"""nn-cost's post-processing (sgldsim.experiments.fsgld_networks.nn_cost): tests written from a
+mutation check,
 one per plausible bug that test_cost_smoke lets through (its timings are noise, so it checks
 shapes and signs only). Here the results are a hand-built frame with known values, and the
 timer of interleaved_seconds is a fake clock."""
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgldsim.experiments import nn_cost
+from sgldsim.experiments.fsgld_networks import nn_cost
 
 CELLS = {
     # (model, batch_size): cell measures, then per method: seconds_per_step, extra_seconds,

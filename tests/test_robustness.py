@@ -20,9 +20,13 @@ from test_cli import assert_one_line_error, cli, fast_demo_toml
 
 import sgldsim as sg
 from sgldsim import _memory
-from sgldsim.experiments import _registry, run_experiment
-from sgldsim.experiments._lock import run_folder_lock
 from sgldsim.measures import chain as chain_module
+from sgldsim.runner import registry as _registry
+from sgldsim.runner import run_experiment
+from sgldsim.runner.lock import run_folder_lock
+
+DEMO_MODULE = "sgldsim.experiments.fsgld_theory.demo_quadratic"
+COUPLING_MODULE = "sgldsim.experiments.fsgld_theory.coupling"
 
 README_WELLS = dict(centers=[[-2.0], [2.0]], depths=[1.0, 1.0], widths=[0.25, 1.0],
                     confinement=0.05)
@@ -177,17 +181,17 @@ def custom_toml(folder, name, module, **params):
 
 
 def test_custom_toml_missing_a_parameter_the_module_needs(capsys, tmp_path):
-    path = custom_toml(tmp_path, "short", "sgldsim.experiments.demo_quadratic", curvature=1.0,
+    path = custom_toml(tmp_path, "short", DEMO_MODULE, curvature=1.0,
                        sigma=0.0, n_particles=100)
     assert_one_line_error(*cli(capsys, "run", path, "--out", tmp_path / "r"),
                           "missing parameter 'n_steps'", "demo_quadratic")
 
 
 def test_custom_toml_naming_the_wrong_module(capsys, tmp_path):
-    path = custom_toml(tmp_path, "wrong", "sgldsim.experiments.coupling", curvature=1.0,
+    path = custom_toml(tmp_path, "wrong", COUPLING_MODULE, curvature=1.0,
                        sigma=0.0, n_particles=100, n_steps=10)
     assert_one_line_error(*cli(capsys, "run", path, "--out", tmp_path / "r"),
-                          "unknown parameter 'curvature' for module sgldsim.experiments.coupling",
+                          f"unknown parameter 'curvature' for module {COUPLING_MODULE}",
                           "allowed: ", "fit_from_beta")
 
 
@@ -225,7 +229,7 @@ def test_non_finite_numbers_are_refused_up_front(capsys, tmp_path, value):
 
 
 def test_non_finite_numbers_in_a_toml_file_are_refused(capsys, tmp_path):
-    path = custom_toml(tmp_path, "inf", "sgldsim.experiments.demo_quadratic", curvature="inf",
+    path = custom_toml(tmp_path, "inf", DEMO_MODULE, curvature="inf",
                        sigma=0.0, n_particles=100, n_steps=10)
     assert_one_line_error(*cli(capsys, "run", path), "params.curvature=inf",
                           "numbers must be finite")
@@ -258,7 +262,7 @@ def test_damaged_checkpoints_are_reported_and_recomputed(tmp_path, capsys):
 
 
 def test_unknown_parameter_in_a_custom_toml_names_the_allowed_ones(capsys, tmp_path):
-    path = custom_toml(tmp_path, "typo", "sgldsim.experiments.demo_quadratic", curvature=1.0,
+    path = custom_toml(tmp_path, "typo", DEMO_MODULE, curvature=1.0,
                        sigma=0.0, n_particles=100, n_steps=10, n_particle=5)
     assert_one_line_error(*cli(capsys, "run", path), "unknown parameter 'n_particle'",
                           "allowed: beta, curvature, n_particles, n_steps, sigma, step_size")
@@ -301,7 +305,7 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path):
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from pathlib import Path
-            from sgldsim.experiments._lock import run_folder_lock
+            from sgldsim.runner.lock import run_folder_lock
             with run_folder_lock(Path({str(tmp_path)!r})):
                 print("locked", flush=True)
                 time.sleep(120)

@@ -21,7 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.stats
 
-from sgldsim.experiments import (
+from sgldsim.experiments.fsgld_theory import demo_quadratic
+from sgldsim.figures import add_reference_slope, color_for, fit_power_law, new_figure, save_figure
+from sgldsim.runner import (
     ChunkTask,
     ConfigError,
     ExperimentConfig,
@@ -30,7 +32,6 @@ from sgldsim.experiments import (
     Summary,
     apply_overrides,
     cell_id,
-    demo_quadratic,
     expand_grid,
     find_experiment,
     load_experiment,
@@ -38,8 +39,7 @@ from sgldsim.experiments import (
     resolve_experiment,
     run_experiment,
 )
-from sgldsim.experiments._toml import dumps
-from sgldsim.figures import add_reference_slope, color_for, fit_power_law, new_figure, save_figure
+from sgldsim.runner.toml_io import dumps
 
 DEMO_FIGURES = demo_quadratic.figures
 FAST = ("params.n_particles=400", "params.n_steps=20", "chunk_size=2")
@@ -139,7 +139,7 @@ def test_metadata_records_when_and_by_what_the_cells_were_computed(tmp_path, ref
     import jax
 
     import sgldsim
-    from sgldsim.experiments._runner import cell_provenance
+    from sgldsim.runner.run import cell_provenance
 
     first = reference.metadata["cells_computed"]
     assert first["n_cells_without_record"] == 0
@@ -165,7 +165,7 @@ def test_metadata_records_when_and_by_what_the_cells_were_computed(tmp_path, ref
 def test_cells_provenance_aggregates_the_checkpoints_records(tmp_path):
     """first/last are the earliest/latest ``computed_at``, compute_s their sum, the versions,
     backends and hosts each seen once and sorted, and each checkpoint without a record counted."""
-    from sgldsim.experiments._runner import (
+    from sgldsim.runner.run import (
         PROVENANCE_KEY,
         _cell_path,
         _write_cell,
@@ -207,7 +207,7 @@ def test_timed_task_shares_its_chunks_time_among_the_cells_and_stamps_when_it_fi
     import jax
 
     import sgldsim
-    from sgldsim.experiments import _runner
+    from sgldsim.runner import run as _runner
 
     clock = [100.0]
     monkeypatch.setattr(_runner, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
@@ -293,7 +293,7 @@ def test_any_object_with_an_ordered_map_is_an_executor(tmp_path, reference):
 def test_chunk_task_and_cells_pickle_for_remote_executors():
     """What an executor receives (the runner's timed task and a chunk of cells) survives
     pickling, and the unpickled task computes the chunk with its provenance."""
-    from sgldsim.experiments._runner import _TimedChunkTask
+    from sgldsim.runner.run import _TimedChunkTask
 
     config, _ = resolve_experiment("demo-quadratic", FAST)
     task, cells = pickle.loads(pickle.dumps((_TimedChunkTask(ChunkTask(config)),
@@ -309,7 +309,7 @@ def test_chunk_task_and_cells_pickle_for_remote_executors():
 
 PER_CELL_MODULE = '''
 import jax
-from sgldsim.experiments import Summary
+from sgldsim.runner import Summary
 
 calls = []
 

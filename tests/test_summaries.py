@@ -6,8 +6,8 @@ import json
 
 from summary_checks import undocumented_columns
 
-from sgldsim.experiments import Summary, run_experiment
-from sgldsim.experiments import demo_quadratic as demo_module
+from sgldsim.experiments.fsgld_theory import demo_quadratic as demo_module
+from sgldsim.runner import Summary, run_experiment
 
 
 def test_legend_is_printed_under_the_table_and_saved_in_json():

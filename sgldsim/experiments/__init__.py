@@ -1,133 +1,18 @@
-"""Experiments: declarative definitions, a resumable runner, and the experiment-module API.
+"""The experiments, grouped by the paper whose claims they test (docs/theory.md).
 
-Definition
-----------
-An experiment is a TOML file ``experiments/<name>.toml`` at the repository's top level::
+Each experiment is one module implementing the runner's experiment-module API
+(:mod:`sgldsim.runner`) and one TOML file ``experiments/<name>.toml`` that names it:
 
-    name = "demo-quadratic"                        # equals the file's stem
-    description = "one line"
-    module = "sgldsim.experiments.demo_quadratic"  # implements the experiment
-    seed = 0
-    chunk_size = 4                                 # optional (else module's CHUNK_SIZE, else 1)
-    figures = false                                # optional: in `sgldsim figures`? (default true)
+- :mod:`~sgldsim.experiments.fsgld_theory` -- the fSGLD paper's theory on synthetic potentials:
+  ``demo-quadratic``, ``coupling`` (Prop. 3.4), ``convergence``, ``step-size-rate`` (Thm 3.5),
+  ``excess-risk`` (Thm 3.8), ``dimension``, ``flatness``, ``perturbation-noise``.
+- :mod:`~sgldsim.experiments.fsgld_networks` -- fSGLD and its baselines on neural networks:
+  ``nn-noisy-labels``, ``nn-coupling``, ``nn-cost``.
+- :mod:`~sgldsim.experiments.dgsam` -- DGSAM: ``dgsam-toy`` (fake flat minima) and
+  ``dgsam-domains`` (domain generalisation).
+- :mod:`~sgldsim.experiments.dcgd` -- DCGD on physics-informed networks: ``pinn-dcgd``.
+- :mod:`~sgldsim.experiments.common` -- what several experiments share (particle runs, fits,
+  network set-up, parameter checks).
 
-    [params]          # fixed parameters: strings, booleans, integers, numbers, lists of these
-    n_particles = 20000
-
-    [grid]            # swept parameters: lists; the cells are their Cartesian product
-    step_size = [0.1, 0.2, 0.4]
-    beta = [1.0, 10.0]
-
-Overrides ``key=value`` (TOML values): ``seed=3``, ``chunk_size=8``, ``params.n_particles=1000``,
-``grid.beta=[10,100]``; ``grid.x=`` on a fixed parameter sweeps it, ``params.x=`` on a swept one
-fixes it. Unknown keys, wrong types (an integer is fine where a number is expected) and values
-the module's ``validate`` rejects raise :class:`ConfigError` with a one-line message.
-
-Experiment module API
----------------------
-A module defines::
-
-    CHUNK_SIZE = 16                                               # optional
-    def validate(config: ExperimentConfig) -> None                # optional; raise ConfigError
-    def run_cells(config: ExperimentConfig, cells: list[Cell], keys: jax.Array)
-        -> list[list[dict]]                                       # one row list per cell
-    # or, one cell at a time:
-    def run_cell(config: ExperimentConfig, cell: Cell, key: jax.Array) -> list[dict]
-    def summarize(results: pandas.DataFrame, config: ExperimentConfig) -> Summary
-    def figures(results: pandas.DataFrame, config: ExperimentConfig, out_dir: Path)
-        -> list[Path]                                             # optional; PNG + PDF
-
-- ``cell.params`` holds every parameter's value in the cell (fixed and swept), ``cell.id`` a
-  hash of them, ``cell.key`` its raw PRNG key (``uint32[2]``). ``keys`` stacks the chunk's keys
-  (``uint32[n_cells, 2]``), ready for ``jax.vmap`` over cells. If both functions exist,
-  ``run_cells`` is used.
-- A row is a dict with ``measure`` (str) and ``value`` (float) and optionally label keys (e.g.
-  ``method``, ``step``). Statistical errors are their own measure, named ``<measure>_stderr``.
-  The runner prepends ``cell_id`` and the swept parameters, so ``results`` (and
-  ``results.parquet``) is tidy: columns ``cell_id, <grid params>, <labels>, measure, value``,
-  one row per cell and measurement, in grid order.
-- ``Summary(table, fitted, verdicts)`` with ``verdicts`` a list of ``(claim, verdict, reason)``
-  and verdict one of "consistent", "inconsistent", "inconclusive", and ``legend`` a dict
-  explaining every column of the table (printed under it). A claim the grid cannot resolve is
-  "inconclusive", with the reason.
-- :func:`cells_table` turns ``results`` into one row per cell with a column per measure.
-- ``figures`` runs inside :func:`sgldsim.figures.paper_style`; use
-  :func:`sgldsim.figures.new_figure` and :func:`sgldsim.figures.save_figure`.
-
-Chunks, keys, resume
---------------------
-The grid expands into cells (first grid key slowest). Each cell's id hashes its parameters and
-its key is 64 bits of SHA-256 over (seed, id), so results depend on neither chunking, grid
-composition nor resuming (experiments that batch cells give each cell its own key inside the
-batch). Unfinished cells are cut into chunks of ``chunk_size`` and handed to an :class:`Executor`
-(``map(fn, chunks)`` or ``map_unordered``; :class:`SerialExecutor` by default,
-:class:`DaskExecutor` for a Dask cluster); each finished chunk's cells are saved to
-``<run>/cells/<id>.parquet`` as it completes (write, then rename). Rerunning
-into the same folder with the same result-defining configuration (name, module, seed, params,
-grid) skips finished cells; a different one raises :class:`RunFolderConflict`. A checkpoint that
-does not read back as its cell's rows is reported and recomputed. A run locks its folder: a
-second run into it raises :class:`RunFolderBusy`. See :func:`run_experiment` for the run
-folder's files.
+Run one with ``sgldsim run <name>`` or :func:`sgldsim.runner.run_experiment`.
 """
-
-from ._cells import Cell, cell_id, cell_key, expand_grid
-from ._config import (
-    ConfigError,
-    ExperimentConfig,
-    apply_overrides,
-    config_from_dict,
-    load_experiment,
-    parse_value,
-)
-from ._dask import THREAD_LIMITS, DaskExecutor, dask_executor, local_cluster
-from ._executors import Executor, SerialExecutor
-from ._lock import RunFolderBusy
-from ._registry import experiment_files, experiments_folder, find_experiment, list_experiments
-from ._runner import (
-    ChunkTask,
-    RunFolderConflict,
-    RunRecord,
-    RunResult,
-    default_run_dir,
-    load_run,
-    resolve_experiment,
-    run_experiment,
-)
-from ._summary import VERDICTS, Summary, Verdict
-from ._tables import cells_table
-
-__all__ = [
-    "THREAD_LIMITS",
-    "VERDICTS",
-    "Cell",
-    "ChunkTask",
-    "ConfigError",
-    "DaskExecutor",
-    "Executor",
-    "ExperimentConfig",
-    "RunFolderBusy",
-    "RunFolderConflict",
-    "RunRecord",
-    "RunResult",
-    "SerialExecutor",
-    "Summary",
-    "Verdict",
-    "apply_overrides",
-    "cell_id",
-    "cell_key",
-    "cells_table",
-    "config_from_dict",
-    "dask_executor",
-    "default_run_dir",
-    "expand_grid",
-    "experiment_files",
-    "experiments_folder",
-    "find_experiment",
-    "list_experiments",
-    "load_experiment",
-    "load_run",
-    "local_cluster",
-    "parse_value",
-    "resolve_experiment",
-    "run_experiment",
-]

@@ -1,0 +1,1 @@
+"""Experiments that test DCGD on physics-informed neural networks."""

@@ -1,0 +1,384 @@
+"""DCGD on physics-informed networks: does the dual-cone direction lower the relative L2 error
+against Adam, LRA, NTK weighting, PCGrad and MGDA? (Hwang and Lim, NeurIPS 2024, the main table;
+docs/theory.md §9.)
+
+A cell is (problem, method, seed[, learning_rate]). Cells of one problem (and learning rate)
+train together: every method and seed in one vmapped, scanned program
+(:func:`sgldsim.pinn.train_runs`). Seed s uses the key ``fold_in(key(seed), s)`` for every
+method: the same initial network and the same collocation/boundary points at every step, so
+the methods' errors are paired by seed.
+
+Per cell: the relative L2 error on the test grid at the final iterate (``rel_l2_final``) and
+at the iterate with the lowest training loss (``rel_l2_best_loss``, the DCGD code's
+convention), the fraction of steps with <g_r, g_b> < 0, and per block of ``block_steps``
+steps the traces of rel-L2, the loss, cos(g_r, g_b), log10 |g_r|/|g_b| and the loss weight;
+for the first seed on ``error_map_problem``, |u - u_ref| on a coarse grid at the best-loss
+iterate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from ... import pinn
+from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner.summary import signed_verdict
+from ..common.nn_setup import check_choices, check_range
+
+CHUNK_SIZE = 27
+Z = 2.0
+"""A paired difference counts as significant beyond this many standard errors."""
+
+METHOD_LABELS = {
+    "adam": "Adam", "lra": "LRA", "ntk": "NTK", "pcgrad": "PCGrad", "mgda": "MGDA",
+    "dcgd-projection": "DCGD-Proj.", "dcgd-average": "DCGD-Avg.", "dcgd-center": "DCGD-Center",
+    "dcgd-lra": "DCGD+LRA",
+}
+PAPER = {  # Hwang and Lim 2024, main table: mean relative L2 over 10 runs (50k iterations)
+    "adam": {"helmholtz2d": 0.0609, "burgers": 0.0683, "klein-gordon": 0.0792,
+             "heat5d": 0.0097, "helmholtz3d": 0.6109},
+    "lra": {"helmholtz2d": 0.0066, "burgers": 0.0180, "klein-gordon": 0.0069,
+            "heat5d": 0.0052, "helmholtz3d": 0.0831},
+    "pcgrad": {"helmholtz2d": 0.0109, "burgers": 0.0159, "klein-gordon": 0.0286,
+               "heat5d": 0.0083, "helmholtz3d": 0.2532},
+    "dcgd-center": {"helmholtz2d": 0.0029, "burgers": 0.0124, "klein-gordon": 0.0069,
+                    "heat5d": 0.0008, "helmholtz3d": 0.0774},
+    "dcgd-lra": {"helmholtz2d": 0.0023, "burgers": 0.0104, "klein-gordon": 0.0050,
+                 "heat5d": 0.0012, "helmholtz3d": 0.1045},
+}
+CLAIMS = [  # (method, baseline, claim): the paper's claims tested with paired seeds
+    ("dcgd-center", "adam", "DCGD-Center beats Adam"),
+    ("dcgd-center", "pcgrad", "DCGD-Center beats PCGrad"),
+    ("dcgd-center", "mgda", "DCGD-Center beats MGDA"),
+    ("dcgd-center", "dcgd-projection", "DCGD-Center beats DCGD-Projection"),
+    ("dcgd-center", "dcgd-average", "DCGD-Center beats DCGD-Average"),
+    ("dcgd-lra", "lra", "DCGD+LRA beats LRA"),
+]
+MEASURES = ("rel_l2_final", "rel_l2_best_loss", "best_step", "conflict_fraction")
+TRACES = ("rel_l2", "loss", "residual", "boundary", "cos", "log_ratio", "conflict", "weight")
+TRAIN_PARAMS = ("steps", "block_steps", "learning_rate", "decay_steps", "decay_rate",
+                "n_residual", "n_boundary", "ntk_points", "lra_alpha")
+
+
+def validate(config: ExperimentConfig) -> None:
+    check_choices(config, "problem", pinn.PROBLEMS)
+    check_choices(config, "method", tuple(pinn.PINN_METHODS))
+    check_choices(config, "error_map_problem", pinn.PROBLEMS)
+    for name in ("steps", "block_steps", "decay_steps", "n_residual", "n_boundary",
+                 "ntk_points", "hidden", "error_map_size"):
+        check_range(config, name, 0, integer=True)
+    check_range(config, "seed", 0, integer=True, low_inclusive=True)
+    for name in ("learning_rate", "lra_alpha"):
+        check_range(config, name, 0.0)
+    check_range(config, "decay_rate", 0.0, 1.0)
+    for steps in config.values("steps"):
+        for block in config.values("block_steps"):
+            if steps % block:
+                raise ConfigError(f"{config.key_path('steps')}={steps} is not allowed: it must "
+                                  f"be a multiple of block_steps={block}")
+
+
+def _group_key(cell: Cell) -> tuple:
+    return tuple((k, str(v)) for k, v in sorted(cell.params.items())
+                 if k not in ("method", "seed"))
+
+
+def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
+    """Train each (problem, other parameters) group's methods and seeds together."""
+    del keys  # paired seeds: the key depends on the seed only (module docstring)
+    groups = defaultdict(list)
+    for i, cell in enumerate(cells):
+        groups[_group_key(cell)].append(i)
+    out: list[list[dict]] = [[] for _ in cells]
+    for members in groups.values():
+        for i, rows in zip(members, _run_group(config, [cells[i] for i in members]),
+                           strict=True):
+            out[i] = rows
+    return out
+
+
+def _run_group(config, cells):
+    p = cells[0].params
+    problem = pinn.problem(p["problem"])
+    hidden = tuple(int(h) for h in p["hidden"])
+    keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), int(c.params["seed"]))
+                      for c in cells])
+    runs = pinn.train_runs(problem, [c.params["method"] for c in cells], keys, hidden=hidden,
+                           **{k: p[k] for k in TRAIN_PARAMS})
+    block = int(p["block_steps"])
+    first_seed = min(int(c.params["seed"]) for c in cells)
+    out = []
+    for r, cell in enumerate(cells):
+        rows = [{"measure": m, "value": float(getattr(runs, m)[r])} for m in MEASURES]
+        for name in TRACES:
+            values = getattr(runs, f"block_{name}")[r]
+            rows += [{"measure": f"trace_{name}", "value": float(v), "step": (b + 1) * block}
+                     for b, v in enumerate(values)]
+        if p["problem"] == p["error_map_problem"] and int(cell.params["seed"]) == first_seed:
+            points = _map_points(problem, p["error_map_size"])
+            error = np.abs(pinn.predict(problem, hidden, runs.best_params[r], points)
+                           - problem.reference(points))
+            rows += [{"measure": "abs_error", "value": float(e), "x": float(x[0]),
+                      "y": float(x[-1])} for e, x in zip(error, points, strict=True)]
+        out.append(rows)
+    return out
+
+
+def _map_points(problem, size):
+    """A coarse grid over the first and last columns (other columns at their midpoint 0)."""
+    full = problem.test_points()
+    lo, hi = full.min(axis=0), full.max(axis=0)
+    a, b = np.linspace(lo[0], hi[0], int(size[0])), np.linspace(lo[-1], hi[-1], int(size[1]))
+    points = np.zeros((a.size * b.size, problem.d_in))
+    points[:, 0] = np.repeat(a, b.size)
+    points[:, -1] = np.tile(b, a.size)
+    return points
+
+
+# ------------------------------------------------------------------------------- summary
+
+
+def per_run(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (problem, method, seed[, learning_rate]) with a column per scalar measure."""
+    scalar = results[results.measure.isin(MEASURES)]
+    keys = [c for c in ("problem", "learning_rate", "method", "seed") if c in results]
+    return scalar.pivot_table(index=keys, columns="measure", values="value",
+                              sort=False).reset_index()
+
+
+def _selected(runs: pd.DataFrame) -> pd.DataFrame:
+    """With a learning-rate grid: per (problem, method) the rate with the lowest mean error."""
+    if "learning_rate" not in runs:
+        return runs
+    mean = runs.groupby(["problem", "method", "learning_rate"]).rel_l2_best_loss.mean()
+    best = mean.groupby(["problem", "method"]).idxmin()
+    chosen = pd.MultiIndex.from_tuples(best.values, names=mean.index.names)
+    index = runs.set_index(["problem", "method", "learning_rate"]).index
+    return runs[index.isin(chosen)]
+
+
+def per_method(runs: pd.DataFrame) -> pd.DataFrame:
+    table = runs.groupby(["problem", "method"], sort=False).agg(
+        best_mean=("rel_l2_best_loss", "mean"), best_std=("rel_l2_best_loss", "std"),
+        final_mean=("rel_l2_final", "mean"), final_std=("rel_l2_final", "std"),
+        conflict=("conflict_fraction", "mean"), n=("seed", "size"))
+    return table.reset_index()
+
+
+def _paired(runs: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
+    """log(err_method / err_baseline) at the best-loss iterate, per (problem, seed)."""
+    wide = runs.pivot_table(index=["problem", "seed"], columns="method",
+                            values="rel_l2_best_loss")
+    if method not in wide or baseline not in wide:
+        return pd.DataFrame(columns=["problem", "diff"])
+    diff = np.log(wide[method] / wide[baseline]).dropna()
+    return diff.rename("diff").reset_index()
+
+
+def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
+    verdicts, fitted = [], {}
+    for method, baseline, claim in CLAIMS:
+        d = _paired(runs, method, baseline)
+        n = len(d)
+        if n < 2:
+            verdicts.append(Verdict(claim, "inconclusive", f"only {n} paired run(s)"))
+            continue
+        mean = float(d["diff"].mean())
+        se = float(d["diff"].std(ddof=1) / np.sqrt(n))
+        fitted[f"log_error_ratio[{method}/{baseline}]"] = mean
+        fitted[f"log_error_ratio[{method}/{baseline}]_stderr"] = se
+        per_problem = d.groupby("problem", sort=False)["diff"].mean()
+        wins = ", ".join(f"{prob} {np.exp(v):.2f}" for prob, v in per_problem.items())
+        verdict = signed_verdict(mean, se, Z)
+        verdicts.append(Verdict(claim, verdict, (
+            f"geometric-mean error ratio {METHOD_LABELS[method]}/{METHOD_LABELS[baseline]} = "
+            f"{np.exp(mean):.3f} (log {mean:+.3f} ± {se:.3f} SE over {n} paired seeds; "
+            f"{Z:g} SE decides); per problem: {wins}")))
+    return verdicts, fitted
+
+
+def _convergence(results: pd.DataFrame) -> pd.DataFrame:
+    """Per (problem, method): rel-L2 (seed mean) at the last block over its value at 80% of
+    the steps; near 1 means the error has stopped falling."""
+    trace = results[results.measure == "trace_rel_l2"]
+    mean = trace.groupby(["problem", "method", "step"]).value.mean().reset_index()
+    rows = []
+    for (prob, method), part in mean.groupby(["problem", "method"], sort=False):
+        steps = part.step.to_numpy()
+        at = part.value.to_numpy()
+        ref = at[np.searchsorted(steps, 0.8 * steps.max())]
+        rows.append({"problem": prob, "method": method, "last_over_80pct": at[-1] / ref})
+    return pd.DataFrame(rows)
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    runs = _selected(per_run(results))
+    table = per_method(runs)
+    problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
+    methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
+    conv = _convergence(results).set_index(["problem", "method"])
+
+    def wide(cell):
+        t = table.assign(shown=table.apply(cell, axis=1)).pivot_table(
+            index="method", columns="problem", values="shown", aggfunc="first", sort=False)
+        return t.reindex(index=methods, columns=problems)
+
+    paper = pd.DataFrame({p: {m: (f"{PAPER[m][p]:.4f}" if m in PAPER else "-")
+                              for m in methods} for p in problems}).reindex(methods)
+    side = pd.concat({"here": wide(lambda r: f"{r.best_mean:.3g} ± {r.best_std:.2g}"),
+                      "paper": paper}, axis=1)
+    final = wide(lambda r: f"{r.final_mean:.3g} ± {r.final_std:.2g}")
+    conflict = wide(lambda r: f"{r.conflict:.2f}")
+    convergence = conv.last_over_80pct.unstack("problem").reindex(index=methods,
+                                                                   columns=problems)
+    n = int(table.n.min()) if len(table) else 0
+    steps = config.values("steps")
+    text = "\n\n".join([
+        f"relative L2 error at the best-loss iterate, mean ± std over {n} seeds "
+        f"({', '.join(map(str, steps))} steps), beside the paper's mean over 10 runs "
+        "(50k steps):\n" + side.to_string(),
+        "relative L2 error at the final iterate, mean ± std over seeds:\n" + final.to_string(),
+        "fraction of steps with conflicting gradients <g_r, g_b> < 0:\n" + conflict.to_string(),
+        "convergence: seed-mean rel-L2 at the last step / at 80% of the steps:\n"
+        + convergence.to_string(float_format=lambda v: f"{v:.2f}"),
+        "legend: here = this run, paper = Hwang and Lim (NeurIPS 2024), main table ('-': not "
+        "reported); best-loss iterate = the step with the lowest training loss L_r + L_b on "
+        "its batch (the DCGD code's convention); conflict = share of steps with "
+        "<g_r, g_b> < 0; convergence near 1 = the error stopped falling, well below 1 = "
+        "still falling (more steps would lower it).",
+    ])
+    verdicts, fitted = _verdicts(runs)
+    fitted.update({f"rel_l2_best_loss[{r.problem},{r.method}]": r.best_mean
+                   for r in table.itertuples()})
+    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+
+
+# ------------------------------------------------------------------------------- figures
+
+
+def _color(method: str):
+    """tab10 by method (the paper style's cycle has fewer colours); DCGD-Center black."""
+    if method == "dcgd-center":
+        return "k"
+    return matplotlib.colormaps["tab10"](list(pinn.PINN_METHODS).index(method))
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """``rel_l2``: error by method per problem (mean ± std over seeds; filled: best-loss
+    iterate, open: final). ``error_map``: |u - u_ref| of the best and worst method (seed 0,
+    best-loss iterate) beside u_ref. ``conflict``: cos(g_r, g_b), log10 |g_r|/|g_b| and
+    rel-L2 over training (seed means)."""
+    runs = _selected(per_run(results))
+    table = per_method(runs)
+    problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
+    methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
+
+    fig, axes = new_figure(1, len(problems), width_in=PAGE_WIDTH_IN, aspect=0.9, squeeze=False)
+    for ax, prob in zip(axes[0], problems, strict=True):
+        part = table[table.problem == prob].set_index("method")
+        for x, method in enumerate(methods):
+            if method not in part.index:
+                continue
+            r = part.loc[method]
+            ax.errorbar(x, r.best_mean, yerr=r.best_std, fmt="o", color=_color(method),
+                        capsize=2)
+            ax.errorbar(x + 0.25, r.final_mean, yerr=r.final_std, fmt="o", mfc="none",
+                        color=_color(method), capsize=2)
+            if method in PAPER and prob in PAPER[method]:
+                ax.plot([x - 0.3, x + 0.3], [PAPER[method][prob]] * 2, color="k", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=70,
+                      fontsize="x-small")
+        ax.set_title(prob)
+    axes[0, 0].set_ylabel("relative L2 error")
+    fig.suptitle("filled: best-loss iterate, open: final iterate, bars: std over seeds; "
+                 "black ticks: the paper's mean", fontsize="small")
+    paths = save_figure(fig, out_dir, "rel_l2")
+
+    maps = results[results.measure == "abs_error"]
+    if len(maps):
+        prob = maps.problem.iloc[0]
+        order = table[table.problem == prob].sort_values("best_mean")
+        shown = [order.method.iloc[0], order.method.iloc[-1]]
+        fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=0.8)
+        problem = pinn.problem(prob)
+        m0 = maps[maps.method == shown[0]]
+        pts = np.zeros((len(m0), problem.d_in))
+        pts[:, 0], pts[:, -1] = m0.x.to_numpy(), m0.y.to_numpy()
+        xs, ys = np.unique(m0.x), np.unique(m0.y)
+        extent = (xs.min(), xs.max(), ys.min(), ys.max())
+        ref = problem.reference(pts).reshape(len(xs), len(ys)).T
+        im = axes[0].imshow(ref, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r")
+        fig.colorbar(im, ax=axes[0])
+        axes[0].set_title(f"{prob}: u_ref")
+        errors = [maps[maps.method == m].value.to_numpy().reshape(len(xs), len(ys)).T
+                  for m in shown]
+        vmax = max(e.max() for e in errors)
+        for ax, method, err in zip(axes[1:], shown, errors, strict=True):
+            im = ax.imshow(err, origin="lower", extent=extent, aspect="auto", vmin=0,
+                           vmax=vmax, cmap="magma")
+            ax.set_title(f"|u - u_ref|, {METHOD_LABELS[method]}")
+        fig.colorbar(im, ax=axes[2])
+        for ax in axes:
+            ax.set_xlabel(problem.columns[0])
+        axes[0].set_ylabel(problem.columns[-1])
+        paths += save_figure(fig, out_dir, "error_map")
+
+    traces = results[results.measure.str.startswith("trace_")]
+    if "learning_rate" in traces:
+        keep = runs.set_index(["problem", "method", "learning_rate"]).index.unique()
+        traces = traces[traces.set_index(["problem", "method", "learning_rate"]).index
+                        .isin(keep)]
+    mean = traces.groupby(["problem", "method", "measure", "step"]).value.mean()
+    rows = [("trace_cos", "cos(g_r, g_b)"), ("trace_log_ratio", "log10 |g_r|/|g_b|"),
+            ("trace_rel_l2", "relative L2")]
+    fig, axes = new_figure(len(rows), len(problems), width_in=PAGE_WIDTH_IN, aspect=0.7,
+                           squeeze=False, sharex="col")
+    for col, prob in enumerate(problems):
+        for row, (measure, label) in enumerate(rows):
+            ax = axes[row, col]
+            for method in methods:
+                width = 1.6 if method == "dcgd-center" else 0.9
+                try:
+                    s = mean.loc[(prob, method, measure)]
+                except KeyError:
+                    continue
+                ax.plot(s.index, s.values, color=_color(method), lw=width,
+                        label=METHOD_LABELS[method])
+            if measure == "trace_rel_l2":
+                ax.set_yscale("log")
+                ax.set_xlabel("step")
+            if measure == "trace_cos":
+                ax.axhline(0.0, color="0.5", ls=":", lw=0.8)
+                ax.set_title(prob)
+            if col == 0:
+                ax.set_ylabel(label)
+    axes[0, 0].legend(ncol=2, fontsize="xx-small")
+    return paths + save_figure(fig, out_dir, "conflict")
+
+
+def markdown_table(results: pd.DataFrame) -> str:
+    """The README's table: per method, rel-L2 at the best-loss iterate (mean ± std over seeds)
+    per problem, each beside the paper's mean (``-``: not in the paper's main table)."""
+    table = per_method(_selected(per_run(results)))
+    problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
+    methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
+    head = "| method | " + " | ".join(f"{p} here | {p} paper" for p in problems) + " |"
+    lines = [head, "|---|" + "---:|---:|" * len(problems)]
+    for method in methods:
+        cells = []
+        for prob in problems:
+            r = table[(table.problem == prob) & (table.method == method)].iloc[0]
+            paper = PAPER.get(method, {}).get(prob)
+            cells += [f"{r.best_mean:.3f} ± {r.best_std:.3f}",
+                      "-" if paper is None else f"{paper:.4f}"]
+        lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

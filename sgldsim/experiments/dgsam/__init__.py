@@ -1,0 +1,1 @@
+"""Experiments that test the DGSAM paper: fake flat minima and domain generalisation."""

@@ -1,0 +1,338 @@
+"""Leave-one-domain-out domain generalisation in miniature: does DGSAM beat ERM and SAM on an
+unseen domain, and does it lower the training domains' individual sharpness? (DGSAM paper's
+DomainBed claims; docs/theory.md §8.)
+
+A cell is (dataset, method). Domains come from :func:`sgldsim.nn.load_domains` (rotated digits,
+MNIST-1D generator settings). For every test domain and trial (trial t splits each domain 80/20
+with seed t and trains with key ``fold_in(key(seed), t)``, shared by all methods: paired),
+the method trains an MLP on the other domains with one batch per domain per step
+(:func:`sgldsim.nn.fit_domains`) for each of ``hparam_samples`` random hyperparameter draws
+(learning rate, rho, alpha; the same draws for every method: the same budget). The draw with
+the best validation accuracy on the *training* domains' 20% parts is selected; its accuracy on
+the test domain (all of its examples, never seen in training or selection) is reported, and its
+sharpness on the training domains (:func:`sgldsim.optim.domain_sharpness` on the first
+``sharpness_examples`` training examples of each) per domain and pooled. The cost row counts
+the per-domain loss evaluations of one step (a callback inside the loss, so the count is what
+ran, not a formula).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from ... import nn, optim
+from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner.summary import signed_verdict
+from ..common.nn_setup import check_choices, check_fixed, check_range
+
+CHUNK_SIZE = 1
+METHODS = optim.DOMAIN_METHODS
+LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
+          "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)"}
+COLORS = {"erm": "#777777", "sam": "#009988", "domain_sam": "#EE7733", "gsam": "#33BBEE",
+          "sagm": "#0077BB", "dgsam": "#CC3311", "dgsam_no_first": "#AA3377"}
+Z = 2.0
+"""A paired difference counts as significant beyond this many standard errors."""
+
+
+def validate(config: ExperimentConfig) -> None:
+    check_choices(config, "dataset", nn.DOMAIN_DATASETS)
+    check_choices(config, "method", METHODS)
+    check_fixed(config, "trials", "hparam_samples", "mlp_hidden", "learning_rate_range",
+                "rho_range", "alpha_range", "sharpness_examples")
+    for name in ("trials", "hparam_samples", "epochs", "batch_size", "mlp_hidden",
+                 "sharpness_examples", "lanczos_iterations", "ascent_steps",
+                 "mnist1d_per_domain"):
+        check_range(config, name, 0, integer=True)
+    check_range(config, "trace_samples", 1, integer=True)
+    for name in ("learning_rate_range", "rho_range", "alpha_range"):
+        value = config.params[name]
+        if len(value) != 2 or not 0 < value[0] <= value[1]:
+            raise ConfigError(f"params.{name}={value!r} is not allowed: [low, high] with "
+                              "0 < low <= high")
+    check_range(config, "sharpness_rho", 0.0)
+    for name in config.values("dataset"):
+        domains = _domains(config.params, name)
+        n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
+        for b in config.values("batch_size"):
+            if b > n_train:
+                raise ConfigError(f"{config.key_path('batch_size')}={b} is not allowed for "
+                                  f"{name!r}: at most {n_train} (training examples per domain)")
+
+
+def _domains(p: dict, name: str) -> nn.Split:
+    return nn.load_domains(name, seed=int(p["domain_seed"]),
+                           num_per_domain=int(p["mnist1d_per_domain"]))
+
+
+def hyperparameter_draws(p: dict, seed: int) -> np.ndarray:
+    """float[hparam_samples, 3]: (learning rate, rho, alpha), each log-uniform in its range,
+    from ``numpy.random.default_rng([seed, 7])``: the same draws for every method."""
+    rng = np.random.default_rng([seed, 7])
+    draws = [np.exp(rng.uniform(*np.log(p[name]), int(p["hparam_samples"])))
+             for name in ("learning_rate_range", "rho_range", "alpha_range")]
+    return np.stack(draws, axis=1)
+
+
+@partial(jax.jit, static_argnames=("method", "model", "epochs", "batch_size"))
+def _train(keys, hypers, train, validation, test, *, method, model, epochs, batch_size):
+    """Vmapped over runs: (params, validation accuracy, test accuracy, last epoch loss)."""
+
+    def run(key, hyper, train, validation, test):
+        lr, rho, alpha = hyper[0], hyper[1], hyper[2]
+        params, losses = nn.fit_domains(key, optim.domain_method(method, lr, rho, alpha), model,
+                                        train, epochs=epochs, batch_size=batch_size)
+        return (params, nn.domain_accuracy(model, params, validation),
+                nn.domain_accuracy(model, params, test), losses[-1])
+
+    return jax.vmap(run)(keys, hypers, train, validation, test)
+
+
+@partial(jax.jit, static_argnames=("model", "ascent_steps", "lanczos_iterations",
+                                   "trace_samples"))
+def _sharpness(params, train, key, rho, *, model, ascent_steps, lanczos_iterations,
+               trace_samples):
+    """domain_sharpness of each selected model (vmapped) on its training domains."""
+    loss = nn.classification_loss(model)
+
+    def one(params, train):
+        domains = [(train.x[d], train.y[d]) for d in range(train.y.shape[0])]
+        return optim.domain_sharpness(loss, params, domains, rho, key, ascent_steps=ascent_steps,
+                                      lanczos_iterations=lanczos_iterations,
+                                      trace_samples=trace_samples)
+
+    return jax.vmap(one)(params, train)
+
+
+def count_domain_evaluations(method: str, model: nn.Model, params, batches) -> float:
+    """Per-domain loss evaluations in one jitted step of ``method`` (a callback in the loss
+    adds the number of domain batches it sees; vmapped evaluations count each domain)."""
+    per_domain = batches[0][0].size
+    count = []
+    base = nn.classification_loss(model)
+
+    def loss(params, batch):
+        jax.debug.callback(lambda x: count.append(np.size(x) / per_domain), batch[0])
+        return base(params, batch)
+
+    m = optim.domain_method(method, 1e-3, 0.05, 0.01)
+    step = jax.jit(m.train_step(loss))
+    out = step(jax.random.key(0), params, m.optimizer.init(params), batches)
+    jax.block_until_ready(out)
+    jax.effects_barrier()
+    return float(sum(count))
+
+
+def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
+    del keys  # trials share keys across methods (paired)
+    return [_run_cell(config, cell) for cell in cells]
+
+
+def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
+    p, method, name = config.params, cell.params["method"], cell.params["dataset"]
+    domains = _domains(p, name)
+    num_domains, trials = domains.y.shape[0], int(p["trials"])
+    hypers = hyperparameter_draws(p, config.seed)
+    model = nn.flat_model(nn.mlp(domains.x.shape[2:], nn.NUM_CLASSES, tuple(p["mlp_hidden"])))
+
+    # runs: (test domain, trial, draw), draw fastest
+    index = [(d, t, h) for d in range(num_domains) for t in range(trials)
+             for h in range(len(hypers))]
+    held = {(d, t): nn.leave_one_domain_out(nn.split_domains(domains, 0.2, t), d)
+            for d in range(num_domains) for t in range(trials)}
+    stack = lambda trees: jax.tree.map(lambda *xs: jnp.stack(xs), *trees)  # noqa: E731
+    train = stack([held[d, t][0].train for d, t, _ in index])
+    validation = stack([held[d, t][0].validation for d, t, _ in index])
+    test = stack([held[d, t][1] for d, t, _ in index])
+    trial_keys = [jax.random.fold_in(jax.random.key(config.seed), t) for t in range(trials)]
+    run_keys = jnp.stack([trial_keys[t] for _, t, _ in index])
+    params, val_acc, test_acc, last_loss = _train(
+        run_keys, jnp.asarray(hypers[[h for _, _, h in index]], jnp.float32), train, validation,
+        test, method=method, model=model, epochs=int(p["epochs"]),
+        batch_size=int(p["batch_size"]))
+    val_acc, test_acc, last_loss = map(np.asarray, (val_acc, test_acc, last_loss))
+
+    rows, selected = [], []
+    for d in range(num_domains):
+        for t in range(trials):
+            runs = [i for i, (dd, tt, _) in enumerate(index) if (dd, tt) == (d, t)]
+            best = runs[int(np.argmax(val_acc[runs]))]
+            selected.append(best)
+            for i in runs:
+                h = index[i][2]
+                tags = {"test_domain": d, "trial": t, "draw": h, "selected": i == best}
+                rows += [{"measure": m, "value": float(v), **tags} for m, v in (
+                    ("validation_accuracy", val_acc[i]), ("test_accuracy", test_acc[i]),
+                    ("final_train_loss", last_loss[i]), ("learning_rate", hypers[h, 0]),
+                    ("rho", hypers[h, 1]), ("alpha", hypers[h, 2]))]
+
+    n_sharp = int(p["sharpness_examples"])
+    chosen = jnp.asarray(selected)
+    sharp = _sharpness(jax.tree.map(lambda x: x[chosen], params),
+                       jax.tree.map(lambda x: x[chosen][:, :, :n_sharp], train),
+                       jax.random.key(config.seed + 1), float(p["sharpness_rho"]), model=model,
+                       ascent_steps=int(p["ascent_steps"]),
+                       lanczos_iterations=int(p["lanczos_iterations"]),
+                       trace_samples=int(p["trace_samples"]))
+    sharp = jax.tree.map(np.asarray, sharp)
+    for r, i in enumerate(selected):
+        d, t, h = index[i]
+        tags = {"test_domain": d, "trial": t, "draw": h, "selected": True}
+        for field in optim.SharpnessMeasures._fields:
+            rows.append({"measure": f"individual_{field}",
+                         "value": float(getattr(sharp.per_domain, field)[r].mean()), **tags})
+            rows.append({"measure": f"pooled_{field}",
+                         "value": float(getattr(sharp.pooled, field)[r]), **tags})
+
+    first_train = jax.tree.map(lambda x: x[0], train)
+    batches = nn.domains.domain_batches(
+        first_train, jnp.tile(jnp.arange(int(p["batch_size"])), (num_domains - 1, 1)))
+    count = count_domain_evaluations(method, model, jax.tree.map(lambda x: x[0], params), batches)
+    rows.append({"measure": "domain_gradients_per_step", "value": count})
+    rows.append({"measure": "training_domains", "value": float(num_domains - 1)})
+    return rows
+
+
+def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, method, test domain, trial) of the selected draw."""
+    chosen = results[results.selected.astype(bool)]
+    wide = chosen.pivot_table(index=["dataset", "method", "test_domain", "trial"],
+                              columns="measure", values="value", sort=False)
+    return wide.reset_index()
+
+
+def _paired(runs: pd.DataFrame, method: str, baseline: str, column: str, log: bool = False):
+    """Paired differences method - baseline over (test domain, trial): (mean, se, n, above,
+    below) where above/below count the test domains whose mean difference exceeds 0."""
+    keys = ["test_domain", "trial"]
+    a = runs[runs.method == method].set_index(keys)[column]
+    b = runs[runs.method == baseline].set_index(keys)[column]
+    diff = (np.log(a / b) if log else a - b).dropna()
+    n = len(diff)
+    if n < 2:
+        return None
+    # trials of one test domain are not independent of the domain: SE over test domains
+    per_domain = diff.groupby(level="test_domain").mean()
+    k = len(per_domain)
+    se = float(per_domain.std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
+    return (float(diff.mean()), se, k, int((per_domain > 0).sum()),
+            int((per_domain < 0).sum()))
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    runs = selected_runs(results)
+    blocks, verdicts, fitted = [], [], {}
+    order = [m for m in METHODS if m in set(runs.method)]
+    for dataset, part in runs.groupby("dataset", sort=False):
+        acc = part.pivot_table(index="test_domain", columns="method", values="test_accuracy",
+                               aggfunc="mean")[order]
+        per_method = part.groupby("method").agg(
+            accuracy=("test_accuracy", "mean"),
+            validation=("validation_accuracy", "mean"),
+            ind_sharp=("individual_zeroth_order", "mean"),
+            pool_sharp=("pooled_zeroth_order", "mean"),
+            ind_top=("individual_top_eigenvalue", "mean"),
+            pool_top=("pooled_top_eigenvalue", "mean"),
+            ind_trace=("individual_trace", "mean")).loc[order]
+        per_method.insert(1, "spread", acc.std(ddof=1))
+        per_method["gap"] = per_method.ind_sharp - per_method.pool_sharp
+        cost = results[(results.dataset == dataset)
+                       & (results.measure == "domain_gradients_per_step")]
+        cost = cost.groupby("method").value.first()
+        per_method["grads"] = cost.reindex(order)
+        blocks.append(f"{dataset}: test accuracy (%) per test domain, mean over trials of the "
+                      "draw selected on training-domain validation:\n"
+                      + (100 * acc).to_string(float_format=lambda x: f"{x:.1f}"))
+        shown = per_method.copy()
+        for c in ("accuracy", "validation", "spread"):
+            shown[c] = 100 * shown[c]
+        blocks.append(f"{dataset}: per method\n"
+                      + shown.to_string(float_format=lambda x: f"{x:.3g}"))
+        for m in order:
+            fitted[f"{dataset}:accuracy[{m}]"] = per_method.accuracy[m]
+        s = int(results[(results.dataset == dataset)
+                        & (results.measure == "training_domains")].value.iloc[0])
+        for baseline in ("erm", "sam"):
+            claim = f"{dataset}: DGSAM beats {baseline.upper()} in test-domain accuracy"
+            res = _paired(part, "dgsam", baseline, "test_accuracy")
+            if res is None:
+                verdicts.append(Verdict(claim, "inconclusive", "missing runs"))
+                continue
+            mean, se, k, above, below = res
+            fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = mean
+            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z, "above"), (
+                f"DGSAM - {baseline.upper()} = {100 * mean:+.2f} ± {100 * se:.2f} pp (SE over "
+                f"{k} test domains, trials paired); higher on {above}, lower on {below} test "
+                "domains")))
+        claim = f"{dataset}: DGSAM reaches lower individual sharpness than SAM"
+        res = _paired(part, "dgsam", "sam", "individual_zeroth_order", log=True)
+        if res is None:
+            verdicts.append(Verdict(claim, "inconclusive", "missing runs"))
+        else:
+            mean, se, k, above, below = res
+            fitted[f"{dataset}:log_individual_sharpness_ratio_vs_sam"] = mean
+            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z), (
+                f"mean log(DGSAM / SAM) of the individual zeroth-order sharpness = {mean:+.3f} "
+                f"± {se:.3f} (ratio {np.exp(mean):.2f}); lower on {below}, higher on {above} "
+                f"of {k} test domains")))
+        if "dgsam" in cost and "sam" in cost:
+            claim = f"{dataset}: DGSAM costs S + 1 per-domain gradients per step, SAM 2S"
+            ok = cost["dgsam"] == s + 1 and cost["sam"] == 2 * s
+            verdicts.append(Verdict(claim, "consistent" if ok else "inconsistent", (
+                f"counted per step with S = {s}: DGSAM {cost['dgsam']:g}, SAM {cost['sam']:g}"
+                + (f", ERM {cost['erm']:g}" if "erm" in cost else ""))))
+    legend = (
+        "accuracy / validation: mean test-domain / training-domain-validation accuracy (%) of "
+        "the selected draws; spread: std over test domains of the per-domain accuracy (%);\n"
+        "ind_sharp / pool_sharp: zeroth-order sharpness max_{|e|<=rho} L(w+e) - L(w) (rho = "
+        f"{config.params['sharpness_rho']:g}) averaged over the training domains' own losses / "
+        "of their pooled loss; gap = ind_sharp - pool_sharp (>= 0);\n"
+        "ind_top / pool_top: top Hessian eigenvalue (Lanczos), mean over domains / pooled; "
+        "ind_trace: Hutchinson trace, mean over domains;\ngrads: per-domain loss evaluations "
+        "counted in one step (S training domains).")
+    return Summary(table="\n\n".join([*blocks, legend]), fitted=fitted, verdicts=verdicts)
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """``accuracy``: test-domain accuracy per method, a panel per dataset (dots: test
+    domains, bar: mean). ``sharpness``: individual against pooled zeroth-order sharpness at the
+    selected models (points: test domain x trial; the diagonal is individual = pooled)."""
+    runs = selected_runs(results)
+    datasets = list(dict.fromkeys(runs.dataset))
+    order = [m for m in METHODS if m in set(runs.method)]
+    fig, axes = new_figure(1, len(datasets), width_in=PAGE_WIDTH_IN, aspect=0.45,
+                           squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        part = runs[runs.dataset == dataset]
+        for x, m in enumerate(order):
+            per = part[part.method == m].groupby("test_domain").test_accuracy.mean()
+            ax.scatter(x + np.linspace(-0.2, 0.2, len(per)), 100 * per, s=8, color=COLORS[m])
+            ax.plot([x - 0.3, x + 0.3], [100 * per.mean()] * 2, color="k", linewidth=1.2)
+        ax.set_xticks(range(len(order)), [LABELS[m] for m in order], rotation=45, ha="right")
+        ax.set_ylabel("test-domain accuracy (%)")
+        ax.set_title(dataset)
+    paths = save_figure(fig, out_dir, "accuracy")
+    fig, axes = new_figure(1, len(datasets), width_in=PAGE_WIDTH_IN, aspect=0.45,
+                           squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        part = runs[runs.dataset == dataset]
+        for m in order:
+            r = part[part.method == m]
+            ax.scatter(r.pooled_zeroth_order, r.individual_zeroth_order, s=8, color=COLORS[m],
+                       label=LABELS[m])
+        top = float(np.nanmax(part[["pooled_zeroth_order", "individual_zeroth_order"]].values))
+        ax.plot([0, top], [0, top], color="0.5", linestyle=":", linewidth=0.8)
+        ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_xlabel("pooled sharpness")
+        ax.set_ylabel("individual sharpness")
+        ax.set_title(dataset)
+    axes[0, 0].legend(fontsize="x-small")
+    return paths + save_figure(fig, out_dir, "sharpness")

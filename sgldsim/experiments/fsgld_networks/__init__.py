@@ -1,0 +1,1 @@
+"""Experiments with fSGLD and its baselines on neural networks (docs/theory.md §7)."""

@@ -1,0 +1,233 @@
+"""The coupling ablation: fSGLD's test accuracy along sigma = beta^(-(1+eta)/4)
+(docs/theory.md §3, §7).
+
+The paper reports a plateau of accuracy for eta in (0, 1) and a drop when a fixed beta or a
+fixed sigma pushes the implied eta = 4 ln(1/sigma) / ln(beta) - 1 out of (0, 1). Each cell is
+(sigma rule, beta): fSGLD at a fixed learning rate on one noisy-label task, every seed (paired
+as in :mod:`sgldsim.experiments.common.nn_setup`). Rows of fixed beta are the eta sweeps; the
+"sigma=S" rules cross eta's range as beta varies. eta < 0 means a perturbation larger than the
+coupling allows, eta > 1 one so small that fSGLD tends to SGLD.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ... import nn
+from ...coupling import parse_sigma_rule
+from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
+from ..common.nn_setup import (
+    WIDTHS,
+    check_choices,
+    check_dataset_fits,
+    check_fixed,
+    check_range,
+    dataset_from_params,
+    model_from_params,
+    noisy_label_sets,
+    seed_keys,
+)
+
+CHUNK_SIZE = 32
+Z = 2.0
+"""Significance threshold in standard errors for a drop."""
+Z_PLATEAU = 3.0
+"""Looser threshold for the plateau (many cells are compared at once)."""
+TOLERANCE = 0.01
+"""Accuracy differences below one percentage point count as no change (a "drop" must be
+larger). Standard errors treat seeds as independent; they are paired (common random
+numbers), so the errors are if anything overstated."""
+
+
+def validate(config: ExperimentConfig) -> None:
+    check_choices(config, "dataset", nn.DATASETS)
+    check_choices(config, "model", tuple(nn.MODELS))
+    check_choices(config, "noise", nn.NOISE_KINDS)
+    widths = [name for name in WIDTHS.values() if name in config.params or name in config.grid]
+    check_fixed(config, "seeds", *widths)
+    check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
+    check_range(config, "seeds", 1, integer=True)
+    for name in ("epochs", "batch_size", "num_samples_mnist1d", *widths):
+        check_range(config, name, 0, integer=True)
+    check_range(config, "learning_rate", 0.0)
+    check_range(config, "weight_decay", 0.0, low_inclusive=True)
+    for beta in config.values("beta"):
+        if not (1 < beta < float("inf")):
+            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
+                              "finite number > 1 (the implied eta needs ln beta > 0)")
+    for rule in config.values("sigma_rule"):
+        parse_sigma_rule(rule, 10.0)
+    check_dataset_fits(config)
+
+
+def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
+    """Train every (cell, seed) of the chunk at once; cells sharing a task share one program."""
+    del keys  # seeds are shared across cells (common random numbers, see nn_common)
+    out = {}
+    tasks = {}
+    for cell in cells:
+        p = cell.params
+        task = tuple(p[k] for k in ("dataset", "model", "noise", "noise_rate", "learning_rate",
+                                    "epochs", "batch_size", "weight_decay"))
+        tasks.setdefault(task, []).append(cell)
+    for group in tasks.values():
+        out.update(zip([c.id for c in group], _run_group(config, group), strict=True))
+    return [out[c.id] for c in cells]
+
+
+def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
+    p = cells[0].params
+    dataset = dataset_from_params(p)
+    model = model_from_params(p, p["model"], dataset)
+    num_seeds = int(p["seeds"])
+    noise_keys, train_keys = seed_keys(config.seed, num_seeds)
+    train_labels, val_labels = noisy_label_sets(noise_keys, dataset, p["noise"], p["noise_rate"])
+    rules = [parse_sigma_rule(c.params["sigma_rule"], float(c.params["beta"])) for c in cells]
+    runs = [(i, s) for i in range(len(cells)) for s in range(num_seeds)]
+    hyper = nn.hyperparameters(
+        np.full(len(runs), p["learning_rate"]),
+        beta=np.array([cells[i].params["beta"] for i, _ in runs]),
+        sigma=np.array([rules[i][0] for i, _ in runs]))
+    seeds = np.array([s for _, s in runs])
+    _, metrics = nn.train_runs("langevin", model, dataset, train_keys[seeds], hyper,
+                               train_labels[seeds], val_labels[seeds], epochs=int(p["epochs"]),
+                               batch_size=int(p["batch_size"]),
+                               weight_decay=float(p["weight_decay"]))
+    metrics = {name: np.asarray(getattr(metrics, name)) for name in metrics._fields}
+    out = [[{"measure": "sigma", "value": sigma}, {"measure": "implied_eta", "value": eta}]
+           for sigma, eta in rules]
+    for r, (i, s) in enumerate(runs):
+        out[i] += [{"measure": name, "seed": s, "value": float(values[r])}
+                   for name, values in metrics.items()]
+    return out
+
+
+def per_cell(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    """One row per (sigma rule, beta): sigma, implied eta, test accuracy mean/std/n."""
+    scalars = cells_table(results[results.seed.isna()].drop(columns="seed"), config)
+    runs = results[results.measure == "test_accuracy"]
+    stats = runs.groupby("cell_id", sort=False).value.agg(["mean", "std", "size"])
+    stats.columns = ["test_mean", "test_std", "n"]
+    for measure, column in (("train_accuracy", "train_mean"),
+                            ("test_accuracy_at_best", "best_test_mean")):
+        values = results[results.measure == measure]
+        if len(values):
+            stats[column] = values.groupby("cell_id", sort=False).value.mean()
+    table = scalars.merge(stats, left_on="cell_id", right_index=True)
+    table["test_se"] = table.test_std / np.sqrt(table.n)
+    table["inside"] = (table.implied_eta > 0) & (table.implied_eta < 1)
+    return table
+
+
+def _with_plateau(table: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's gap to the plateau: its mean accuracy minus the mean of the *other* cells
+    with implied eta in (0,1) at the same beta, with the standard error of that difference."""
+    inside = table[table.inside]
+    sums = inside.groupby("beta").agg(total=("test_mean", "sum"), count=("test_mean", "size"),
+                                      se2=("test_se", lambda se: (se**2).sum()))
+    table = table.merge(sums, left_on="beta", right_index=True, how="left")
+    own = table.inside.astype(float)
+    others = table["count"] - own
+    table["plateau"] = (table.total - own * table.test_mean) / others.where(others > 0)
+    plateau_se2 = (table.se2 - own * table.test_se**2) / others.where(others > 0) ** 2
+    table["gap"] = table.test_mean - table.plateau
+    table["gap_se"] = np.sqrt(table.test_se**2 + plateau_se2)
+    return table.drop(columns=["total", "count", "se2"])
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    table = _with_plateau(per_cell(results, config))
+    rules = list(dict.fromkeys(table.sigma_rule))
+    accuracy = table.assign(
+        shown=[f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(table.test_mean, table.test_std,
+                                                              strict=True)]
+    ).pivot(index="beta", columns="sigma_rule", values="shown")[rules]
+    implied = table.pivot(index="beta", columns="sigma_rule", values="implied_eta")[rules]
+    sigma = table.pivot(index="beta", columns="sigma_rule", values="sigma")[rules]
+    extra = [f"{title}:\n" + table.pivot(index="beta", columns="sigma_rule", values=column)[
+        rules].mul(100).to_string(float_format=lambda v: f"{v:.1f}")
+        for column, title in (("train_mean", "train accuracy on the noisy labels (%)"),
+                              ("best_test_mean", "test accuracy at the best validation epoch (%)"))
+        if column in table]
+    text = "\n\n".join([
+        f"test accuracy at the end (%), mean ± std over {int(table.n.min())} seeds:\n"
+        + accuracy.to_string(), *extra,
+        "implied eta:\n" + implied.to_string(float_format=lambda v: f"{v:.2f}"),
+        "sigma:\n" + sigma.to_string(float_format=lambda v: f"{v:.3g}"),
+        "Legend: rows beta (inverse temperature of the mean loss), columns the sigma rule "
+        "('eta=E': sigma = beta^(-(1+E)/4); 'sigma=S': fixed); accuracies are means over the "
+        "paired seeds (test: clean labels; train: the noisy labels it was trained on); implied "
+        "eta = 4 ln(1/sigma) / ln(beta) - 1, (0,1) the paper's range. Verdicts compare each "
+        "cell with the mean of the other cells in (0,1) at its beta (the plateau).",
+    ])
+    verdicts, fitted = [], {}
+    inside = table[table.inside & table.plateau.notna()]
+    if len(inside):
+        worst = inside.loc[(inside.gap.abs() / inside.gap_se).idxmax()]
+        flat = ((inside.gap.abs() <= Z_PLATEAU * inside.gap_se)
+                | (inside.gap.abs() <= TOLERANCE)).all()
+        fitted["plateau_max_abs_gap"] = float(inside.gap.abs().max())
+        verdicts.append(Verdict(
+            "test accuracy is on a plateau for eta in (0,1)", "consistent" if flat else
+            "inconsistent",
+            f"{len(inside)} cells with implied eta in (0,1) over {inside.beta.nunique()} betas; "
+            f"largest gap to its beta's plateau {100 * worst.gap:+.2f} ± "
+            f"{100 * worst.gap_se:.2f} pp ({worst.sigma_rule}, beta={worst.beta:g}); allowed "
+            f"{Z_PLATEAU:g} SE or {100 * TOLERANCE:g} pp"))
+    else:
+        verdicts.append(Verdict("test accuracy is on a plateau for eta in (0,1)",
+                                "inconclusive", "fewer than 2 cells in (0,1) at every beta"))
+    for side, mask, meaning in (
+            ("eta <= 0", table.implied_eta <= 0, "sigma above the coupling"),
+            ("eta >= 1", table.implied_eta >= 1, "sigma below the coupling, towards SGLD")):
+        out = table[mask & table.plateau.notna()]
+        claim = f"accuracy drops when the implied eta leaves (0,1) on the side {side} ({meaning})"
+        if out.empty:
+            verdicts.append(Verdict(claim, "inconclusive", "no cell on this side has a plateau "
+                                    "at its beta"))
+            continue
+        gap = float(out.gap.mean())
+        se = float(np.sqrt((out.gap_se**2).sum()) / len(out))
+        fitted[f"gap_outside[{side}]"] = gap
+        fitted[f"gap_outside_stderr[{side}]"] = se
+        drops = int((out.gap < -Z * out.gap_se).sum())
+        verdict = ("consistent" if gap < -TOLERANCE and gap + Z * se < 0 else
+                   "inconsistent" if gap - Z * se > -TOLERANCE else "inconclusive")
+        verdicts.append(Verdict(claim, verdict, (
+            f"mean gap to the plateau {100 * gap:+.2f} ± {100 * se:.2f} pp over {len(out)} "
+            f"cells, {drops} of them significantly below ({Z:g} SE); a drop is a mean gap "
+            f"below -{100 * TOLERANCE:g} pp and below 0 by {Z:g} SE, no drop a mean gap above "
+            f"-{100 * TOLERANCE:g} pp by {Z:g} SE")))
+    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """Test accuracy against the implied eta, a colour per beta; coupled rules joined by lines,
+    fixed-sigma rules as squares; (0,1) shaded."""
+    import matplotlib
+
+    table = per_cell(results, config)
+    fig, ax = new_figure(1, 1, width_in=PAGE_WIDTH_IN * 0.6, aspect=0.65)
+    ax.axvspan(0.0, 1.0, color="0.9", zorder=0, label=r"$\eta \in (0, 1)$")
+    betas = sorted(table.beta.unique())
+    cmap = matplotlib.colormaps["viridis"]
+    for k, beta in enumerate(betas):
+        color = cmap(k / max(len(betas) - 1, 1))
+        part = table[table.beta == beta]
+        coupled = part[part.sigma_rule.str.startswith("eta=")].sort_values("implied_eta")
+        fixed = part[part.sigma_rule.str.startswith("sigma=")]
+        ax.errorbar(coupled.implied_eta, 100 * coupled.test_mean, yerr=100 * coupled.test_std,
+                    color=color, marker="o", capsize=2, label=rf"$\beta$ = {beta:g}")
+        ax.errorbar(fixed.implied_eta, 100 * fixed.test_mean, yerr=100 * fixed.test_std,
+                    color=color, marker="s", linestyle="none", capsize=2, markerfacecolor="none")
+    ax.plot([], [], color="0.3", marker="s", linestyle="none", markerfacecolor="none",
+            label=r"fixed $\sigma$")
+    ax.set(xlabel=r"implied $\eta = 4\ln(1/\sigma)/\ln\beta - 1$", ylabel="test accuracy (%)",
+           title=f"fSGLD, {config.params['dataset']}/{config.params['model']}, "
+                 f"{100 * config.params['noise_rate']:g}% {config.params['noise']} noise")
+    ax.legend(fontsize="x-small", ncol=2)
+    return save_figure(fig, out_dir, "accuracy")

@@ -1,0 +1,459 @@
+"""Noisy-label classification where networks memorise: does fSGLD match or beat SGD, SGLD, RWP,
+SAM and ASAM, resist memorising the flipped labels, and reach flatter minima? (docs/theory.md §7;
+the paper's CIFAR-N / WebVision claims, in miniature.)
+
+The regime matters: the claims are about networks that fit the noisy training labels, so that
+SGD's test accuracy falls between its best epoch and the end of training. The tasks are the
+MNIST-1D benchmark's MLP and CNN on MNIST-1D at its generator's default size (5000 signals) and
+a wide MLP on scikit-learn's digits, trained long enough that SGD fits 20 % symmetric noise.
+
+A cell is (task, noise kind, noise rate, method); a task is ``"<dataset>/<model>"``. Inside a cell
+every configuration of the method's tuning grid trains for every seed. Every method gets the
+same budget: the task's learning rates x one list of its own, all own lists of equal length
+(SGD's own list: learning-rate factors). Accuracies on the noisy validation split and the clean
+test split are recorded after every epoch. The configuration with the best mean validation
+accuracy at the end of training (noisy labels, as a practitioner would have) is selected and
+its seeds reported: test accuracy at the end and at the epoch of best validation accuracy, the
+train accuracy on the noisy labels, the fraction of flipped labels memorised, and the top
+Hessian eigenvalue and trace of the noisy training loss (no weight decay) on the first
+``hessian_examples`` training examples. The test split is never used to choose.
+
+Cells of one task run together: one compiled, vmapped program per method family
+(:mod:`sgldsim.nn.sweep`); seeds follow :mod:`sgldsim.experiments.common.nn_setup` (paired across
+methods and settings).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+from ... import nn
+from ...coupling import coupled_sigma
+from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner.summary import signed_verdict
+from ..common.nn_setup import (
+    check_choices,
+    check_dataset_fits,
+    check_fixed,
+    check_range,
+    dataset_from_params,
+    model_from_params,
+    noisy_label_sets,
+    parse_task,
+    seed_keys,
+)
+
+CHUNK_SIZE = 24
+METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+BASELINES = ("sgd", "sgld", "rwp", "sam", "asam")
+SETTING = ["task", "noise", "noise_rate"]
+OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgld": "langevin_betas",
+             "rwp": "langevin_betas", "fsgld": "langevin_betas", "sam": "sam_rhos",
+             "asam": "asam_rhos"}
+"""The list each method tunes besides the learning rate (RWP: the sigmas the coupling gives
+these betas, without Langevin noise)."""
+MEMORISES = 0.95
+"""SGD "memorises" when its train accuracy on the noisy labels is at least this."""
+Z = 2.0
+"""A difference counts as significant beyond this many standard errors."""
+
+
+def validate(config: ExperimentConfig) -> None:
+    for task in config.values("task"):
+        try:
+            dataset, model = parse_task(task)
+        except ValueError as err:
+            raise ConfigError(f"{config.key_path('task')}: {err}") from None
+        if f"{model}_learning_rates" not in config.params:
+            raise ConfigError(f"{config.key_path('task')}={task!r} needs "
+                              f"params.{model}_learning_rates")
+    check_choices(config, "noise", nn.NOISE_KINDS)
+    check_choices(config, "method", METHODS)
+    lists = sorted(set(OWN_LISTS.values()))
+    check_fixed(config, "seeds", "hessian_examples", "epochs", *lists,
+                *[k for k in config.params if k.endswith(("_learning_rates", "_hidden",
+                                                          "_channels", "_epochs"))])
+    lengths = {name: len(config.params[name]) for name in lists}
+    if len(set(lengths.values())) != 1:
+        raise ConfigError(f"the tuning lists {lengths!r} are not allowed: every method gets the "
+                          "same budget, so they must have equal lengths")
+    check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
+    check_range(config, "seeds", 1, integer=True)
+    for name in ("epochs", "batch_size", "hessian_examples", "lanczos_iterations",
+                 "num_samples_mnist1d", *[k for k in config.params if k.endswith("_epochs")]):
+        check_range(config, name, 0, integer=True)
+    check_range(config, "trace_samples", 1, integer=True)
+    for name in (*lists, *[k for k in config.params if k.endswith("_learning_rates")]):
+        check_range(config, name, 0.0)
+    for name in ("weight_decay", "asam_eta"):
+        check_range(config, name, 0.0, low_inclusive=True)
+    check_dataset_fits(config)
+
+
+def task_epochs(params: dict, model: str) -> int:
+    """Epochs of a task: ``params["<model>_epochs"]`` where given (a model that needs longer to
+    fit the noisy labels), else ``params["epochs"]``."""
+    return int(params.get(f"{model}_epochs", params["epochs"]))
+
+
+def tuning_grid(method: str, model: str, params: dict) -> list[tuple[str, nn.Hyperparameters]]:
+    """``(label, hyperparameters)`` of each configuration a method tries: the model's learning
+    rates x the method's own list (:data:`OWN_LISTS`): SGD learning-rate factors, SGLD and
+    fSGLD betas (fSGLD's sigma from the coupling at ``coupling_eta``), RWP the coupled sigmas
+    of those betas without Langevin noise, SAM and ASAM their rhos."""
+    configs = []
+    for lr in params[f"{model}_learning_rates"]:
+        for value in params[OWN_LISTS[method]]:
+            if method == "sgd":
+                configs.append((f"lr={lr * value:g}", nn.hyperparameters(lr * value)))
+            elif method in ("sgld", "fsgld", "rwp"):
+                sigma = float(coupled_sigma(value, params["coupling_eta"]))
+                label, hyper = {
+                    "sgld": (f"lr={lr:g} beta={value:g}", nn.hyperparameters(lr, beta=value)),
+                    "fsgld": (f"lr={lr:g} beta={value:g} sigma={sigma:.3g}",
+                              nn.hyperparameters(lr, beta=value, sigma=sigma)),
+                    "rwp": (f"lr={lr:g} sigma={sigma:.3g}", nn.hyperparameters(lr, sigma=sigma)),
+                }[method]
+                configs.append((label, hyper))
+            else:
+                configs.append((f"lr={lr:g} rho={value:g}", nn.hyperparameters(lr, rho=value)))
+    return configs
+
+
+def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
+    """Train every cell's grid x seeds, grouped by task and method family."""
+    del keys  # seeds are shared across cells (common random numbers, see nn_common)
+    rows = {cell.id: [] for cell in cells}
+    groups = defaultdict(list)
+    for cell in cells:
+        groups[cell.params["task"]].append(cell)
+    for task, group in groups.items():
+        dataset_name, model_name = parse_task(task)
+        for cell, cell_rows in zip(group, _run_group(config, dataset_name, model_name, group),
+                                   strict=True):
+            rows[cell.id] = cell_rows
+    return [rows[cell.id] for cell in cells]
+
+
+def _run_group(config, dataset_name, model_name, cells):
+    p = config.params
+    dataset = dataset_from_params(p, dataset_name)
+    model = model_from_params(p, model_name, dataset)
+    num_seeds = int(p["seeds"])
+    noise_keys, train_keys = seed_keys(config.seed, num_seeds)
+    labels = {(c.params["noise"], c.params["noise_rate"]): None for c in cells}
+    labels = {setting: noisy_label_sets(noise_keys, dataset, *setting) for setting in labels}
+
+    # runs[family] = [(cell index, config index, seed)], with their hyperparameters
+    runs, hypers, grids = defaultdict(list), defaultdict(list), []
+    for i, cell in enumerate(cells):
+        grid = tuning_grid(cell.params["method"], model_name, p)
+        grids.append(grid)
+        family = nn.METHOD_FAMILY[cell.params["method"]]
+        for j, (_, hyper) in enumerate(grid):
+            for s in range(num_seeds):
+                runs[family].append((i, j, s))
+                hypers[family].append(hyper)
+
+    metrics, trained, where = {}, {}, {}
+    for family, members in runs.items():
+        settings = [(cells[i].params["noise"], cells[i].params["noise_rate"])
+                    for i, _, _ in members]
+        seeds = np.array([s for _, _, s in members])
+        train_labels = jnp.stack([labels[st][0][s] for st, s in zip(settings, seeds,
+                                                                     strict=True)])
+        val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
+        hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
+        params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper, train_labels,
+                                  val_labels, epochs=task_epochs(p, model_name),
+                                  batch_size=int(p["batch_size"]),
+                                  weight_decay=float(p["weight_decay"]),
+                                  asam_eta=float(p["asam_eta"]))
+        m = jax.tree.map(np.asarray, m)
+        for r, member in enumerate(members):
+            metrics[member] = {name: float(getattr(m, name)[r]) for name in m._fields}
+            where[member] = (family, r)
+        trained[family] = params
+
+    selected = []
+    for i, grid in enumerate(grids):
+        val = [np.mean([metrics[i, j, s]["validation_accuracy"] for s in range(num_seeds)])
+               for j in range(len(grid))]
+        selected.append(int(np.argmax(val)))
+
+    # Curvature of every cell's selected configuration, all seeds, in one batch.
+    n_hessian = int(p["hessian_examples"])
+    chosen = [(i, selected[i], s) for i in range(len(cells)) for s in range(num_seeds)]
+    stacked = jax.tree.map(
+        lambda *xs: jnp.stack(xs),
+        *[jax.tree.map(lambda x, r=where[m][1]: x[r], trained[where[m][0]]) for m in chosen])
+    hessian_labels = jnp.stack([
+        labels[cells[i].params["noise"], cells[i].params["noise_rate"]][0][s][:n_hessian]
+        for i, _, s in chosen])
+    curvature_keys = jnp.stack([jax.random.fold_in(train_keys[s], 2) for _, _, s in chosen])
+    curv = nn.curvature_runs(model, curvature_keys, stacked, dataset.train.x[:n_hessian],
+                             hessian_labels, lanczos_iterations=int(p["lanczos_iterations"]),
+                             trace_samples=int(p["trace_samples"]))
+    curv = {m: {name: float(np.asarray(getattr(curv, name))[r]) for name in curv._fields}
+            for r, m in enumerate(chosen)}
+
+    out = []
+    for i, grid in enumerate(grids):
+        cell_rows = []
+        for j, (label, _) in enumerate(grid):
+            for s in range(num_seeds):
+                tags = {"config": label, "seed": s, "selected": j == selected[i]}
+                cell_rows += [{"measure": name, "value": value, **tags}
+                              for name, value in metrics[i, j, s].items()]
+                if j == selected[i]:
+                    cell_rows += [{"measure": name, "value": value, **tags}
+                                  for name, value in curv[i, j, s].items()]
+        out.append(cell_rows)
+    return out
+
+
+def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, seed) of the selected configuration, a column per measure."""
+    chosen = results[results.selected.astype(bool)]
+    keys = [*SETTING, "method", "config", "seed"]
+    wide = chosen.pivot_table(index=keys, columns="measure", values="value", sort=False)
+    wide = wide.reset_index()
+    return wide.assign(drop=wide.test_accuracy_at_best - wide.test_accuracy)
+
+
+MEASURES = {"test": "test_accuracy", "best_test": "test_accuracy_at_best", "drop": "drop",
+            "train": "train_accuracy", "memorized": "memorized_fraction",
+            "top_eigenvalue": "top_eigenvalue", "trace": "trace", "best_epoch": "best_epoch"}
+"""Summary name -> measure of :func:`selected_runs`."""
+
+
+def per_setting(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of the selected configuration, per setting and method
+    (columns ``<name>_mean``, ``<name>_std`` for each name of :data:`MEASURES`, and ``n``)."""
+    runs = selected_runs(results)
+    grouped = runs.groupby([*SETTING, "method", "config"], sort=False)
+    aggregations = {"n": ("test_accuracy", "size")}
+    for name, measure in MEASURES.items():
+        if measure in runs:
+            aggregations[f"{name}_mean"] = (measure, "mean")
+            aggregations[f"{name}_std"] = (measure, "std")
+    return grouped.agg(**aggregations).reset_index()
+
+
+def _paired(results: pd.DataFrame, baseline: str, measure: str, log: bool = False
+            ) -> pd.DataFrame:
+    """Per setting: the mean over seeds of fSGLD's value minus the baseline's (or the log ratio)
+    in the same seed (paired: same initialisation, batches and flipped labels), with its
+    standard error std / sqrt(n) over the seeds."""
+    runs = selected_runs(results)
+    if measure not in runs:
+        return pd.DataFrame({"diff": [], "se": []})
+    wide = runs.pivot_table(index=[*SETTING, "seed"], columns="method", values=measure,
+                            sort=False)
+    if "fsgld" not in wide or baseline not in wide:
+        return pd.DataFrame({"diff": [], "se": []})
+    diff = (np.log(wide.fsgld / wide[baseline]) if log else wide.fsgld - wide[baseline]).dropna()
+    grouped = diff.groupby(level=SETTING, sort=False)
+    n = grouped.size()
+    se = grouped.std(ddof=1) / np.sqrt(n)
+    return pd.DataFrame({"diff": grouped.mean(), "se": se.fillna(np.inf)})
+
+
+def _pooled(d: pd.DataFrame) -> tuple[float, float, int, int, int]:
+    """Mean difference over settings and its standard error, the larger of the seed-noise SE
+    (sqrt(sum se_i^2) / n) and the spread over settings (std / sqrt(n)); and how many settings
+    are significantly above / below zero / neither (Z per-setting standard errors)."""
+    n = len(d)
+    mean = float(d["diff"].mean())
+    seed_se = float(np.sqrt((d.se**2).sum()) / n)
+    spread_se = float(d["diff"].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    se = max(seed_se, spread_se) if n > 1 else seed_se
+    above = int((d["diff"] > Z * d.se).sum())
+    below = int((d["diff"] < -Z * d.se).sum())
+    return mean, se, above, below, n - above - below
+
+
+def _accuracy_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
+    verdicts, fitted = [], {}
+    for measure, when in (("test_accuracy", "end of training"),
+                          ("test_accuracy_at_best", "best validation epoch")):
+        for baseline in BASELINES:
+            d = _paired(results, baseline, measure)
+            claim = f"fSGLD matches or beats {baseline.upper()} (test accuracy, {when})"
+            if len(d) < 2:
+                verdicts.append(Verdict(claim, "inconclusive",
+                                        f"only {len(d)} setting(s) with both"))
+                continue
+            mean, se, better, worse, tied = _pooled(d)
+            fitted[f"{measure}_gain_vs_{baseline}"] = mean
+            fitted[f"{measure}_gain_vs_{baseline}_stderr"] = se
+            reason = (f"fSGLD - {baseline.upper()} = {100 * mean:+.2f} ± {100 * se:.2f} pp over "
+                      f"{len(d)} settings; fSGLD wins in {better}, loses in {worse}, ties in "
+                      f"{tied} ({Z:g} paired SE over seeds)")
+            verdicts.append(Verdict(claim, "consistent" if mean >= -Z * se else "inconsistent",
+                                    reason))
+            if baseline in ("sgd", "sam") and measure == "test_accuracy":
+                strict = signed_verdict(mean, se, Z, "above")
+                verdicts.append(Verdict(f"fSGLD beats {baseline.upper()} (the headline's "
+                                        f"ranking, {when})", strict, reason))
+    return verdicts, fitted
+
+
+def _memorisation_verdicts(results: pd.DataFrame, table: pd.DataFrame
+                           ) -> tuple[list[Verdict], dict]:
+    verdicts, fitted = [], {}
+    sgd = table[(table.method == "sgd") & (table.noise == "symmetric")
+                & np.isclose(table.noise_rate, 0.2)]
+    claim = (f"the regime: SGD fits the noisy labels (train accuracy >= {100 * MEMORISES:g} % at "
+             "20 % symmetric noise)")
+    if sgd.empty:
+        verdicts.append(Verdict(claim, "inconclusive", "no SGD cell at 20 % symmetric noise"))
+    else:
+        shown = ", ".join(f"{t} {100 * a:.1f} %" for t, a in zip(sgd.task, sgd.train_mean,
+                                                                 strict=True))
+        verdicts.append(Verdict(claim, "consistent" if (sgd.train_mean >= MEMORISES).all()
+                                else "inconsistent", f"SGD's noisy train accuracy: {shown}"))
+    d = _paired(results, "sgd", "memorized_fraction")
+    claim = "fSGLD memorises fewer flipped labels than SGD"
+    if len(d) < 2:
+        verdicts.append(Verdict(claim, "inconclusive", f"only {len(d)} setting(s)"))
+    else:
+        mean, se, more, fewer, tied = _pooled(d)
+        fitted["memorized_fraction_diff_vs_sgd"] = mean
+        verdict = signed_verdict(mean, se, Z)
+        verdicts.append(Verdict(claim, verdict, (
+            f"fSGLD - SGD = {100 * mean:+.1f} ± {100 * se:.1f} pp of the flipped labels over "
+            f"{len(d)} settings; fewer in {fewer}, more in {more}, neither in {tied}")))
+    return verdicts, fitted
+
+
+def _flatness_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
+    verdicts, fitted = [], {}
+    for baseline in ("sgd", "sgld", "sam"):
+        for column, name in (("top_eigenvalue", "top Hessian eigenvalue"),
+                             ("trace", "Hessian trace")):
+            d = _paired(results, baseline, column, log=True)
+            claim = f"fSGLD reaches flatter minima than {baseline.upper()} ({name})"
+            if len(d) < 2:
+                verdicts.append(Verdict(claim, "inconclusive", f"only {len(d)} setting(s)"))
+                continue
+            mean, se, higher, lower, tied = _pooled(d)
+            fitted[f"log_{column}_ratio_vs_{baseline}"] = mean
+            verdict = signed_verdict(mean, se, Z)
+            verdicts.append(Verdict(claim, verdict, (
+                f"mean log(fSGLD / {baseline.upper()}) = {mean:+.3f} ± {se:.3f} over {len(d)} "
+                f"settings (ratio {np.exp(mean):.2f}); significantly lower in {lower}, higher "
+                f"in {higher}, neither in {tied}")))
+    return verdicts, fitted
+
+
+def _wide(table: pd.DataFrame, cell) -> pd.DataFrame:
+    wide = table.assign(shown=table.apply(cell, axis=1)).pivot_table(
+        index=SETTING, columns="method", values="shown", aggfunc="first", sort=False)
+    return wide[[m for m in METHODS if m in wide.columns]]
+
+
+LEGEND = """\
+Legend (every table: rows are settings, columns methods; one configuration per method, selected
+on the mean noisy-validation accuracy at the end of training; mean over the seeds):
+  test at end      clean test accuracy after the last epoch (%, mean ± std over seeds)
+  test at best     clean test accuracy at the epoch of highest noisy-validation accuracy (%)
+  drop             test at best - test at end (percentage points): what training on lost
+  train (noisy)    train accuracy against the noisy labels (%); >= 95 means memorisation
+  memorised        fraction of the flipped training labels the network predicts as flipped (%)
+  best epoch       0-based epoch of highest noisy-validation accuracy (out of the task's epochs)
+  top eigenvalue   largest Hessian eigenvalue of the noisy training loss (Lanczos)
+  trace            Hessian trace of the noisy training loss (Hutchinson)
+  selected         the selected configuration (learning rate and the method's own parameter)
+Verdicts compare fSGLD with each baseline per setting on the same seeds (paired differences);
+"wins/loses" means beyond 2 paired standard errors, "ties" neither."""
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    table = per_setting(results)
+    n = int(table.n.min()) if len(table) else 0
+    sections = [
+        ("test at end (%)", lambda r: f"{100 * r.test_mean:.1f} ± {100 * r.test_std:.1f}"),
+        ("test at best (%)", lambda r: f"{100 * r.best_test_mean:.1f} ± "
+                                       f"{100 * r.best_test_std:.1f}"),
+        ("drop (pp)", lambda r: f"{100 * r.drop_mean:+.1f}"),
+        ("train (noisy) (%)", lambda r: f"{100 * r.train_mean:.1f}"),
+        ("memorised (%)", lambda r: f"{100 * r.memorized_mean:.0f}"),
+        ("best epoch", lambda r: f"{r.best_epoch_mean:.0f}"),
+        ("top eigenvalue", lambda r: f"{r.top_eigenvalue_mean:.3g}"),
+        ("trace", lambda r: f"{r.trace_mean:.3g}"),
+        ("selected", lambda r: r.config),
+    ]
+    overall = table.groupby("method", sort=False).test_mean.mean()
+    text = "\n\n".join(
+        [f"{len(table)} (setting, method) rows, {n} seeds each"]
+        + [f"{title}:\n" + _wide(table, cell).to_string() for title, cell in sections]
+        + ["mean test accuracy at end over settings (%): " + ", ".join(
+            f"{m} {100 * overall[m]:.2f}" for m in METHODS if m in overall), LEGEND])
+    acc_verdicts, acc_fitted = _accuracy_verdicts(results)
+    mem_verdicts, mem_fitted = _memorisation_verdicts(results, table)
+    flat_verdicts, flat_fitted = _flatness_verdicts(results)
+    overall_fitted = {f"mean_test_accuracy[{m}]": overall[m] for m in overall.index}
+    return Summary(table=text,
+                   fitted={**overall_fitted, **acc_fitted, **mem_fitted, **flat_fitted},
+                   verdicts=mem_verdicts + acc_verdicts + flat_verdicts)
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """``accuracy``: test accuracy at the end of training against noise rate (points with error
+    bars: std over seeds; dashes: at the best validation epoch), a panel per task and noise
+    kind. ``hessian``: each method's top eigenvalue and trace
+    relative to SGD's in the same setting (points: settings; bars: geometric means; log)."""
+    table = per_setting(results)
+    methods = [m for m in METHODS if m in set(table.method)]
+    combos = list(dict.fromkeys(table.task))
+    kinds = list(dict.fromkeys(table.noise))
+    fig, axes = new_figure(len(combos), len(kinds), width_in=PAGE_WIDTH_IN, aspect=0.55,
+                           squeeze=False, sharex=True)
+    offsets = np.linspace(-0.012, 0.012, len(methods))
+    for row, task in enumerate(combos):
+        for col, kind in enumerate(kinds):
+            ax = axes[row, col]
+            part = table[(table.task == task) & (table.noise == kind)]
+            for offset, method in zip(offsets, methods, strict=True):
+                m = part[part.method == method].sort_values("noise_rate")
+                ax.errorbar(m.noise_rate + offset, 100 * m.test_mean, yerr=100 * m.test_std,
+                            marker="o", capsize=2, **style_for(method))
+                ax.scatter(m.noise_rate + offset, 100 * m.best_test_mean, marker="_", s=30,
+                           color=style_for(method)["color"])
+            ax.set_title(f"{task}, {kind} noise")
+            ax.set_ylabel("test accuracy (%)")
+            if row == len(combos) - 1:
+                ax.set_xlabel("noise rate")
+    axes[0, 0].legend(ncol=3, fontsize="x-small")
+    paths = save_figure(fig, out_dir, "accuracy")
+
+    fig, axes = new_figure(1, 2, width_in=PAGE_WIDTH_IN, aspect=0.5)
+    base = table[table.method == "sgd"].set_index(SETTING)
+    for ax, column, name in ((axes[0], "top_eigenvalue_mean", "(a) top Hessian eigenvalue"),
+                             (axes[1], "trace_mean", "(b) Hessian trace")):
+        for x, method in enumerate(methods):
+            m = table[table.method == method].set_index(SETTING)
+            ratio = (m[column] / base[column]).dropna()
+            jitter = np.linspace(-0.15, 0.15, len(ratio)) if len(ratio) > 1 else [0.0]
+            ax.scatter(x + np.asarray(jitter), ratio, s=8, color=style_for(method)["color"])
+            if len(ratio):
+                ax.plot([x - 0.25, x + 0.25], [np.exp(np.log(ratio).mean())] * 2, color="k",
+                        linewidth=1.2)
+        ax.axhline(1.0, color="0.5", linestyle=":", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlapped
+        ax.set_xticks(range(len(methods)), [style_for(m)["label"] for m in methods])
+        ax.set_ylabel("relative to SGD (same setting)")
+        ax.set_title(name)
+    return paths + save_figure(fig, out_dir, "hessian")

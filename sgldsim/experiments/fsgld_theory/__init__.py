@@ -1,0 +1,1 @@
+"""Experiments that test the fSGLD paper's theory on synthetic potentials (docs/theory.md)."""

@@ -1,0 +1,449 @@
+"""Dimension (Prop. 3.4): how W2(pi^f, pi*) grows with the dimension d at a fixed (beta, sigma).
+
+The coupling bound (Prop. 3.4 of the fSGLD paper, docs/theory.md §4) is
+
+    W2(pi^f, pi*) = O(beta^(-eta/4) sqrt(d) + beta^(-eta/2) d + beta^(-(1+eta)/2) d^2),
+
+pi^f ∝ exp(-beta g_sigma), pi* ∝ exp(-beta v), v = u + (sigma^2/2) Lap u. Four parts (``part``):
+
+- ``separable``: u(x) = sum_i u1(x_i); both measures are products and W2 = sqrt(d) W2_1d exactly
+  (docs/theory.md §5), checked in every d of ``separable_dims``.
+- ``radial``: radial wells u(x) = phi(|x|) (:class:`~sgldsim.potentials.RadialWells`), not
+  separable, exact in every d: all three measures are rotation invariant and W2 between them is
+  W2 between their radial laws (docs/theory.md §10). Fixed radii would not do: the r^(d-1) of the
+  radial law pushes the mass past them. The wells sit on the shell where the confinement's radial
+  law peaks, r_d = sqrt((d - 1) / (beta m)) (its radial law is then close to N(r_d, 1/(2 beta m))
+  in every d): a sharp shell (width 0.25) at r_d and a flat one (width 0.75) at r_d + 0.75,
+  depths 1, m = 1. The exponent p of W2 ~ d^p is fitted over ``radial_dims`` and compared with
+  the bound's leading term (an upper bound: p no larger, within 5 standard errors, is consistent).
+- ``particles``: N SGLD and fSGLD particles on the radial wells, started from exact draws of
+  pi_beta, against the exact radial laws of pi_beta, pi^f, pi*: the radial W2 (a lower bound on
+  W2, exact for rotation-invariant particle laws) and its floor (N exact draws).
+- ``ksd``: the non-separable embedded wells (two Gaussian wells on the x_1 axis) up to
+  ``ksd_dims``, where W2 between pi^f and pi* is out of reach: kernel Stein discrepancy (IMQ,
+  V-statistic) of SGLD and fSGLD particles against pi^f and pi*, whose scores -beta grad g_sigma
+  and -beta grad v are known exactly, with the V-statistic's floor E k_0(X, X) / N.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+
+from ...coupling import parse_sigma_rule
+from ...distances import (
+    gibbs_score,
+    ksd_with_info,
+    radial_noise_floor,
+    radial_wasserstein,
+    wasserstein,
+)
+from ...dynamics import fsgld, sgld, simulate
+from ...figures.style import (
+    PAGE_WIDTH_IN,
+    add_reference_slope,
+    fit_power_law,
+    new_figure,
+    save_figure,
+)
+from ...measures import Gibbs
+from ...potentials import RadialWells
+from ...potentials.catalogue import EMBEDDED_WELLS, landscape_nd
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
+from ..common.checks import check_coupling_betas
+
+CHUNK_SIZE = 1
+PARTS = ("separable", "radial", "particles", "ksd")
+FIT_SE_LIMIT = 5.0  # standard errors of slack before a fitted exponent counts as inconsistent
+FLOOR_FACTOR = 2.0  # a particle distance is resolved when it exceeds this many floors
+IDENTITY_TOL = 1e-8  # relative error allowed in W2 = sqrt(d) W2_1d (rounding only)
+BOUND_EXPONENTS = (0.5, 1.0, 2.0)  # powers of d in the bound's three terms
+RADIAL_OFFSETS = (0.0, 0.75)  # well radii minus the shell radius r_d
+RADIAL_WIDTHS = (0.25, 0.75)  # sharp and flat shell
+METHODS = ("sgld", "fsgld")
+TARGETS = ("pi_beta", "pi_f", "pi_star")
+_NONE = "-"  # label of rows a label does not apply to
+
+
+def validate(config: ExperimentConfig) -> None:
+    landscape_nd(config.params["separable_potential"], 1)
+    check_coupling_betas(config)
+    for rule in config.values("sigma_rule"):
+        parse_sigma_rule(rule, 10.0)
+    for part in config.values("part"):
+        if part not in PARTS:
+            raise ConfigError(f"part={part!r} is not allowed; allowed: {', '.join(PARTS)}")
+    for name in ("separable_dims", "radial_dims", "particle_dims", "ksd_dims"):
+        dims = config.params[name]
+        if not dims or any(int(d) != d or d < 1 for d in dims) or len(set(dims)) != len(dims):
+            raise ConfigError(f"params.{name}={dims} is not allowed: a list of distinct positive "
+                              "integers")
+    for name, low in (("n_particles", 10), ("n_steps", 1), ("floor_repeats", 2)):
+        if config.params[name] < low:
+            raise ConfigError(f"params.{name}={config.params[name]} is not allowed: it must be "
+                              f">= {low}")
+    if not 0 < config.params["step_size"] < np.inf:
+        raise ConfigError(f"params.step_size={config.params['step_size']} is not allowed: it "
+                          "must be finite and > 0")
+
+
+def radial_landscape(dim: int, beta: float) -> RadialWells:
+    """Radial wells on the confinement's radial mode r_d = sqrt((d - 1) / beta) (m = 1): radii
+    r_d + (0, 0.75), widths (0.25, 0.75), depths 1 (module docstring)."""
+    shell = np.sqrt((dim - 1) / beta)
+    return RadialWells(radii=shell + np.array(RADIAL_OFFSETS), depths=[1.0, 1.0],
+                       widths=list(RADIAL_WIDTHS), confinement=1.0, dim=dim)
+
+
+def bound_terms(dims, beta: float, eta: float) -> np.ndarray:
+    """(3, len(dims)): beta^(-eta/4) sqrt(d), beta^(-eta/2) d, beta^(-(1+eta)/2) d^2 (the bound's
+    terms with unit constants)."""
+    d = np.asarray(dims, dtype=float)
+    prefactors = float(beta) ** -np.array([eta / 4, eta / 2, (1 + eta) / 2])
+    return prefactors[:, None] * d[None, :] ** np.array(BOUND_EXPONENTS)[:, None]
+
+
+def leading_exponent(d_max: float, beta: float, eta: float) -> float:
+    """The power of d of the bound's largest term at d = d_max (unit constants)."""
+    return BOUND_EXPONENTS[int(np.argmax(bound_terms([d_max], beta, eta)[:, 0]))]
+
+
+def _row(dim, measure: str, value, method: str = _NONE, target: str = _NONE) -> dict:
+    return {"dim": int(dim), "method": method, "target": target, "measure": measure,
+            "value": float(value)}
+
+
+def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
+    p = cell.params
+    beta = float(p["beta"])
+    sigma, eta = parse_sigma_rule(p["sigma_rule"], beta)
+    part = p["part"]
+    if part == "separable":
+        rows = _separable_rows(p["separable_potential"], p["separable_dims"], beta, sigma)
+    elif part == "radial":
+        rows = [r for d in p["radial_dims"] for r in _radial_rows(int(d), beta, sigma)]
+    else:
+        dims = p["particle_dims"] if part == "particles" else p["ksd_dims"]
+        one = _particle_rows if part == "particles" else _ksd_rows
+        rows = [r for d, k in zip(dims, jax.random.split(key, len(dims)), strict=True)
+                for r in one(int(d), beta, sigma, p, k)]
+    dims = sorted({r["dim"] for r in rows})
+    return rows + [_row(d, name, value) for d in dims
+                   for name, value in (("sigma", sigma), ("eta", eta))]
+
+
+def _separable_rows(name: str, dims, beta: float, sigma: float) -> list[dict]:
+    """Exact W2 through the product measures in each d, beside sqrt(d) W2_1d."""
+    w2_1d = _exact_w2(landscape_nd(name, 1), beta, sigma)
+    return [r for d in dims for r in (
+        _row(d, "w2", _exact_w2(landscape_nd(name, int(d)), beta, sigma), target="pi_star"),
+        _row(d, "w2_sqrt_d_1d", np.sqrt(d) * w2_1d, target="pi_star"))]
+
+
+def _exact_w2(u, beta: float, sigma: float) -> float:
+    return wasserstein(Gibbs(u.smoothed(sigma), beta), Gibbs(u.regularized(sigma), beta), p=2)
+
+
+def _radial_measures(dim: int, beta: float, sigma: float) -> dict:
+    """pi_beta, pi^f, pi* of the radial wells as RadialMeasures (d = 1 included)."""
+    u = radial_landscape(dim, beta)
+    return {name: Gibbs(pot, beta, method="radial") for name, pot in
+            (("pi_beta", u), ("pi_f", u.smoothed(sigma)), ("pi_star", u.regularized(sigma)))}
+
+
+def _radial_rows(dim: int, beta: float, sigma: float) -> list[dict]:
+    """Exact W2(pi^f, pi*) and W2(pi_beta, pi^f) and the mean radii."""
+    m = _radial_measures(dim, beta, sigma)
+    rows = [_row(dim, "w2", wasserstein(m["pi_f"], m["pi_star"], p=2), target="pi_star"),
+            _row(dim, "w2_beta_f", wasserstein(m["pi_beta"], m["pi_f"], p=2), target="pi_star"),
+            _row(dim, "shell_radius", np.sqrt((dim - 1) / beta), target="pi_star")]
+    return rows + [_row(dim, f"mean_radius_{name}", measure.mean_radius(), target="pi_star")
+                   for name, measure in m.items()]
+
+
+def _run_particles(u, beta: float, sigma: float, x0, params: dict, key) -> dict:
+    """Final particles (N, d) float64 of SGLD and fSGLD (one shared start)."""
+    lam = float(params["step_size"])
+    out = {}
+    for i, (method, sampler) in enumerate((("sgld", sgld(lam, beta)),
+                                           ("fsgld", fsgld(lam, beta, sigma)))):
+        result = simulate(jax.random.fold_in(key, i), u, sampler, x0, int(params["n_steps"]))
+        out[method] = np.asarray(result.particles[-1], dtype=float)
+    return out
+
+
+def _particle_rows(dim: int, beta: float, sigma: float, params: dict, key) -> list[dict]:
+    """Radial W2 of SGLD and fSGLD particles (started from exact pi_beta draws) to the exact
+    radial laws, and the floor of N exact radii; the perturbation-noise ratio
+    lam sigma^2 beta L^2 (L: the sharp well's radial curvature, 1 + 1/0.25^2) of docs/theory.md
+    §6."""
+    k_start, k_run, k_floor = jax.random.split(key, 3)
+    measures = _radial_measures(dim, beta, sigma)
+    x0 = measures["pi_beta"].sample(k_start, int(params["n_particles"]))
+    particles = _run_particles(radial_landscape(dim, beta), beta, sigma, x0, params, k_run)
+    rows = [_row(dim, "w2", radial_wasserstein(x, measures[t], p=2), method, t)
+            for method, x in particles.items() for t in TARGETS]
+    for i, t in enumerate(TARGETS):
+        floor, floor_std = radial_noise_floor(measures[t], int(params["n_particles"]), 2,
+                                              key=jax.random.fold_in(k_floor, i),
+                                              n_repeats=int(params["floor_repeats"]))
+        rows += [_row(dim, "w2_floor", floor, target=t), _row(dim, "w2_floor_std", floor_std,
+                                                               target=t)]
+    curvature = 1.0 + 1.0 / RADIAL_WIDTHS[0] ** 2
+    return rows + [_row(dim, "w2", wasserstein(measures["pi_f"], measures["pi_star"], p=2),
+                        "exact", "pi_star"),
+                   _row(dim, "noise_ratio",
+                        params["step_size"] * sigma**2 * beta * curvature**2)]
+
+
+def _ksd_rows(dim: int, beta: float, sigma: float, params: dict, key) -> list[dict]:
+    """KSD of SGLD and fSGLD particles (started at N(0, I / beta), between the wells) against
+    pi^f and pi* of the embedded wells, with the V-statistic's floor."""
+    k_start, k_run = jax.random.split(key)
+    u = landscape_nd(EMBEDDED_WELLS, dim)
+    n = int(params["n_particles"])
+    x0 = np.asarray(jax.random.normal(k_start, (n, dim))) / np.sqrt(beta)
+    particles = _run_particles(u, beta, sigma, x0, params, k_run)
+    scores = {"pi_f": gibbs_score(u.smoothed(sigma), beta),
+              "pi_star": gibbs_score(u.regularized(sigma), beta)}
+    rows = []
+    for method, x in particles.items():
+        for target, score in scores.items():
+            v_info = ksd_with_info(x, score)
+            u_info = ksd_with_info(x, score, statistic="u")
+            rows += [_row(dim, "ksd", v_info.value, method, target),
+                     _row(dim, "ksd_floor", v_info.floor, method, target),
+                     _row(dim, "ksd2_u", u_info.ksd_squared, method, target),
+                     _row(dim, "ksd2_u_stderr", u_info.ksd_squared_stderr, method, target)]
+    return rows
+
+
+# ---- summary ----------------------------------------------------------------------------------
+def _table(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    table = cells_table(results, config)
+    for column in ("w2", "w2_sqrt_d_1d", "w2_floor", "ksd", "ksd_floor", "ksd2_u",
+                   "ksd2_u_stderr", "w2_beta_f",
+                   "noise_ratio", "shell_radius", *(f"mean_radius_{t}" for t in TARGETS)):
+        if column not in table:
+            table[column] = np.nan
+    return table
+
+
+def _per_dim_scalars(table: pd.DataFrame) -> pd.DataFrame:
+    """sigma, eta and noise_ratio rows (method and target '-') joined onto the labelled rows."""
+    keys = ["cell_id", "dim"]
+    scalars = table[(table.method == _NONE) & (table.target == _NONE)]
+    scalars = scalars[[*keys, "sigma", "eta", "noise_ratio"]].drop_duplicates(keys)
+    rest = table[~((table.method == _NONE) & (table.target == _NONE))].drop(
+        columns=["sigma", "eta", "noise_ratio"])
+    return rest.merge(scalars, on=keys, how="left")
+
+
+def _particle_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (sigma rule, d, method) of the particle part: radial W2 to each target, the
+    floors, and W2(pi^f, pi*) exact."""
+    part = table[table.part == "particles"]
+    floors = part[part.method == _NONE].pivot_table(
+        index=["sigma_rule", "dim"], columns="target", values="w2_floor")
+    w2 = part[part.method != _NONE].pivot_table(index=["sigma_rule", "dim", "method"],
+                                                 columns="target", values="w2")
+    out = w2.reset_index().merge(floors.add_prefix("floor_").reset_index(),
+                                 on=["sigma_rule", "dim"])
+    exact = part[part.method == "exact"][["sigma_rule", "dim", "w2", "noise_ratio"]]
+    out = out[out.method != "exact"].merge(exact.rename(columns={"w2": "w2_f_star"}),
+                                           on=["sigma_rule", "dim"])
+    out.columns.name = None
+    return out
+
+
+def _ksd_table(table: pd.DataFrame) -> pd.DataFrame:
+    part = table[(table.part == "ksd") & (table.method != _NONE)]
+    wide = part.pivot_table(index=["sigma_rule", "dim", "method"], columns="target",
+                            values=["ksd", "ksd_floor", "ksd2_u", "ksd2_u_stderr"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    return wide.reset_index()
+
+
+def _fit_exponent(dims, values) -> tuple[float, float]:
+    d, v = np.asarray(dims, dtype=float), np.asarray(values, dtype=float)
+    keep = np.isfinite(v) & (v > 0)
+    if keep.sum() < 2 or np.unique(d[keep]).size < 2:
+        return np.nan, np.nan
+    fit = fit_power_law(d[keep], v[keep])
+    return fit.exponent, fit.stderr
+
+
+LEGEND = """\
+columns: sigma_rule, sigma, eta: the perturbation (coupled sigma = beta^(-(1+eta)/4) or fixed);
+dim: d; w2 = W2(pi^f, pi*) exact (separable: product measures; radial: radial laws);
+w2_sqrt_d_1d: sqrt(d) W2_1d (separable identity); w2_beta_f: W2(pi_beta, pi^f) exact;
+shell_radius: r_d = sqrt((d-1)/beta), where the wells sit; mean_radius_*: E|X| under each measure.
+particles: radial W2 of the SGLD / fSGLD particles to pi_beta, pi_f, pi_star (a lower bound on W2,
+exact for rotation-invariant particle laws); floor_*: radial W2 of N exact draws (mean of
+repeats); w2_f_star: exact W2(pi^f, pi*); noise_ratio: lam sigma^2 beta L^2 (fSGLD is near pi^f
+only when it is << 1). ksd: KSD (IMQ, V-statistic) of the particles against pi^f (ksd_pi_f) and
+pi* (ksd_pi_star); ksd_floor_*: the V-statistic's value for exact draws, sqrt(E k_0(X, X) / N);
+ksd2_u_*: the unbiased U-statistic of KSD^2 (0 for exact draws, can be < 0); ksd2_u_stderr_*: its
+standard error (Hoeffding). The verdicts compare to-pi^f with to-pi* only where they differ by more
+than 2 floors (W2) or 2 combined standard errors (KSD^2)."""
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    table = _per_dim_scalars(_table(results, config))
+    verdicts, fitted, texts = [], {}, []
+    fmt = {"float_format": lambda v: f"{v:.4g}", "index": False}
+    separable = table[table.part == "separable"].dropna(subset=["w2"])
+    if len(separable):
+        rel = (separable.w2 / separable.w2_sqrt_d_1d - 1.0).abs().max()
+        verdicts.append(Verdict(
+            "separable u: W2(pi^f, pi*) = sqrt(d) W2_1d (product measures)",
+            "consistent" if rel < IDENTITY_TOL else "inconsistent",
+            f"max relative difference {rel:.2g} over d = "
+            f"{', '.join(f'{d:g}' for d in sorted(separable.dim.unique()))} (limit "
+            f"{IDENTITY_TOL:g})"))
+        texts.append("separable:\n" + separable[["sigma_rule", "sigma", "dim", "w2",
+                                                 "w2_sqrt_d_1d"]].to_string(**fmt))
+    radial = table[(table.part == "radial")].dropna(subset=["w2"])
+    if len(radial):
+        texts.append("radial (exact):\n" + radial[
+            ["sigma_rule", "sigma", "dim", "shell_radius", "w2", "w2_beta_f",
+             "mean_radius_pi_beta", "mean_radius_pi_f", "mean_radius_pi_star"]].to_string(**fmt))
+        for (rule, beta), group in radial.groupby(["sigma_rule", "beta"], sort=False):
+            verdict, exponent, stderr = _growth_verdict(group, rule, beta)
+            fitted[f"radial_d_exponent[{rule}]"] = exponent
+            fitted[f"radial_d_exponent_stderr[{rule}]"] = stderr
+            verdicts.append(verdict)
+    if (table.part == "particles").any():
+        particles = _particle_table(table)
+        texts.append("particles (radial W2):\n" + particles.to_string(**fmt))
+        for rule, g in particles[particles.method == "fsgld"].groupby("sigma_rule", sort=False):
+            floors = FLOOR_FACTOR * np.maximum(g.floor_pi_f, g.floor_pi_star)
+            verdicts.append(_nearer_verdict(g, rule, "radial W2", "pi_f", "pi_star", floors,
+                                            f"{FLOOR_FACTOR:g} floors"))
+    if (table.part == "ksd").any():
+        ksd = _ksd_table(table)
+        texts.append("ksd (embedded wells):\n" + ksd.to_string(**fmt))
+        for rule, g in ksd[ksd.method == "fsgld"].groupby("sigma_rule", sort=False):
+            se = np.sqrt(g.ksd2_u_stderr_pi_f**2 + g.ksd2_u_stderr_pi_star**2)
+            verdicts.append(_nearer_verdict(g, rule, "U-statistic of KSD^2", "ksd2_u_pi_f",
+                                            "ksd2_u_pi_star", FLOOR_FACTOR * se,
+                                            f"{FLOOR_FACTOR:g} standard errors"))
+    text = "\n\n".join(texts) + "\n\n" + LEGEND
+    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+
+
+def _growth_verdict(group: pd.DataFrame, rule: str, beta: float) -> tuple[Verdict, float, float]:
+    """Exact radial W2(pi^f, pi*) against d: fitted exponent vs the bound's leading one."""
+    eta = float(group.eta.iloc[0])
+    p_bound = leading_exponent(group.dim.max(), beta, eta)
+    sigma = "" if rule.startswith("sigma=") else f", sigma={group.sigma.iloc[0]:.3g}"
+    claim = (f"radial wells: W2(pi^f, pi*) grows in d no faster than the bound's leading term "
+             f"d^{p_bound:g} (beta={beta:g}, {rule}{sigma})")
+    exponent, stderr = _fit_exponent(group.dim, group.w2)
+    if group.dim.nunique() < 3 or not np.isfinite(exponent):
+        return Verdict(claim, "inconclusive", f"{group.dim.nunique()} dimensions; a fit needs "
+                       "3 with W2 > 0"), exponent, stderr
+    tail = group[group.dim >= np.sort(group.dim.unique())[-3]]
+    tail_exponent, _ = _fit_exponent(tail.dim, tail.w2)
+    ok = exponent <= p_bound + FIT_SE_LIMIT * stderr
+    return Verdict(claim, "consistent" if ok else "inconsistent",
+                   f"measured exponent {exponent:.3f} +- {stderr:.3f} over d = "
+                   f"{', '.join(f'{d:g}' for d in sorted(group.dim.unique()))} (exact, no floor; "
+                   f"{tail_exponent:.3f} over the three largest d); bound terms d^0.5, d^1, d^2, "
+                   f"leading at d={group.dim.max():g}: d^{p_bound:g}"), exponent, stderr
+
+
+def _nearer_verdict(group: pd.DataFrame, rule: str, what: str, to_f: str, to_star: str,
+                    threshold, threshold_text: str) -> Verdict:
+    """fSGLD's particles are nearer pi^f than pi* wherever the two discrepancies differ by more
+    than ``threshold`` (floors or standard errors); dimensions where they do not are reported
+    and, if all, the verdict is inconclusive."""
+    claim = (f"fSGLD particles are nearer pi^f than pi* ({what}, {rule}): pi^f is fSGLD's "
+             f"small-step invariant measure")
+    gap = group[to_star] - group[to_f]
+    resolved = group[np.abs(gap) > threshold]
+    per_dim = "; ".join(f"d={r.dim:g}: {getattr(r, to_f):.3g} vs {getattr(r, to_star):.3g}"
+                        for r in group.itertuples())
+    ratio = (f"; noise ratio lam sigma^2 beta L^2 up to {group.noise_ratio.max():.2g}"
+             if "noise_ratio" in group and group.noise_ratio.notna().any() else "")
+    if resolved.empty:
+        return Verdict(claim, "inconclusive", f"no dimension separates pi^f from pi* by more "
+                       f"than {threshold_text} ({per_dim}){ratio}")
+    wrong = resolved[resolved[to_star] < resolved[to_f]]
+    verdict = "consistent" if wrong.empty else "inconsistent"
+    against = f"; nearer pi* at d = {', '.join(f'{d:g}' for d in wrong.dim)}" if len(wrong) \
+        else ""
+    return Verdict(claim, verdict, f"to pi^f vs to pi* ({per_dim}); resolved at d = "
+                   f"{', '.join(f'{d:g}' for d in resolved.dim)}{against}{ratio}")
+
+
+# ---- figures ----------------------------------------------------------------------------------
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """Left: exact W2(pi^f, pi*) against d (radial wells, one line per sigma rule; separable
+    products dashed) with the bound's three terms as reference slopes. Middle: radial W2 of
+    fSGLD particles to pi^f and pi* with the floor. Right: the U-statistic of KSD^2 of fSGLD
+    particles against pi^f and pi* (embedded wells), +- 2 standard errors, symlog axis."""
+    table = _per_dim_scalars(_table(results, config))
+    fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=1.35, squeeze=False)
+    ax_w2, ax_particles, ax_ksd = axes[0]
+    colours = ("#CC3311", "#0077BB", "#009988", "#EE7733")
+    rules = list(dict.fromkeys(table.sigma_rule))
+    for colour, rule in zip(colours, rules, strict=False):
+        radial = table[(table.part == "radial") & (table.sigma_rule == rule)].dropna(
+            subset=["w2"]).sort_values("dim")
+        if len(radial):
+            label = rf"radial, {rule} ($\sigma$={radial.sigma.iloc[0]:.2g})"
+            ax_w2.plot(radial.dim, radial.w2, "o-", color=colour, label=label)
+            if rule == rules[-1]:  # the bound's slopes over the last decade, through its start
+                span = radial[radial.dim >= radial.dim.max() / 10]
+                first = span.iloc[0]
+                styles = (":", "--", "-.")
+                for exponent, style in zip(BOUND_EXPONENTS, styles, strict=True):
+                    ref = add_reference_slope(ax_w2, span.dim, exponent, (first.dim, first.w2),
+                                              f"bound term $d^{{{exponent:g}}}$ (slope)")
+                    ref.set_linestyle(style)
+        sep = table[(table.part == "separable") & (table.sigma_rule == rule)].dropna(
+            subset=["w2"]).sort_values("dim")
+        if len(sep):
+            ax_w2.plot(sep.dim, sep.w2, "s--", color=colour, markerfacecolor="none",
+                       linewidth=0.7, label=f"separable, {rule}")
+    if (table.part == "particles").any():
+        particles = _particle_table(table)
+        for colour, rule in zip(colours, rules, strict=False):
+            g = particles[(particles.sigma_rule == rule) & (particles.method == "fsgld")]
+            g = g.sort_values("dim")
+            if len(g):
+                ax_particles.plot(g.dim, g.pi_f, "o-", color=colour, label=rf"to $\pi^f$, {rule}")
+                ax_particles.plot(g.dim, g.pi_star, "^--", color=colour,
+                                  label=rf"to $\pi^*$, {rule}")
+                ax_particles.plot(g.dim, g.w2_f_star, ":", color=colour, linewidth=0.8)
+                ax_particles.plot(g.dim, g.floor_pi_f, "x", color="0.3", linestyle="none")
+        ax_particles.plot([], [], ":", color="0.3", label=r"exact $W_2(\pi^f,\pi^*)$")
+        ax_particles.plot([], [], "x", color="0.3", label="floor (N exact radii)")
+    if (table.part == "ksd").any():
+        ksd = _ksd_table(table)
+        for colour, rule in zip(colours, rules, strict=False):
+            g = ksd[(ksd.sigma_rule == rule) & (ksd.method == "fsgld")].sort_values("dim")
+            if len(g):
+                for target, marker in (("pi_f", "o-"), ("pi_star", "^--")):
+                    ax_ksd.errorbar(g.dim, g[f"ksd2_u_{target}"],
+                                    yerr=FLOOR_FACTOR * g[f"ksd2_u_stderr_{target}"],
+                                    fmt=marker, color=colour, capsize=2,
+                                    label=rf"to $\pi^{{{'f' if target == 'pi_f' else '*'}}}$, "
+                                          f"{rule}")
+        ax_ksd.axhline(0.0, color="0.3", linewidth=0.6)
+        ax_ksd.set_yscale("symlog", linthresh=0.03)
+    ax_w2.set(xscale="log", yscale="log", xlabel="dimension $d$",
+              ylabel=r"$W_2(\pi^f_{\beta,\sigma}, \pi^*_{\beta,\sigma})$",
+              title="exact: radial wells, products")
+    ax_particles.set(xscale="log", yscale="log", xlabel="dimension $d$",
+                     ylabel="radial $W_2$ of fSGLD particles", title="particles, radial wells")
+    ax_ksd.set(xscale="log", xlabel="dimension $d$",
+               ylabel=r"KSD$^2$ (U-statistic, $\pm$2 s.e.) of fSGLD particles",
+               title="KSD, embedded wells")
+    for ax in axes[0]:
+        ax.legend(fontsize=5, loc="best", framealpha=0.6)
+    return save_figure(fig, out_dir, "dimension")

@@ -1,0 +1,254 @@
+"""Excess risk (Thm 3.8): E v(theta_k) - min v against k, and its stationary level against lam.
+
+v = u + (sigma^2/2) u'' is the Hessian-trace-regularised objective (docs/theory.md §2). The theorem
+bounds
+
+    E v(theta_k) - inf v <= D1' exp(-c lam k / 4) + D2' lam^(1/4) + D3'.
+
+N independent fSGLD chains start at x0 (one compiled call over the step sizes); at recorded
+steps (geometric, for log axes) the particle mean of v - min v estimates the excess risk, with
+standard error sd / sqrt(N) (the particles at a step are iid). min v comes from a fine grid
+refined by Newton steps. The exact stationary level is E_chain v - min v under the chain's
+invariant law (``chain_invariant``), conditioned on the interval where the explicit step is
+stable (lam |u''| < 2, :func:`._stationary.stable_interval`: outside it the polynomial well's
+chain is transient and its quasi-stationary tail, mass ~1e-10, would dominate E v ~ x^6 while no
+particle ever gets there; the mass left out is recorded). As lam -> 0 it tends to
+E_{pi^f} v - min v, the part D3' that does not vanish (about 1/(2 beta) per dimension, the
+temperature, plus the smoothing bias).
+So the tests are
+
+* transient: E v(theta_k) - E_chain v decays exponentially in lam k (fitted rate c);
+* plateau: the particle mean at the last step equals E_chain v within FIT_SE_LIMIT standard
+  errors;
+* step size: the lam-dependent part E_chain v - E_{pi^f} v has an exponent >= 1/4.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+
+from ...figures.style import (
+    PAGE_WIDTH_IN,
+    add_reference_slope,
+    color_for,
+    new_figure,
+    save_figure,
+)
+from ...measures.stationary import basin_measure, global_minimum, stable_interval
+from ...potentials.catalogue import landscape
+from ...runner import Cell, ExperimentConfig, Summary, Verdict
+from ...runner.summary import UPPER_BOUND
+from ..common.fits import (
+    FIT_SE_LIMIT,
+    decay_rate_verdict,
+    exponent_verdict,
+    exponential_rate,
+    settling_verdict,
+)
+from ..common.particle_runs import (
+    cell_numbers,
+    cell_references,
+    labelled_table,
+    per_cell_parameters,
+    record_schedule,
+    simulate_cells,
+    validate_particle_config,
+)
+
+CHUNK_SIZE = 8
+BOUND_EXPONENT = 0.25  # D2' lam^(1/4)
+
+
+def validate(config: ExperimentConfig) -> None:
+    validate_particle_config(config)
+
+
+def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
+    """Particle excess risk at every record and the exact stationary levels, per cell."""
+    p = config.params
+    u = landscape(p["potential"])
+    x0 = np.full((p["n_particles"], 1), float(p["x0"]))
+    record_at = record_schedule(p["n_steps"], p["n_records"], "log")
+    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"], record_at)
+    out = []
+    for i, (cell, refs) in enumerate(zip(cells, cell_references(u, cells), strict=True)):
+        lam, _, sigma = cell_numbers(cell)
+        v = u.regularized(sigma)
+        v_min = global_minimum(v)[1]
+        lo, hi = stable_interval(u, lam)
+        rows = [{"measure": "diverged_at", "value": float(diverged[i])},
+                {"measure": "min_v", "value": v_min}]
+        for name, measure in refs.items():
+            inside = basin_measure(measure, lo, hi)
+            rows += [{"source": name, "measure": "stationary_excess_risk",
+                      "value": inside.expect(lambda x, v=v: np.asarray(v.value(x[:, None])))
+                      - v_min},
+                     {"source": name, "measure": "mass_outside_stable_interval",
+                      "value": 1.0 - measure.mass(lo, hi)}]
+        for x, k in zip(particles[i], steps, strict=True):
+            if 0 <= diverged[i] <= k:
+                break
+            excess = np.asarray(v.value(x[:, None])) - v_min
+            rows += [{"source": "particles", "step": int(k), "measure": "excess_risk",
+                      "value": float(excess.mean())},
+                     {"source": "particles", "step": int(k), "measure": "excess_risk_stderr",
+                      "value": float(excess.std(ddof=1) / np.sqrt(excess.size))}]
+        out.append(rows)
+    return out
+
+
+def _tables(results: pd.DataFrame, config: ExperimentConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(series: cell_id, step, excess_risk, excess_risk_stderr, time, above_chain;
+    cells: one row per cell with the stationary levels, the fitted rate and the final z)."""
+    cells = per_cell_parameters(results, config).set_index("cell_id")
+    levels = labelled_table(results, ("stationary_excess_risk",), ("source",))
+    for r in levels.itertuples():
+        cells.loc[r.cell_id, f"level_{r.source}"] = r.stationary_excess_risk
+    series = labelled_table(results, ("excess_risk", "excess_risk_stderr"), ("step",))
+    series = series.merge(cells[["step_size", "level_chain"]], left_on="cell_id",
+                          right_index=True)
+    series = series.assign(step=series.step.astype(np.int64),
+                           time=series.step_size * series.step,
+                           above_chain=series.excess_risk - series.level_chain)
+    for cell_id, s in series.groupby("cell_id", sort=False):
+        s = s.sort_values("step")
+        fit = exponential_rate(s.time, s.above_chain, s.excess_risk_stderr.median())
+        final = s.iloc[-1]
+        cells.loc[cell_id, ["rate", "rate_stderr", "fit_points", "fit_from", "fit_to"]] = (
+            [np.nan, np.nan, 0, np.nan, np.nan] if fit is None else
+            [4 * fit.rate, 4 * fit.stderr, fit.n, fit.t_start, fit.t_end])
+        cells.loc[cell_id, ["final_excess_risk", "final_stderr"]] = (
+            final.excess_risk, final.excess_risk_stderr)
+        cells.loc[cell_id, "transient_left"] = (
+            np.nan if fit is None else fit.prefactor * np.exp(-fit.rate * final.time))
+    cells["final_z"] = (cells.final_excess_risk - cells.level_chain) / cells.final_stderr
+    cells["step_size_part"] = cells.level_chain - cells.level_pi_f
+    return series, cells.reset_index()
+
+
+def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    _, cells = _tables(results, config)
+    verdicts = [decay_rate_verdict(
+        "E v(theta_k) - E_chain v <= D1' exp(-c lam k / 4) for all lam (Thm 3.8, first term)",
+        cells.step_size, cells.rate, cells.rate_stderr, cells.fit_points),
+        _plateau_verdict(cells)]
+    fitted = {}
+    for (beta, sigma), group in cells.groupby(["beta", "sigma"], sort=False):
+        part = group.step_size_part
+        claim = (f"stationary excess risk = D2' lam^(1/4) + D3': E_chain v - E_pi^f v = "
+                 f"O(lam^{BOUND_EXPONENT:g}) at beta={beta:g}, sigma={sigma:.3g}")
+        verdict, fit = exponent_verdict(claim, group.step_size, part.abs(), BOUND_EXPONENT,
+                                        what="step sizes (exact chain law)")
+        sign = ("positive" if (part > 0).all() else "negative" if (part < 0).all() else
+                "of changing sign")
+        verdicts.append(verdict._replace(reason=verdict.reason + (
+            f"; the lam-dependent part is {sign}; D3' = E_pi^f v - min v = "
+            f"{group.level_pi_f.iloc[0]:.4g} (E_pi* v - min v = {group.level_pi_star.iloc[0]:.4g},"
+            f" 1/(2 beta) = {0.5 / beta:.4g})")))
+        if fit is not None:
+            fitted[f"exponent_step_size_part[beta={beta:g}]"] = fit.exponent
+            fitted[f"exponent_step_size_part_stderr[beta={beta:g}]"] = fit.stderr
+    fitted |= {f"rate[lam={r.step_size:g}]": r.rate for r in cells.itertuples()}
+    diverged = results[(results.measure == "diverged_at") & (results.value >= 0)]
+    if len(diverged):
+        verdicts.append(Verdict("the chains stay finite", "inconsistent",
+                                f"{len(diverged)} cells diverged (records after it are dropped)"))
+    shown = cells[["step_size", "rate", "rate_stderr", "fit_points", "final_excess_risk",
+                   "final_stderr", "level_chain", "final_z", "level_pi_f", "level_pi_star",
+                   "step_size_part"]]
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=LEGEND)
+
+
+LEGEND = {
+    "step_size": "lam, the step size of the cell",
+    "rate": "c fitted to E v(theta_k) - E_chain v ~ exp(-c lam k / 4) over the transient"
+            " (Thm 3.8's first term)",
+    "rate_stderr": "standard error of the fitted rate",
+    "fit_points": "records in the transient window (above 3x the standard error, after the peak)",
+    "final_excess_risk, final_stderr": "particle mean of v(theta_k) - min v at the last record,"
+                                       " and its standard error",
+    "level_chain": "exact E v - min v under the discrete chain's invariant law (the stationary"
+                   " level)",
+    "final_z": "(final_excess_risk - level_chain) / final_stderr",
+    "level_pi_f, level_pi_star": "exact E v - min v under pi^f and pi* (D3' is the pi^f one)",
+    "step_size_part": "level_chain - level_pi_f: the lam-dependent part the bound calls"
+                      " D2' lam^(1/4)",
+    "consistent": UPPER_BOUND,
+}
+
+
+def _plateau_verdict(cells: pd.DataFrame) -> Verdict:
+    worst = cells.loc[cells.final_z.abs().idxmax()]
+    return settling_verdict(
+        "the particle excess risk settles on the chain law's exact stationary level",
+        cells.final_z, cells.transient_left.abs(), FIT_SE_LIMIT * cells.final_stderr,
+        f"last record vs E_chain v - min v: max |z| = {abs(worst.final_z):.2f} (limit "
+        f"{FIT_SE_LIMIT:g}; at lam={worst.step_size:g}: {worst.final_excess_risk:.5f} +- "
+        f"{worst.final_stderr:.5f} vs {worst.level_chain:.5f})")
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """(a) E v(theta_k) - min v against k (log-log; band: +-1 SE; dashed: exact chain level;
+    dotted: the lam -> 0 level E_pi^f v - min v). (b) |E v(theta_k) - E_chain v| against lam k
+    with the fitted exponentials. (c) the lam-dependent stationary part E_chain v - E_pi^f v
+    against lam, with particle estimates and the bound's slope lam^(1/4)."""
+    series, cells = _tables(results, config)
+    lams = sorted(cells.step_size)
+    cmap = matplotlib.colormaps["viridis"]
+    colours = {lam: cmap(0.9 * i / max(len(lams) - 1, 1)) for i, lam in enumerate(lams)}
+    fig, (ax_k, ax_t, ax_lam) = new_figure(1, 3, width_in=PAGE_WIDTH_IN * 1.3, aspect=0.9)
+    for r in cells.itertuples():
+        s = series[(series.cell_id == r.cell_id) & (series.step > 0)].sort_values("step")
+        colour = colours[r.step_size]
+        ax_k.plot(s.step, s.excess_risk, color=colour, label=rf"$\lambda$ = {r.step_size:g}")
+        ax_k.fill_between(s.step, s.excess_risk - s.excess_risk_stderr,
+                          s.excess_risk + s.excess_risk_stderr, color=colour, alpha=0.3,
+                          linewidth=0)
+        ax_k.axhline(r.level_chain, color=colour, linestyle="--", linewidth=0.7)
+        ax_t.plot(s.time, s.above_chain.abs(), color=colour, linewidth=0.9)
+        if np.isfinite(r.rate):
+            t = np.linspace(r.fit_from, r.fit_to, 20)
+            window = s[(s.time >= r.fit_from) & (s.time <= r.fit_to)]
+            y0 = np.exp(np.mean(np.log(window.above_chain.abs()) + r.rate / 4 * window.time))
+            ax_t.plot(t, y0 * np.exp(-r.rate / 4 * t), color=colour, linestyle=":",
+                      linewidth=1.4)
+    ax_k.axhline(cells.level_pi_f.iloc[0], color=color_for("pi_f"), linestyle=":",
+                 label=r"$\lambda \to 0$: $E_{\pi^f} v - \min v$")
+    ax_k.plot([], [], color="0.3", linestyle="--", label="exact chain level")
+    ax_k.set(xscale="log", yscale="log", xlabel="iteration k",
+             ylabel=r"$E\,v(\theta_k) - \min v$", title="(a) excess risk")
+    ax_k.legend(fontsize="x-small")
+    se = series.excess_risk_stderr.median()
+    ax_t.axhline(se, color="0.5", linestyle="-.", label="1 standard error")
+    ax_t.plot([], [], color="0.3", linestyle=":", label=r"fit $e^{-c\lambda k/4}$")
+    fitted_to = cells.fit_to.max() if cells.fit_to.notna().any() else series.time.max()
+    start = cells.fit_from.min() if cells.fit_from.notna().any() else 0.0
+    settled = series[series.time >= start]
+    ax_t.set(yscale="log", xlim=(0, min(2 * fitted_to, series.time.max())),
+             ylim=(se / 3, 3 * settled.above_chain.abs().max()),
+             xlabel=r"time $\lambda k$", ylabel=r"$|E\,v(\theta_k) - E_{\rm chain} v|$",
+             title="(b) approach to the chain level")
+    ax_t.legend(fontsize="x-small")
+    group = cells.sort_values("step_size")
+    part = group.step_size_part
+    sign = "negative" if (part < 0).all() else "positive" if (part > 0).all() else "mixed sign"
+    ax_lam.plot(group.step_size, part.abs(), marker="o", color=color_for("pi_f"),
+                label=f"exact chain law ({sign})")
+    ax_lam.errorbar(group.step_size, (group.final_excess_risk - group.level_pi_f).abs(),
+                    yerr=group.final_stderr, fmt="D", markerfacecolor="none",
+                    color=color_for("fsgld"), label="particles, last step ($\\pm$ SE)")
+    add_reference_slope(ax_lam, group.step_size, BOUND_EXPONENT,
+                        (group.step_size.iloc[0], abs(part.iloc[0])), r"bound $\lambda^{1/4}$")
+    ax_lam.set(xscale="log", yscale="log", xlabel=r"step size $\lambda$",
+               ylabel=r"$|E_{\rm chain} v - E_{\pi^f} v|$",
+               title="(c) step-size part of the plateau")
+    ax_lam.set_xticks(group.step_size, labels=[f"{v:g}" for v in group.step_size])
+    ax_lam.xaxis.set_minor_formatter(NullFormatter())
+    ax_lam.legend(fontsize="x-small")
+    return save_figure(fig, out_dir, "excess_risk")

@@ -1,0 +1,90 @@
+"""Where experiment definitions live, and the parameters each experiment module takes.
+
+The user-facing definitions are the ``experiments/*.toml`` files at the repository's top level.
+A non-editable install (``pip install .``, a wheel) carries a copy of them as package data in
+``sgldsim/experiments/definitions/`` (``setup.py`` maps that package to ``experiments/``), so every
+TOML there is installed without being listed anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import ConfigError, ExperimentConfig, load_experiment
+
+PACKAGED_FOLDER = Path(__file__).resolve().parents[1] / "experiments" / "definitions"
+"""The definitions installed with the package (absent in a source checkout)."""
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+
+
+def experiments_folder() -> Path:
+    """The experiment definitions: the installed copy if there is one, else the repository's
+    top-level ``experiments/`` folder (a source checkout or an editable install)."""
+    if any(PACKAGED_FOLDER.glob("*.toml")):
+        return PACKAGED_FOLDER
+    return REPOSITORY_ROOT / "experiments"
+
+
+def experiment_files(folder: Path | None = None) -> list[Path]:
+    """The experiment TOML files of ``folder`` (default: :func:`experiments_folder`), by name."""
+    folder = experiments_folder() if folder is None else Path(folder)
+    return sorted(folder.glob("*.toml"))
+
+
+def find_experiment(name_or_path: str | Path) -> Path:
+    """The TOML file of an experiment given by name (``coupling``) or by path (``a/b.toml``)."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"experiment file {path} does not exist")
+        return path
+    candidate = experiments_folder() / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(p.stem for p in experiment_files()) or "none"
+    raise ConfigError(f"unknown experiment {str(name_or_path)!r}; available: {names} "
+                      "(or give the path to a .toml file)")
+
+
+def list_experiments(folder: Path | None = None) -> list[ExperimentConfig]:
+    """The experiment definitions of ``folder`` (default: :func:`experiments_folder`), by name."""
+    return [load_experiment(p) for p in experiment_files(folder)]
+
+
+def load_experiments(files: list[Path]) -> tuple[list[ExperimentConfig], list[ConfigError]]:
+    """Load each file; a bad one is returned as its error instead of stopping the others."""
+    configs, errors = [], []
+    for path in files:
+        try:
+            configs.append(load_experiment(path))
+        except ConfigError as err:
+            errors.append(err)
+    return configs, errors
+
+
+def module_parameters(module: str) -> tuple[set[str], set[str]] | None:
+    """(allowed, required) parameter names of an experiment module, from the shipped definitions
+    that use it: allowed is every name any of them sets, required every name all of them set.
+    None when no shipped definition uses the module (a user's own module: nothing to check)."""
+    configs = [c for c in load_experiments(experiment_files())[0] if c.module == module]
+    if not configs:
+        return None
+    names = [{*c.params, *c.grid} for c in configs]
+    return set().union(*names), set.intersection(*names)
+
+
+def check_parameters(config: ExperimentConfig) -> None:
+    """Refuse parameters the module does not take, and missing ones it needs (ConfigError)."""
+    known = module_parameters(config.module)
+    if known is None:
+        return
+    allowed, required = known
+    given = {*config.params, *config.grid}
+    unknown = sorted(given - allowed)
+    if unknown:
+        raise ConfigError(f"experiment {config.name!r}: unknown parameter {unknown[0]!r} for "
+                          f"module {config.module}; allowed: {', '.join(sorted(allowed))}")
+    missing = sorted(required - given)
+    if missing:
+        raise ConfigError(f"experiment {config.name!r}: missing parameter {missing[0]!r}, which "
+                          f"module {config.module} needs; required: {', '.join(sorted(required))}")
