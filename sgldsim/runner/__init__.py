@@ -28,6 +28,9 @@ Experiment module API
 ---------------------
 A module defines::
 
+    @dataclass(frozen=True)
+    class Params(ExperimentParams): ...                           # declared parameters
+    PARAMS = Params                                               # checked before any work
     CHUNK_SIZE = 16                                               # optional
     def validate(config: ExperimentConfig) -> None                # optional; raise ConfigError
     def run_cells(config: ExperimentConfig, cells: list[Cell], keys: jax.Array)
@@ -38,8 +41,12 @@ A module defines::
     def figures(results: pandas.DataFrame, config: ExperimentConfig, out_dir: Path)
         -> list[Path]                                             # optional; PNG + PDF
 
-- ``cell.params`` holds every parameter's value in the cell (fixed and swept), ``cell.id`` a
-  hash of them, ``cell.key`` its raw PRNG key (``uint32[2]``). ``keys`` stacks the chunk's keys
+- ``PARAMS`` declares every parameter with its type and default (:mod:`sgldsim.runner.params`);
+  a TOML or ``--set`` naming an unknown parameter or giving a value of the wrong type is refused
+  in one line naming the key and the allowed names. ``PARAMS.from_cell(cell)`` gives a cell's
+  parameters typed; ``PARAMS.from_config(config)`` the run's (a swept one as its grid values).
+- ``cell.params`` holds the values the definition gives in the cell (fixed and swept), ``cell.id``
+  a hash of them, ``cell.key`` its raw PRNG key (``uint32[2]``). ``keys`` stacks the chunk's keys
   (``uint32[n_cells, 2]``), ready for ``jax.vmap`` over cells. If both functions exist,
   ``run_cells`` is used.
 - A row is a dict with ``measure`` (str) and ``value`` (float) and optionally label keys (e.g.
