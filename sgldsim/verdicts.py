@@ -182,8 +182,10 @@ def exponential_decay(t, y, *, floor: float, y_stderr=None, start: float | None 
 
     The window is fixed by time, not by the values' shape: it runs from ``start`` (default
     ``t[0]``) to the last point before the excess y - floor first fails to stand ``resolve``
-    standard errors above 0 (without ``y_stderr``: first fails to be positive). Rises, plateaus
-    and growth inside it stay in the fit; nothing selects a falling segment. Over the window,
+    standard errors above 0, as predicted by an exponential fitted to the points up to the
+    first that fails it (without ``y_stderr``: to the last point before the first non-positive
+    excess). Rises, plateaus and growth inside it stay in the fit; nothing selects a falling
+    segment. Over the window,
     log(y - floor) is fitted twice by weighted least squares (weights from the delta-method
     standard errors y_stderr / (y - floor), evaluated at the fitted curve):
 
@@ -251,9 +253,23 @@ def exponential_decay(t, y, *, floor: float, y_stderr=None, start: float | None 
         raise ValueError("y_stderr must be positive and finite")
 
     first = 0 if start is None else int(np.searchsorted(t, start))
-    resolved = np.isfinite(excess) & (excess > (0.0 if se is None else resolve * se))
-    lost = np.flatnonzero(~resolved[first:])
-    stop = first + (int(lost[0]) if lost.size else t.size - first)
+
+    def leading_run(kept: np.ndarray) -> int:  # the end of the run of kept points from `first`
+        lost = np.flatnonzero(~kept[first:])
+        return first + (int(lost[0]) if lost.size else t.size - first)
+
+    positive = np.isfinite(excess) & (excess > 0)
+    stop = leading_run(positive if se is None else positive & (excess > resolve * se))
+    if se is not None and stop - first >= 3:
+        # End the window where the fitted exponential, not each point, sinks to `resolve` SE:
+        # points kept because their own noise lifted them over the threshold flatten the tail
+        # and fake convexity (at level 0.01: 1.25 % false alarms instead of 0.4 % on 4000
+        # simulated exponentials with additive noise).
+        head = np.arange(first, stop)
+        design = np.stack([np.ones(head.size), t[head] - t[first]], axis=1)
+        coef, _, _ = _least_squares(design, np.log(excess[head]), se[head] / excess[head])
+        predicted = np.exp(coef[0] + coef[1] * (t - t[first]))
+        stop = leading_run(positive & (predicted > resolve * se))
     window = np.arange(first, stop)
     n = window.size
     if n < min_points:

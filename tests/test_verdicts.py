@@ -127,13 +127,17 @@ def test_exponential_decay_false_alarm_rate(known):
 
 
 def test_exponential_decay_false_alarm_rate_with_a_noisy_tail():
-    """Many points just above 3 SE of excess: the log transform's bias must not fake convexity."""
+    """Many points just above 3 SE of excess: the points kept near the window's end must not
+    fake convexity. The convexity test holds level / 2 = 0.5 % on its own (the growth test, the
+    other half, never fires on these data)."""
     rng = np.random.default_rng(5)
     t = np.linspace(0.0, 20.0, 80)
+    n = 2 * N_NULL
     results = [exponential_decay(t, np.exp(-0.3 * t) + 0.05 * rng.standard_normal(t.size),
-                                 floor=0.0, y_stderr=0.05) for _ in range(N_NULL)]
+                                 floor=0.0, y_stderr=0.05) for _ in range(n)]
     counts = _count(results)
-    assert counts["inconsistent"] / N_NULL <= _rate_margin(0.01, N_NULL), counts
+    assert counts["inconsistent"] / n <= _rate_margin(0.005, n), counts
+    assert all(r.rate > 0 for r in results)
 
 
 # --- power_law_bound ----------------------------------------------------------------------------
