@@ -4,7 +4,7 @@
     sgldsim run NAME|FILE [--set key=value ...] [--out DIR] [--seed N] [DASK]
     sgldsim figures [--out paper_figures] [--force] [--only NAME|FILE ...] [DASK]
     sgldsim show RUN_DIR
-    sgldsim report [RUNS] [--out docs/results] [--check]
+    sgldsim report [RUNS] [--out docs/results] [--readme README.md] [--check]
     sgldsim --version
 
 Problems a user can cause (unknown experiment or key, bad value, missing run folder) print one
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="RUNS", help="folder of run folders (default: paper_figures)")
     report.add_argument("--out", type=Path, default=Path("docs/results"),
                         help="folder of the pages (default: docs/results)")
+    report.add_argument("--readme", type=Path, metavar="FILE",
+                        help="also refresh the experiment table between the markers in FILE")
     report.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a page differs from its run folder")
     report.set_defaults(handler=report_command)
@@ -264,14 +266,16 @@ def report_command(args) -> int:
     from .runner.report import stale_pages, write_results_pages
 
     if args.check:
-        stale = stale_pages(args.runs, args.out)
+        stale = stale_pages(args.runs, args.out, args.readme)
         for name in stale:
-            print(f"{args.out / name} differs from its run folder", file=sys.stderr)
+            path = args.readme if args.readme and name == args.readme.name else args.out / name
+            print(f"{path} differs from its run folder", file=sys.stderr)
         if stale:
+            readme = f" --readme {args.readme}" if args.readme else ""
             print(f"sgldsim: {len(stale)} stale pages; rerun `sgldsim report {args.runs} --out "
-                  f"{args.out}`", file=sys.stderr)
+                  f"{args.out}{readme}`", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_results_pages(args.runs, args.out):
+    for path in write_results_pages(args.runs, args.out, args.readme):
         print(path)
     return 0
 

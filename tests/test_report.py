@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sgldsim.runner.report import (
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS, PAGES = ROOT / "paper_figures", ROOT / "docs" / "results"
-RUN_FILES = ("config.toml", "metadata.json", "summary.json", "summary.txt")
+RUN_FILES = ("config.toml", "metadata.json", "summary.json", "summary.txt", "results.parquet")
 
 
 def test_every_committed_page_is_what_its_run_folder_gives():
@@ -29,7 +30,24 @@ def test_every_committed_page_is_what_its_run_folder_gives():
     stale = [name for name, text in pages.items()
              if not (PAGES / name).is_file() or (PAGES / name).read_text() != text]
     assert stale == [], f"rerun `sgldsim report paper_figures --out docs/results`: {stale}"
-    assert stale_pages(RUNS, PAGES) == []
+    assert stale_pages(RUNS, PAGES, ROOT / "README.md") == []
+
+
+def test_the_readme_starts_with_the_two_first_commands_and_is_short():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 200
+    assert lines[0] == "```bash" and lines[3] == "```"
+    assert lines[1].startswith("python3 -m pip install -e . && sgldsim run coupling ")
+    assert lines[2].startswith("python3 -m pip install -e '.[test]' && python -m pytest -n 2 ")
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*.md"))])
+def test_local_links_resolve(page):
+    path = ROOT / page
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text())
+    missing = [t for t in targets if "://" not in t and not (path.parent / t).exists()]
+    assert missing == []
 
 
 @pytest.fixture
@@ -52,6 +70,25 @@ def test_a_page_edited_by_hand_is_stale(checkout):
     assert "| decay\\_exponent\\[eta=0.1\\] | 1.03663 |" in text
     page.write_text(text.replace("| 1.03663 |", "| 1.04 |"))
     assert stale_pages(runs, pages) == ["coupling.md"]
+
+
+def test_a_stale_readme_table_is_found_and_refreshed(checkout, tmp_path):
+    runs, pages = checkout
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text())
+    assert stale_pages(runs, pages, readme) == []
+    readme.write_text(readme.read_text().replace("| 45 s |", "| 40 s |"))
+    assert stale_pages(runs, pages, readme) == ["README.md"]
+    write_results_pages(runs, pages, readme)
+    assert readme.read_text() == (ROOT / "README.md").read_text()
+
+
+def test_a_readme_without_markers_is_refused(checkout, tmp_path):
+    runs, pages = checkout
+    readme = tmp_path / "README.md"
+    readme.write_text("# no table\n")
+    with pytest.raises(ConfigError, match="the README needs the lines"):
+        write_results_pages(runs, pages, readme)
 
 
 def test_a_rerun_makes_its_page_stale(checkout):
