@@ -4,6 +4,7 @@
     sgldsim run NAME|FILE [--set key=value ...] [--out DIR] [--seed N] [DASK]
     sgldsim figures [--out paper_figures] [--force] [--only NAME|FILE ...] [DASK]
     sgldsim show RUN_DIR
+    sgldsim report [RUNS] [--out docs/results] [--readme README.md] [--check]
     sgldsim --version
 
 Problems a user can cause (unknown experiment or key, bad value, missing run folder) print one
@@ -73,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="show the summary of a run folder")
     show.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     show.set_defaults(handler=show_command)
+
+    report = commands.add_parser("report", help="write a Markdown results page per finished run "
+                                                "folder, and an index")
+    report.add_argument("runs", type=Path, nargs="?", default=Path("paper_figures"),
+                        metavar="RUNS", help="folder of run folders (default: paper_figures)")
+    report.add_argument("--out", type=Path, default=Path("docs/results"),
+                        help="folder of the pages (default: docs/results)")
+    report.add_argument("--readme", type=Path, metavar="FILE",
+                        help="also refresh the experiment table between the markers in FILE")
+    report.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a page differs from its run folder")
+    report.set_defaults(handler=report_command)
     return parser
 
 
@@ -246,6 +259,24 @@ def show_command(args) -> int:
     print(record.summary_text or "(no summary.txt)", end="")
     if record.figures:
         print("\nfigures: " + ", ".join(p.name for p in record.figures))
+    return 0
+
+
+def report_command(args) -> int:
+    from .runner.report import stale_pages, write_results_pages
+
+    if args.check:
+        stale = stale_pages(args.runs, args.out, args.readme)
+        for name in stale:
+            path = args.readme if args.readme and name == args.readme.name else args.out / name
+            print(f"{path} differs from its run folder", file=sys.stderr)
+        if stale:
+            readme = f" --readme {args.readme}" if args.readme else ""
+            print(f"sgldsim: {len(stale)} stale pages; rerun `sgldsim report {args.runs} --out "
+                  f"{args.out}{readme}`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_results_pages(args.runs, args.out, args.readme):
+        print(path)
     return 0
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -191,3 +193,26 @@ def test_python_m_sgldsim_reports_errors_without_traceback(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
     assert "unknown experiment 'no-such-experiment'" in completed.stderr
+
+
+def test_report_writes_one_page_per_run_and_check_finds_a_stale_page(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    for name in ("coupling", "convergence"):
+        source = Path(__file__).resolve().parents[1] / "paper_figures" / name
+        shutil.copytree(source, runs / name, ignore=shutil.ignore_patterns("cells", "*.p*"))
+    out = tmp_path / "pages"
+    status, printed, err = cli(capsys, "report", runs, "--out", out)
+    assert status == 0 and err == ""
+    assert sorted(Path(p).name for p in printed.split()) == ["convergence.md", "coupling.md",
+                                                             "index.md"]
+    assert cli(capsys, "report", runs, "--out", out, "--check") == (0, "", "")
+    page = out / "coupling.md"
+    page.write_text(page.read_text().replace("consistent", "inconsistent", 1))
+    status, printed, err = cli(capsys, "report", runs, "--out", out, "--check")
+    assert status == 1 and printed == ""
+    assert f"{page} differs from its run folder" in err and "1 stale pages" in err
+
+
+def test_report_of_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    assert_one_line_error(*cli(capsys, "report", tmp_path / "nowhere", "--out", tmp_path),
+                          "does not exist")

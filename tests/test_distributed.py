@@ -1,5 +1,5 @@
 """Sweeps beyond one process: the Dask executor on a real LocalCluster (2 worker processes, TCP on
-127.0.0.1), its CLI options, the SLURM example of the README, and ``simulate`` sharded over 2
+127.0.0.1), its CLI options, the SLURM example of docs/running.md, and ``simulate`` sharded over 2
 forced host devices. Every comparison is exact: each cell's randomness comes from its own key."""
 
 import os
@@ -118,7 +118,7 @@ def test_workers_must_be_a_positive_integer(value, capsys):
 
 def test_readme_slurm_example_renders_a_job_script():
     pytest.importorskip("dask_jobqueue")
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "running.md").read_text()
     section = readme.split("## Running on a cluster", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     setup = code.split("# submit", 1)[0]  # builds the cluster; the rest runs the sweep

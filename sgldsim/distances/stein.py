@@ -41,17 +41,19 @@ DEFAULT_BLOCK = 1024
 
 
 class KSDInfo(NamedTuple):
-    """Attributes:
-    value: the KSD, sqrt(max(ksd_squared, 0)).
-    ksd_squared: the V- or U-statistic of KSD^2 (a U-statistic can be negative).
-    statistic: "v" or "u".
-    n: particles.
-    floor: sqrt(mean_i k_0(x_i, x_i) / N), k_0(x, x) = |s(x)|^2 c^(2b) - 2 b d c^(2b-2): the
-      V-statistic's expected value E k_0(X, X) / N for N exact draws of the target, estimated
-      at the particles (the particle floor of the V-statistic where no exact draws exist).
-    ksd_squared_stderr: standard error of the U-statistic of KSD^2,
-      sqrt(4 Var_i(h_i) / N + 2 mean_{i != j} k_0^2 / N^2), h_i = mean_{j != i} k_0(x_i, x_j)
-      (Hoeffding: the first term leads for mu != pi, the second when mu = pi).
+    """Diagnostics of :func:`ksd_with_info`.
+
+    Attributes:
+      value: the KSD, sqrt(max(ksd_squared, 0)).
+      ksd_squared: the V- or U-statistic of KSD^2 (a U-statistic can be negative).
+      statistic: "v" or "u".
+      n: particles.
+      floor: sqrt(mean_i k_0(x_i, x_i) / N), k_0(x, x) = |s(x)|^2 c^(2b) - 2 b d c^(2b-2): the
+        V-statistic's expected value E k_0(X, X) / N for N exact draws of the target, estimated
+        at the particles (the particle floor of the V-statistic where no exact draws exist).
+      ksd_squared_stderr: standard error of the U-statistic of KSD^2,
+        sqrt(4 Var_i(h_i) / N + 2 mean_{i != j} k_0^2 / N^2), h_i = mean_{j != i} k_0(x_i, x_j)
+        (Hoeffding: the first term leads for mu != pi, the second when mu = pi).
     """
 
     value: float

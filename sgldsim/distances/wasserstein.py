@@ -37,6 +37,7 @@ from .sliced import DEFAULT_N_PROJECTIONS, sliced_powers
 METHODS = ("exact", "sliced", "auto")
 GROUND_COSTS = ("euclidean", "l1")
 MAX_COST_ENTRIES = 25_000_000  # N M for exact OT: 200 MB of float64 cost, ~10 s at N = M = 5000
+"""Default ``max_cost_entries``: the largest N M for exact OT between two clouds."""
 DEFAULT_N_SAMPLES = 2000
 _EMD_MAX_ITERATIONS = 1_000_000_000  # POT's default (1e5) stops short for N of a few thousand
 

@@ -99,11 +99,13 @@ class SamplerParams(NamedTuple):
 
 
 class ParticleState(NamedTuple):
-    """Attributes:
-    position: (*cell, d, N) particles on the last axis (use :func:`positions` for (*cell, N, d)).
-    step: () int32, number of steps taken.
-    diverged_at: (*cell,) int32, first step after which some particle of the cell was non-finite;
-      -1 while all are finite.
+    """The particle state of :func:`simulate` between steps.
+
+    Attributes:
+      position: (*cell, d, N) particles on the last axis (use :func:`positions` for (*cell, N, d)).
+      step: () int32, number of steps taken.
+      diverged_at: (*cell,) int32, first step after which some particle of the cell was non-finite;
+        -1 while all are finite.
     """
 
     position: Array

@@ -25,7 +25,9 @@ PAGE_WIDTH_IN = 6.75
 """Width of the text block across both columns, inches."""
 
 METHODS = ("fsgld", "sgld", "rwp", "sam", "asam", "sgd", "gd")
+"""The simulation methods the figures know, in legend order."""
 MEASURES = ("pi_beta", "pi_f", "pi_star")
+"""The exact measures the figures know: pi_beta (Gibbs), pi_f (smoothed), pi_star (pi*)."""
 
 # Paul Tol's colour-blind-safe palettes; fSGLD gets the strongest colour, each measure a colour
 # of its own (a method and its limiting measure are told apart by colour, not only line style).
@@ -34,12 +36,14 @@ COLORS = {
     "asam": "#33BBEE", "sgd": "#777777", "gd": "#000000",
     "pi_beta": "#004488", "pi_f": "#EE3377", "pi_star": "#AA3377",
 }
+"""Colour of each method and measure (:func:`color_for`)."""
 LABELS = {
     "fsgld": "fSGLD", "sgld": "SGLD", "rwp": "RWP", "sam": "SAM", "asam": "ASAM",
     "sgd": "SGD", "gd": "GD",
     "pi_beta": r"$\pi_\beta$", "pi_f": r"$\pi^f_{\beta,\sigma}$",
     "pi_star": r"$\pi^*_{\beta,\sigma}$",
 }
+"""Legend label of each method and measure (TeX for the measures)."""
 
 RC_PARAMS = {
     "figure.figsize": (COLUMN_WIDTH_IN, 0.75 * COLUMN_WIDTH_IN),

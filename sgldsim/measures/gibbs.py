@@ -50,6 +50,7 @@ from .grid1d import Measure1D
 from .radial import radial_gibbs
 
 GIBBS_CUTOFF = 60.0  # grids cover beta (u - u_min) < 60: neglected density ratio e^-60 ~ 1e-26
+"""Default ``cutoff`` of the Gibbs grids: they cover beta (u - u_min) < GIBBS_CUTOFF."""
 TARGET_ACCEPTANCE = 0.574  # optimal MALA acceptance rate (Roberts & Rosenthal 1998)
 _EVAL_CHUNK = 4096  # points per potential call: bounds memory, and JAX compiles few shapes
 _MAX_DOUBLINGS = 20  # bracket growth: 10 * 2^20 ~ 1e7 before "not confining"

@@ -1,5 +1,5 @@
 """Neural-network experiments' toolkit: data, label noise, tiny models, training
-(docs/theory.md §7).
+(docs/theory.md §7)::
 
     data = load_dataset("digits", seed=0)
     data = with_label_noise(jax.random.key(1), data, "symmetric", 0.4, NUM_CLASSES)

@@ -18,7 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 NUM_CLASSES = 10
+"""Classes of every bundled data set (digits 0-9)."""
 DATASETS = ("digits", "mnist1d")
+"""Names :func:`load_dataset` takes."""
 
 
 class Split(NamedTuple):

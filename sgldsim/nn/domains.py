@@ -28,6 +28,7 @@ from .models import Model, classification_loss
 from .train import steps_per_epoch
 
 DOMAIN_DATASETS = ("rotated_digits", "mnist1d")
+"""Names :func:`load_domains` takes."""
 ROTATED_DIGITS_ANGLES = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
 MNIST1D_DOMAINS = (
     {"max_translation": 48, "scale_coeff": 0.4, "corr_noise_scale": 0.25, "iid_noise_scale": 0.02},

@@ -243,6 +243,7 @@ def strided_cnn(input_shape: tuple[int, ...], num_classes: int,
 
 
 MODELS = {"mlp": mlp, "cnn": cnn, "residual_mlp": residual_mlp, "strided_cnn": strided_cnn}
+"""Model constructors by name (:func:`model_from_name`)."""
 
 
 def model_from_name(name: str, input_shape: tuple[int, ...], num_classes: int,

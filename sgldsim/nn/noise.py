@@ -15,6 +15,7 @@ from .._validation import check_choice
 from .data import Dataset, Split
 
 NOISE_KINDS = ("symmetric", "asymmetric")
+"""Label-noise kinds :func:`noisy_labels` takes."""
 
 
 def noisy_labels(key, labels, kind: str, rate, num_classes: int) -> jax.Array:

@@ -9,6 +9,7 @@ from ._two_term import norm, reject, two_term_rule, unit
 from .gradient_rule import GradientRule
 
 DUAL_CONE_VARIANTS = ("center", "projection", "average")
+"""Variants :func:`dual_cone` takes (docs/theory.md §9)."""
 
 
 def in_dual_cone(g_1, g_2):

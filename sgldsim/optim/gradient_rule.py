@@ -45,6 +45,7 @@ import jax
 Params = Any
 Batch = Any
 Objective = Callable[[Params, Batch], tuple[dict[str, jax.Array], Any]]
+"""``objective(params, batch) -> (terms, aux)``: a loss as named terms (:func:`as_objective`)."""
 
 
 class GradientInfo(NamedTuple):
@@ -65,6 +66,7 @@ class GradientInfo(NamedTuple):
 
 
 GradientRule = Callable[[jax.Array, Params, Batch, Objective], tuple[Params, GradientInfo]]
+"""``rule(key, params, batch, objective) -> (direction, GradientInfo)``: see the module doc."""
 
 
 def as_objective(loss_fn: Callable, has_aux: bool = False) -> Objective:

@@ -202,6 +202,7 @@ METHODS: dict[str, Callable[..., Method]] = {
     "sgd": sgd, "sgld": sgld, "rwp": rwp, "fsgld": fsgld, "sam": sam, "asam": asam,
     "dgsam": dgsam, "dcgd": dcgd,
 }
+"""Method constructors by name (:func:`method_from_name`)."""
 
 
 def method_from_name(name: str, **hyperparameters) -> Method:

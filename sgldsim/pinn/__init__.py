@@ -22,6 +22,7 @@ from .operators import OPERATORS, derivative, laplacian, second_derivatives
 from .train import PINN_METHODS, PinnRuns, predict, relative_l2, train_runs
 
 PROBLEMS = ("helmholtz2d", "klein-gordon", "burgers", "heat5d", "helmholtz3d")
+"""Names :func:`problem` takes."""
 
 
 def problem(name: str, operator: str = "forward") -> PinnProblem:

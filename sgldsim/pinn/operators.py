@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 OPERATORS = ("forward", "hessian")
+"""How residuals take second derivatives: forward-over-forward or ``jax.hessian``."""
 Field = Callable[[jax.Array], jax.Array]
 
 

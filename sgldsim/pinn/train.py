@@ -49,6 +49,7 @@ PINN_METHODS = {
     "dcgd-projection": ("none", "projection"), "dcgd-average": ("none", "average"),
     "dcgd-center": ("none", "center"), "dcgd-lra": ("lra", "center"),
 }
+"""Training methods by name: (loss weighting, two-term gradient rule)."""
 
 
 class PinnRuns(NamedTuple):

@@ -92,6 +92,7 @@ from .executors import Executor, SerialExecutor
 from .lock import RunFolderBusy
 from .params import ExperimentParams, check_params, describe_params
 from .registry import experiment_files, experiments_folder, find_experiment, list_experiments
+from .report import results_page, stale_pages, write_results_pages
 from .run import (
     ChunkTask,
     RunFolderConflict,
@@ -141,5 +142,8 @@ __all__ = [
     "local_cluster",
     "parse_value",
     "resolve_experiment",
+    "results_page",
     "run_experiment",
+    "stale_pages",
+    "write_results_pages",
 ]

@@ -16,7 +16,7 @@ one thread (:data:`THREAD_LIMITS`): N single-threaded workers on N cores do not 
 other clusters :class:`DaskExecutor` registers a worker plugin
 (``sgldsim.runner.dask_plugin.LimitThreads``) which sets them at worker
 start (effective where JAX and BLAS are not yet loaded in the worker; to be sure, export them in
-the worker's job script, as the README's SLURM example does).
+the worker's job script, as the SLURM example of docs/running.md does).
 """
 
 from __future__ import annotations

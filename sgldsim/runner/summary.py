@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 VERDICTS = ("consistent", "inconsistent", "inconclusive")
+"""The verdicts a claim can get."""
 
 UPPER_BOUND = (
     "an upper bound W <= C x^(-b) with an unknown constant C is consistent with the data when the\n"

@@ -366,7 +366,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
 
 
 def markdown_table(results: pd.DataFrame) -> str:
-    """The README's table: per method, rel-L2 at the best-loss iterate (mean ± std over seeds)
+    """The results page's table: per method, rel-L2 at the best-loss iterate (mean ± std over seeds)
     per problem, each beside the paper's mean (``-``: not in the paper's main table)."""
     table = per_method(_selected(per_run(results)))
     problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
