@@ -3,6 +3,8 @@ straightforward O(N^2) NumPy implementation of the formula, and shifted clouds."
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import numpy as np
 import pytest
@@ -59,10 +61,65 @@ def test_equals_numpy_formula_v_and_u_for_any_block_size():
         assert info.floor == pytest.approx(np.sqrt(np.mean(np.diag(k0)) / n), rel=1e-10)
     u_info = sg.ksd_with_info(x, standard_normal_score, statistic="u", block_size=16)
     assert u_info.ksd_squared == pytest.approx(u, rel=1e-10)
-    rows = (k0.sum(axis=1) - np.diag(k0)) / (n - 1)
-    off = k0[~np.eye(n, dtype=bool)]
-    se = np.sqrt(4 * rows.var() / n + 2 * np.mean(off**2) / n**2)
-    assert u_info.ksd_squared_stderr == pytest.approx(se, rel=1e-8)
+    # the standard error's pair sums accumulate over blocks like the statistic's
+    off = k0 - np.diag(np.diag(k0))
+    se = u_statistic_stderr_numpy(off.sum(), (off**2).sum(), np.sum(off.sum(axis=1) ** 2), n)
+    for block in (16, 1000):
+        for statistic in ("u", "v"):
+            info = sg.ksd_with_info(x, standard_normal_score, statistic=statistic,
+                                    block_size=block)
+            assert info.ksd_squared_stderr == pytest.approx(se, rel=1e-8)
+
+
+def u_statistic_stderr_numpy(pair_sum, squares, row_squares, n):
+    """KSDInfo's standard error from S, Q and R (its docstring's formulas)."""
+    t = (pair_sum**2 - 4 * row_squares + 2 * squares) / (n * (n - 1) * (n - 2) * (n - 3))
+    zeta_1 = (row_squares - squares) / (n * (n - 1) * (n - 2)) - t
+    zeta_2 = squares / (n * (n - 1)) - t
+    null = 2 * zeta_2 / (n * (n - 1))
+    if pair_sum / (n * (n - 1)) <= 3 * np.sqrt(null):
+        return np.sqrt(null)
+    return np.sqrt(null + 4 * (n - 2) * max(zeta_1, 0) / (n * (n - 1)))
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.5])
+def test_u_statistic_variance_terms_are_means_over_distinct_indices(shift):
+    """Brute force over all distinct index tuples of N = 11 particles: KSD^4 ~ mean of
+    k_0(i, j) k_0(k, l), zeta_1 ~ mean of k_0(i, j) k_0(i, l) - KSD^4, zeta_2 ~ mean of
+    k_0(i, j)^2 - KSD^4 (unbiased); the estimate U^2 - KSD^4 of Var U equals
+    (4 (N - 2) zeta_1 + 2 zeta_2) / (N (N - 1)) (Hoeffding); the standard error is the null one,
+    sqrt(2 zeta_2 / (N (N - 1))), for exact draws and the Hoeffding one for a cloud shifted by
+    1.5, where U exceeds 3 null standard errors."""
+    n = 11
+    x = np.random.default_rng(5).normal(size=(n, 2)) + shift
+    k0 = stein_kernel_numpy(x, -x)
+    index = np.array(list(itertools.permutations(range(n), 4))).T
+    i, j, k, l = index
+    fourth = np.mean(k0[i, j] * k0[k, l])
+    pairs = np.unique(index[:2], axis=1)
+    triples = np.unique(index[:3], axis=1)
+    zeta_1 = np.mean(k0[triples[0], triples[1]] * k0[triples[0], triples[2]]) - fourth
+    zeta_2 = np.mean(k0[pairs[0], pairs[1]] ** 2) - fourth
+    u = np.mean(k0[pairs[0], pairs[1]])
+    hoeffding = (4 * (n - 2) * zeta_1 + 2 * zeta_2) / (n * (n - 1))
+    assert u**2 - fourth == pytest.approx(hoeffding, rel=1e-9)
+    null = 2 * zeta_2 / (n * (n - 1))
+    info = sg.ksd_with_info(x, standard_normal_score, statistic="u", block_size=4)
+    assert info.ksd_squared == pytest.approx(u, rel=1e-10)
+    if shift == 0.0:
+        assert u < 3 * np.sqrt(null)
+        assert info.ksd_squared_stderr == pytest.approx(np.sqrt(null), rel=1e-9)
+    else:
+        assert u > 3 * np.sqrt(null) and zeta_1 > 0
+        assert info.ksd_squared_stderr == pytest.approx(np.sqrt(hoeffding), rel=1e-9)
+
+
+def test_u_statistic_stderr_needs_four_particles():
+    x = np.random.default_rng(6).normal(size=(4, 2))
+    assert np.isnan(sg.ksd_with_info(x[:3], standard_normal_score, statistic="u")
+                    .ksd_squared_stderr)
+    assert np.isfinite(sg.ksd_with_info(x, standard_normal_score, statistic="u")
+                       .ksd_squared_stderr)
 
 
 def test_v_statistic_of_exact_samples_falls_like_inverse_sqrt_n():
@@ -95,6 +152,32 @@ def test_shifted_cloud_has_a_larger_ksd():
     u_exact = sg.ksd_with_info(x, standard_normal_score, statistic="u")
     assert u_shifted.ksd_squared > 5 * u_shifted.ksd_squared_stderr
     assert abs(u_exact.ksd_squared) < 5 * u_exact.ksd_squared_stderr
+
+
+def _u_statistics(shift: float, n: int, dim: int, repeats: int, seed: int):
+    """U-statistic of KSD^2 and its reported standard error for ``repeats`` clouds of ``n``
+    draws of N(shift, I_dim) against the N(0, I_dim) score."""
+    clouds = np.random.default_rng(seed).normal(size=(repeats, n, dim)) + shift
+    infos = [sg.ksd_with_info(x, standard_normal_score, statistic="u") for x in clouds]
+    return (np.array([i.ksd_squared for i in infos]),
+            np.array([i.ksd_squared_stderr for i in infos]))
+
+
+@pytest.mark.parametrize(("shift", "spread_tol"), [(0.0, 0.2), (0.5, 0.25)])
+def test_u_statistic_stderr_is_its_spread_under_the_null_and_a_shift(shift, spread_tol):
+    """400 clouds of N = 300 draws in d = 2: the mean reported standard error is the U-statistic's
+    standard deviation over clouds (which itself is known to ~5 %, so 20 % / 25 % is 4-5 of its
+    standard errors), and U falls more than 2 standard errors from KSD^2 (0 for exact draws, else
+    estimated by the mean of U) in 1-12 % of clouds (3-5 %; binomial sd ~1 %). Exact draws
+    are degenerate: Var U = 2 zeta_2 / (N (N - 1)), which the Hoeffding term 4 zeta_1 / N must not
+    inflate; a shift of 0.5 puts U about 5 standard deviations above 0, where it leads."""
+    u, stderr = _u_statistics(shift, n=300, dim=2, repeats=400, seed=11)
+    spread = u.std(ddof=1)
+    centre = 0.0 if shift == 0.0 else u.mean()
+    if shift:
+        assert u.mean() > 4 * spread
+    assert stderr.mean() == pytest.approx(spread, rel=spread_tol)
+    assert 0.01 <= np.mean(np.abs(u - centre) > 2 * stderr) <= 0.12
 
 
 def test_scores_of_measures_and_floor_of_exact_draws():
