@@ -7,6 +7,7 @@ import pytest
 
 from sgldsim.dynamics import fsgld, simulate
 from sgldsim.experiments.common.particle_runs import floor_rows, simulate_cells
+from sgldsim.experiments.fsgld_theory import convergence
 from sgldsim.measures.stationary import target_measures
 from sgldsim.potentials import AdditiveGradientNoise, sharp_flat_double_well
 from sgldsim.potentials.catalogue import landscape
@@ -58,9 +59,9 @@ def test_particle_chunks_give_each_cell_its_one_cell_rows():
     share one target measure object."""
     config, _ = resolve_experiment("convergence", ["params.n_particles=100",
                                                    "grid.step_size=[0.001, 0.002, 0.004]"])
-    cells = expand_grid(config)
-    keys = np.stack([c.key for c in cells])
-    u = landscape(config.params["potential"])
+    cells = [convergence.Params.from_cell(c) for c in expand_grid(config)]
+    keys = np.stack([c.key for c in expand_grid(config)])
+    u = landscape(cells[0].potential)
     x0 = np.full((100, 1), 2.0)
     target = target_measures(u, 3.0, 0.2)["pi_f"]
     chunk = simulate_cells(u, cells, keys, x0, 50, np.array([0, 25, 50]))

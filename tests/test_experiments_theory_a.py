@@ -10,8 +10,8 @@ from summary_checks import undocumented_columns
 
 from sgldsim.coupling import coupled_sigma
 from sgldsim.experiments.fsgld_theory import dimension as dimension_module
-from sgldsim.experiments.fsgld_theory.flatness import flat_masses
 from sgldsim.measures import gibbs_1d
+from sgldsim.measures.flatness import flat_masses
 from sgldsim.measures.stationary import basin_minimum
 from sgldsim.potentials.catalogue import landscape
 from sgldsim.runner import VERDICTS, ConfigError, run_experiment

@@ -27,6 +27,7 @@ from sgldsim.runner.lock import run_folder_lock
 
 DEMO_MODULE = "sgldsim.experiments.fsgld_theory.demo_quadratic"
 COUPLING_MODULE = "sgldsim.experiments.fsgld_theory.coupling"
+PERTURBATION_MODULE = "sgldsim.experiments.fsgld_theory.perturbation_noise"
 
 README_WELLS = dict(centers=[[-2.0], [2.0]], depths=[1.0, 1.0], widths=[0.25, 1.0],
                     confinement=0.05)
@@ -181,10 +182,11 @@ def custom_toml(folder, name, module, **params):
 
 
 def test_custom_toml_missing_a_parameter_the_module_needs(capsys, tmp_path):
-    path = custom_toml(tmp_path, "short", DEMO_MODULE, curvature=1.0,
-                       sigma=0.0, n_particles=100)
+    # perturbation-noise declares no default for sigma2_beta (demo-quadratic has one for each)
+    path = custom_toml(tmp_path, "short", PERTURBATION_MODULE, potential='"gaussian-wells"')
     assert_one_line_error(*cli(capsys, "run", path, "--out", tmp_path / "r"),
-                          "missing parameter 'n_steps'", "demo_quadratic")
+                          "missing parameter 'sigma2_beta'", "perturbation_noise",
+                          "required: sigma2_beta, step_size")
 
 
 def test_custom_toml_naming_the_wrong_module(capsys, tmp_path):

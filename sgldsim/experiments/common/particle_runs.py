@@ -10,6 +10,9 @@ distance to a measure has the particle noise floor of N iid draws (docs/theory.m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
 import jax
 import numpy as np
 import pandas as pd
@@ -22,57 +25,83 @@ from ...dynamics.simulate import memory_needed
 from ...measures import Measure1D
 from ...measures.stationary import ORDERS, chain_law, distance, quantile_function, target_measures
 from ...potentials.catalogue import landscape
-from ...runner import Cell, ConfigError, ExperimentConfig
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams
+from .checks import cell_values, key_path
 
-FIXED_PARAMS = ("potential", "n_particles", "n_steps", "n_records")
-"""Parameters that set the compiled program's shapes or its potential: not sweepable."""
+
+@dataclass(frozen=True, kw_only=True)
+class ParticleRunParams(ExperimentParams):
+    """The parameters every particle experiment takes (convergence, step-size-rate, excess-risk);
+    each experiment's ``Params`` subclasses it, adding its own and setting its defaults.
+
+    Attributes:
+      potential: the 1-D landscape (:func:`sgldsim.potentials.catalogue.landscape`); fixed.
+      step_size: lam; finite and > 0.
+      beta: inverse temperature; finite and > 0.
+      sigma_rule: ``"sigma=<s>"`` (a fixed sigma >= 0; 0 is SGLD) or ``"eta=<e>"`` (coupled,
+        sigma = beta^(-(1+eta)/4)); see :func:`sgldsim.coupling.parse_sigma_rule`.
+      n_particles: independent chains per cell (fixed; sets the compiled shapes); >= 2.
+      n_steps: steps per run (fixed); >= 1.
+    """
+
+    NOT_SWEPT = ("potential", "n_particles", "n_steps")
+    """All cells of a chunk run in one compiled call: these set its shapes or its potential."""
+
+    potential: str = "sharp-flat-double-well"
+    step_size: float
+    beta: float
+    sigma_rule: str
+    n_particles: int
+    n_steps: int
+
+
 FLOOR_REPEATS = 10
 
 
-def validate_particle_config(config: ExperimentConfig) -> None:
-    """Checks shared by the particle experiments; raise ConfigError naming the bad value."""
-    for name in FIXED_PARAMS:
-        if name in config.grid:
-            raise ConfigError(f"grid.{name} is not allowed: {name} must be fixed (params.{name}):"
-                              " all cells run in one compiled call")
-    landscape(config.params["potential"])
-    for name, low in (("n_particles", 2), ("n_steps", 1), ("n_records", 2)):
-        if name in config.params and config.params[name] < low:
-            raise ConfigError(f"params.{name}={config.params[name]} is not allowed: it must be "
-                              f">= {low}")
-    if config.params.get("n_records", 0) > config.params["n_steps"] + 1:
-        raise ConfigError(f"params.n_records={config.params['n_records']} is not allowed: at "
-                          f"most n_steps + 1 = {config.params['n_steps'] + 1}")
+def validate_particle_config(config: ExperimentConfig, fixed: ParticleRunParams,
+                             n_records: int | None = None) -> None:
+    """Checks shared by the particle experiments; raise ConfigError naming the bad value.
+
+    Args:
+      config: the run's configuration.
+      fixed: its parameters, ``Params.from_config(config)``.
+      n_records: records per run where the experiment keeps a series (None: the last step only).
+    """
+    landscape(fixed.potential)
+    for name, value, low in (("n_particles", fixed.n_particles, 2), ("n_steps", fixed.n_steps, 1),
+                             ("n_records", n_records, 2)):
+        if value is not None and value < low:
+            raise ConfigError(f"params.{name}={value} is not allowed: it must be >= {low}")
+    if n_records is not None and n_records > fixed.n_steps + 1:
+        raise ConfigError(f"params.n_records={n_records} is not allowed: at most n_steps + 1 = "
+                          f"{fixed.n_steps + 1}")
     for name in ("step_size", "beta"):
-        for value in config.values(name):
+        for value in cell_values(config, fixed, name):
             if not (0 < value < np.inf):
-                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: {name} must "
+                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: {name} must "
                                   "be finite and > 0")
-    for rule in config.values("sigma_rule"):
+    for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    _check_memory(config)
+    _check_memory(config, fixed.n_particles, 2 if n_records is None else n_records)
 
 
-def _check_memory(config: ExperimentConfig) -> None:
+def _check_memory(config: ExperimentConfig, n_particles: int, n_records: int) -> None:
     """Refuse, before any cell runs, a chunk whose particles would not fit in memory: the
     simulate call plus the float64 copy of its snapshots that the distances read."""
-    p, n_cells = config.params, config.chunk_size or 1
-    n_records = p.get("n_records", 2)
-    needed = (memory_needed(n_cells, n_records, p["n_particles"], 1)
-              + 8.0 * n_cells * n_records * p["n_particles"])
+    n_cells = config.chunk_size or 1
+    needed = (memory_needed(n_cells, n_records, n_particles, 1)
+              + 8.0 * n_cells * n_records * n_particles)
     try:
         check_memory(f"{config.name}: a chunk of {n_cells} cells x {n_records} records x "
-                     f"n_particles = {p['n_particles']}", needed,
+                     f"n_particles = {n_particles}", needed,
                      "lower params.n_particles, params.n_records or chunk_size")
     except ValueError as err:
         raise ConfigError(str(err)) from None
 
 
-def cell_numbers(cell: Cell) -> tuple[float, float, float]:
-    """(step size lam, beta, sigma) of a cell; sigma from its ``sigma_rule``."""
-    p = cell.params
-    beta = float(p["beta"])
-    return float(p["step_size"]), beta, parse_sigma_rule(p["sigma_rule"], beta)[0]
+def cell_numbers(params: ParticleRunParams) -> tuple[float, float, float]:
+    """(step size lam, beta, sigma) of a cell's parameters; sigma from its ``sigma_rule``."""
+    return params.step_size, params.beta, parse_sigma_rule(params.sigma_rule, params.beta)[0]
 
 
 def record_schedule(n_steps: int, n_records: int, spacing: str) -> np.ndarray:
@@ -87,13 +116,14 @@ def record_schedule(n_steps: int, n_records: int, spacing: str) -> np.ndarray:
     return np.unique(np.round(steps).astype(np.int64))
 
 
-def simulate_cells(potential, cells: list[Cell], keys, x0, n_steps: int,
+def simulate_cells(potential, cells: Sequence[ParticleRunParams], keys, x0, n_steps: int,
                    record_at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run fSGLD (SGLD where sigma = 0) for every cell in one compiled call.
 
     Args:
       potential: the 1-D landscape.
-      cells: the chunk's cells (step size, beta, sigma from :func:`cell_numbers`).
+      cells: the chunk's cells' parameters (``Params.from_cell``; step size, beta, sigma from
+        :func:`cell_numbers`).
       keys: the cells' PRNG keys, (n_cells, 2) raw keys (each cell's noise comes from its own).
       x0: initial particles, (N, 1) shared or (n_cells, N, 1).
       n_steps, record_at: as in :func:`sgldsim.dynamics.simulate`.
@@ -138,9 +168,10 @@ def noise_floor(measure: Measure1D, n: int, p: int, key,
                                 n_repeats=n_repeats)
 
 
-def cell_references(potential, cells: list[Cell]) -> list[dict[str, Measure1D]]:
-    """Per cell ``{"chain": chain law, "pi_f": ..., "pi_star": ...}``; the targets depend only on
-    (beta, sigma) and are computed once for each pair."""
+def cell_references(potential,
+                    cells: Sequence[ParticleRunParams]) -> list[dict[str, Measure1D]]:
+    """Per cell (its typed parameters) ``{"chain": chain law, "pi_f": ..., "pi_star": ...}``; the
+    targets depend only on (beta, sigma) and are computed once for each pair."""
     targets, out = {}, []
     for cell in cells:
         lam, beta, sigma = cell_numbers(cell)
@@ -169,13 +200,14 @@ def floor_rows(references: list[dict[str, Measure1D]], n: int, keys) -> list[lis
 
 
 # ---- tables of the results -------------------------------------------------------------------
-def per_cell_parameters(results, config: ExperimentConfig):
-    """One row per cell: cell_id, the swept parameters, every scalar fixed parameter, and the
-    cell's sigma (from its sigma rule)."""
+def per_cell_parameters(results, config: ExperimentConfig, fixed: ParticleRunParams):
+    """One row per cell: cell_id, the swept parameters, every scalar fixed parameter (of
+    ``fixed = Params.from_config(config)``, defaults included), and the cell's sigma (from its
+    sigma rule)."""
     grid = [c for c in config.grid if c in results]
     cells = results[["cell_id", *grid]].drop_duplicates("cell_id").reset_index(drop=True)
-    fixed = {k: v for k, v in config.params.items() if not isinstance(v, list) and k not in cells}
-    cells = cells.assign(**fixed)
+    scalars = {f.name: getattr(fixed, f.name) for f in fields(fixed) if f.name not in cells}
+    cells = cells.assign(**{k: v for k, v in scalars.items() if not isinstance(v, tuple)})
     sigma = [parse_sigma_rule(rule, float(beta))[0]
              for rule, beta in zip(cells.sigma_rule, cells.beta, strict=True)]
     return pd.DataFrame(cells).assign(sigma=sigma)

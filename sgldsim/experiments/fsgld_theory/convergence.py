@@ -21,6 +21,7 @@ quarter of the records, tested against the floor with the records' spread.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -42,6 +43,7 @@ from ..common.fits import (
 )
 from ..common.particle_runs import (
     FLOOR_REPEATS,
+    ParticleRunParams,
     cell_references,
     distance_rows,
     exact_distances,
@@ -60,20 +62,52 @@ LATE_FRACTION = 0.25  # the plateau is the mean over this last fraction of the r
 REFERENCES = ("chain", "pi_f", "pi_star")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ParticleRunParams):
+    """convergence's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      potential: the 1-D landscape (:func:`sgldsim.potentials.catalogue.landscape`); fixed.
+      step_size: lam; finite and > 0 (required: the shipped run sweeps it).
+      beta: inverse temperature; finite and > 0.
+      sigma_rule: ``"sigma=<s>"`` (a fixed sigma; 0 is SGLD) or ``"eta=<e>"`` (coupled,
+        sigma = beta^(-(1+eta)/4)).
+      x0: every particle's start (fixed).
+      n_particles: independent chains per cell (fixed); >= 2.
+      n_steps: steps per run (fixed); >= 1.
+      n_records: recorded steps, half linearly, half geometrically spaced, step 0 included
+        (fixed); 2 <= n_records <= n_steps + 1.
+    """
+
+    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "x0", "n_records")
+
+    beta: float = 3.0
+    sigma_rule: str = "sigma=0.2"
+    x0: float = 2.0
+    n_particles: int = 5000
+    n_steps: int = 64_000
+    n_records: int = 81
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    validate_particle_config(config)
+    fixed = Params.from_config(config)
+    validate_particle_config(config, fixed, fixed.n_records)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """One simulation for the chunk; per cell the particle distances at every record, the exact
     distances between the chain law, pi^f and pi*, and the noise floors."""
-    p = config.params
-    u = landscape(p["potential"])
-    x0 = np.full((p["n_particles"], 1), float(p["x0"]))
-    record_at = record_schedule(p["n_steps"], p["n_records"], "mixed")
-    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"], record_at)
-    references = cell_references(u, cells)
-    floors = floor_rows(references, p["n_particles"], keys)
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]  # the fixed parameters are the same in every cell
+    u = landscape(p.potential)
+    x0 = np.full((p.n_particles, 1), p.x0)
+    record_at = record_schedule(p.n_steps, p.n_records, "mixed")
+    particles, steps, diverged = simulate_cells(u, params, keys, x0, p.n_steps, record_at)
+    references = cell_references(u, params)
+    floors = floor_rows(references, p.n_particles, keys)
     return [[{"measure": "diverged_at", "value": float(diverged[i])}, *exact_rows(refs),
              *floors[i], *distance_rows(particles[i], steps, refs, int(diverged[i]))]
             for i, refs in enumerate(references)]
@@ -81,7 +115,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 
 def _analysis(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """One row per cell: fitted rate, plateaus and their floors, exact stationary distances."""
-    cells = per_cell_parameters(results, config)
+    cells = per_cell_parameters(results, config, Params.from_config(config))
     series, exact, floors = particle_series(results), exact_distances(results), floor_table(results)
     rows = []
     for cell in cells.itertuples():

@@ -15,6 +15,7 @@ A quadrature floor (W2 between pi^f at two resolutions) marks where distances st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,17 @@ from ...figures.style import (
 )
 from ...measures import gibbs_1d
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cells_table,
+)
 from ...runner.summary import UPPER_BOUND
-from ..common.checks import check_coupling_betas
+from ..common.checks import cell_values, check_coupling_betas, key_path
 
 CHUNK_SIZE = 8
 FIT_SE_LIMIT = 5.0  # standard errors of slack allowed before calling a fit inconsistent
@@ -42,27 +51,55 @@ CONCENTRATED = 0.99  # flat-basin mass of pi* that counts as concentrated
 FADED = 0.5  # excess flat mass below this fraction of its peak counts as faded
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ExperimentParams):
+    """coupling's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      potential: the 1-D base landscape (:func:`sgldsim.potentials.catalogue.landscape`), one
+        with a flat basin; fixed.
+      beta: inverse temperature; finite and > 1 (required: the shipped run sweeps it).
+      sigma_rule: ``"eta=<e>"`` (coupled, sigma = beta^(-(1+eta)/4)) or ``"sigma=<s>"`` (a
+        fixed, decoupled sigma); required: the shipped run sweeps it.
+      dims: the separable dimensions d reported (W2 = sqrt(d) W2_1d); fixed; a non-empty list of
+        positive integers.
+      fit_from_beta: the decay exponents are fitted over beta >= this value; fixed.
+    """
+
+    NOT_SWEPT = ("potential", "dims", "fit_from_beta")
+
+    potential: str = "sharp-flat-double-well"
+    beta: float
+    sigma_rule: str
+    dims: tuple[int, ...] = (1, 10, 100)
+    fit_from_beta: float = 100.0
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    landscape(config.params["potential"])
-    for rule in config.values("sigma_rule"):
+    fixed = Params.from_config(config)
+    landscape(fixed.potential)
+    for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    check_coupling_betas(config)
-    dims = config.params["dims"]
-    if not dims or any(int(d) != d or d < 1 for d in dims):
-        raise ConfigError(f"params.dims={dims} is not allowed: a list of positive integers")
+    check_coupling_betas(cell_values(config, fixed, "beta"), key_path(config, "beta"))
+    if not fixed.dims or any(d < 1 for d in fixed.dims):
+        raise ConfigError(f"params.dims={list(fixed.dims)} is not allowed: a non-empty list of "
+                          "positive integers")
 
 
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     """Exact distances and basin masses for one (beta, sigma rule) cell; no randomness."""
-    p = cell.params
-    u = landscape(p["potential"])
-    beta = float(p["beta"])
-    sigma, eta = parse_sigma_rule(p["sigma_rule"], beta)
+    p = Params.from_cell(cell)
+    u = landscape(p.potential)
+    beta = p.beta
+    sigma, eta = parse_sigma_rule(p.sigma_rule, beta)
     pi_beta = gibbs_1d(u, beta)
     pi_f = gibbs_1d(u.smoothed(sigma), beta)
     pi_star = gibbs_1d(u.regularized(sigma), beta)
     pi_f_fine = gibbs_1d(u.smoothed(sigma), beta, resolution=6000.0)
-    lo, hi = FLAT_BASIN[p["potential"]]
+    lo, hi = FLAT_BASIN[p.potential]
     w2 = wasserstein(pi_f, pi_star, p=2)
     rows = [
         {"measure": "sigma", "value": sigma},
@@ -73,7 +110,7 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
         {"measure": "quadrature_floor", "value": wasserstein(pi_f, pi_f_fine, p=2)},
     ]
     rows += [{"measure": "w2", "dim": int(d), "value": float(np.sqrt(d)) * w2}
-             for d in config.params["dims"]]
+             for d in p.dims]
     rows += [{"measure": f"flat_mass_{name}", "value": mu.mass(lo, hi)}
              for name, mu in (("pi_beta", pi_beta), ("pi_f", pi_f), ("pi_star", pi_star))]
     return rows
@@ -106,8 +143,9 @@ def _fits(table: pd.DataFrame, fit_from: float) -> pd.DataFrame:
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
+    fixed = Params.from_config(config)
     table = _per_cell(results, config)
-    fits = _fits(table, config.params["fit_from_beta"])
+    fits = _fits(table, fixed.fit_from_beta)
     verdicts, fitted = [], {}
     for fit in fits.itertuples():
         if "decay_exponent" in fits and np.isfinite(getattr(fit, "decay_exponent", np.nan)):
@@ -119,7 +157,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         claim = f"W2(pi^f, pi*) = O(beta^(-eta/4)) along eta={eta:g}"
         if fit.n_fit < 3:
             verdicts.append(Verdict(claim, "inconclusive", f"{fit.n_range} cells have beta >= "
-                                    f"{config.params['fit_from_beta']:g}, {fit.n_fit} of them "
+                                    f"{fixed.fit_from_beta:g}, {fit.n_fit} of them "
                                     "above 10x the quadrature floor; a fit needs 3"))
             continue
         slack = FIT_SE_LIMIT * fit.stderr if np.isfinite(fit.stderr) else 0.0
@@ -129,7 +167,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             f"measured decay exponent {fit.decay_exponent:.3f} +- {fit.stderr:.3f} over "
             f"{fit.n_fit} values of beta vs the bound's {fit.bound_exponent:.3f} (ratio "
             f"{fit.exponent_ratio:.3g})"))
-    verdicts += _flatness_verdicts(table, _curvature_gap(config.params["potential"]))
+    verdicts += _flatness_verdicts(table, _curvature_gap(fixed.potential))
     w2_dims = results[results.measure == "w2"].pivot(index="cell_id", columns="dim",
                                                      values="value")
     w2_dims.columns = [f"w2[d={int(d)}]" for d in w2_dims.columns]
@@ -144,8 +182,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
 
 
 def _legend(config: ExperimentConfig, w2_columns: list[str]) -> dict[str, str]:
-    lo, hi = FLAT_BASIN[config.params["potential"]]
-    fit_from = config.params["fit_from_beta"]
+    fixed = Params.from_config(config)
+    lo, hi = FLAT_BASIN[fixed.potential]
+    fit_from = fixed.fit_from_beta
     return {
         "sigma_rule": "eta=E: coupled sigma = beta^(-(1+E)/4); sigma=S: a fixed sigma (decoupled)",
         "eta": "the coupling exponent; for a fixed sigma the implied eta = 4 ln(1/sigma)/ln(beta)"

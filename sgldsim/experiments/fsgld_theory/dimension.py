@@ -27,7 +27,9 @@ pi^f ∝ exp(-beta g_sigma), pi* ∝ exp(-beta v), v = u + (sigma^2/2) Lap u. Fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import jax
 import numpy as np
@@ -52,42 +54,91 @@ from ...figures.style import (
 from ...measures import Gibbs
 from ...potentials import RadialWells
 from ...potentials.catalogue import EMBEDDED_WELLS, landscape_nd
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
-from ..common.checks import check_coupling_betas
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cells_table,
+)
+from ..common.checks import cell_values, check_coupling_betas, key_path
 
 CHUNK_SIZE = 1
-PARTS = ("separable", "radial", "particles", "ksd")
+Part = Literal["separable", "radial", "particles", "ksd"]
+"""The experiment's parts (module docstring); a cell computes one."""
 FIT_SE_LIMIT = 5.0  # standard errors of slack before a fitted exponent counts as inconsistent
 FLOOR_FACTOR = 2.0  # a particle distance is resolved when it exceeds this many floors
 IDENTITY_TOL = 1e-8  # relative error allowed in W2 = sqrt(d) W2_1d (rounding only)
 BOUND_EXPONENTS = (0.5, 1.0, 2.0)  # powers of d in the bound's three terms
 RADIAL_OFFSETS = (0.0, 0.75)  # well radii minus the shell radius r_d
 RADIAL_WIDTHS = (0.25, 0.75)  # sharp and flat shell
-METHODS = ("sgld", "fsgld")
+SAMPLERS = ("sgld", "fsgld")  # the particle parts run each from one shared start
 TARGETS = ("pi_beta", "pi_f", "pi_star")
 _NONE = "-"  # label of rows a label does not apply to
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ExperimentParams):
+    """dimension's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      part: which part of the experiment a cell computes (module docstring); required: the
+        shipped run sweeps it.
+      beta: inverse temperature; finite and > 1 (required: the shipped run sweeps it).
+      sigma_rule: ``"eta=<e>"`` (coupled, sigma = beta^(-(1+eta)/4)) or ``"sigma=<s>"`` (a
+        fixed sigma); required: the shipped run sweeps it.
+      separable_potential: the 1-D landscape of the product u(x) = sum_i u1(x_i)
+        (:func:`sgldsim.potentials.catalogue.landscape_nd`); fixed.
+      separable_dims, radial_dims, particle_dims, ksd_dims: the dimensions d of the separable,
+        radial, particle and KSD parts (fixed); each a non-empty list of distinct integers >= 1.
+      n_particles: particles per run (fixed); >= 10.
+      n_steps: steps per run (fixed); >= 1.
+      step_size: lam of the particle runs (fixed); finite and > 0.
+      floor_repeats: exact draws of N particles per noise floor (fixed); >= 2.
+    """
+
+    NOT_SWEPT = ("separable_potential", "separable_dims", "radial_dims", "particle_dims",
+                 "ksd_dims", "n_particles", "n_steps", "step_size", "floor_repeats")
+
+    part: Part
+    beta: float
+    sigma_rule: str
+    separable_potential: str = "sharp-flat-double-well"
+    separable_dims: tuple[int, ...] = (1, 10, 100, 1000)
+    radial_dims: tuple[int, ...] = (1, 3, 10, 30, 100, 300, 1000)
+    particle_dims: tuple[int, ...] = (1, 3, 10, 30, 100)
+    ksd_dims: tuple[int, ...] = (1, 3, 10, 30, 100)
+    n_particles: int = 1000
+    n_steps: int = 5000
+    step_size: float = 0.002
+    floor_repeats: int = 5
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    landscape_nd(config.params["separable_potential"], 1)
-    check_coupling_betas(config)
-    for rule in config.values("sigma_rule"):
+    fixed = Params.from_config(config)
+    landscape_nd(fixed.separable_potential, 1)
+    check_coupling_betas(cell_values(config, fixed, "beta"), key_path(config, "beta"))
+    for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    for part in config.values("part"):
-        if part not in PARTS:
-            raise ConfigError(f"part={part!r} is not allowed; allowed: {', '.join(PARTS)}")
-    for name in ("separable_dims", "radial_dims", "particle_dims", "ksd_dims"):
-        dims = config.params[name]
-        if not dims or any(int(d) != d or d < 1 for d in dims) or len(set(dims)) != len(dims):
-            raise ConfigError(f"params.{name}={dims} is not allowed: a list of distinct positive "
-                              "integers")
-    for name, low in (("n_particles", 10), ("n_steps", 1), ("floor_repeats", 2)):
-        if config.params[name] < low:
-            raise ConfigError(f"params.{name}={config.params[name]} is not allowed: it must be "
-                              f">= {low}")
-    if not 0 < config.params["step_size"] < np.inf:
-        raise ConfigError(f"params.step_size={config.params['step_size']} is not allowed: it "
-                          "must be finite and > 0")
+    for name, dims in (("separable_dims", fixed.separable_dims),
+                       ("radial_dims", fixed.radial_dims),
+                       ("particle_dims", fixed.particle_dims), ("ksd_dims", fixed.ksd_dims)):
+        if not dims or any(d < 1 for d in dims) or len(set(dims)) != len(dims):
+            raise ConfigError(f"params.{name}={list(dims)} is not allowed: a list of distinct "
+                              "positive integers")
+    for name, value, low in (("n_particles", fixed.n_particles, 10),
+                             ("n_steps", fixed.n_steps, 1),
+                             ("floor_repeats", fixed.floor_repeats, 2)):
+        if value < low:
+            raise ConfigError(f"params.{name}={value} is not allowed: it must be >= {low}")
+    if not 0 < fixed.step_size < np.inf:
+        raise ConfigError(f"params.step_size={fixed.step_size} is not allowed: it must be "
+                          "finite and > 0")
 
 
 def radial_landscape(dim: int, beta: float) -> RadialWells:
@@ -117,16 +168,16 @@ def _row(dim, measure: str, value, method: str = _NONE, target: str = _NONE) -> 
 
 
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
-    p = cell.params
-    beta = float(p["beta"])
-    sigma, eta = parse_sigma_rule(p["sigma_rule"], beta)
-    part = p["part"]
+    p = Params.from_cell(cell)
+    beta = p.beta
+    sigma, eta = parse_sigma_rule(p.sigma_rule, beta)
+    part = p.part
     if part == "separable":
-        rows = _separable_rows(p["separable_potential"], p["separable_dims"], beta, sigma)
+        rows = _separable_rows(p.separable_potential, p.separable_dims, beta, sigma)
     elif part == "radial":
-        rows = [r for d in p["radial_dims"] for r in _radial_rows(int(d), beta, sigma)]
+        rows = [r for d in p.radial_dims for r in _radial_rows(int(d), beta, sigma)]
     else:
-        dims = p["particle_dims"] if part == "particles" else p["ksd_dims"]
+        dims = p.particle_dims if part == "particles" else p.ksd_dims
         one = _particle_rows if part == "particles" else _ksd_rows
         rows = [r for d, k in zip(dims, jax.random.split(key, len(dims)), strict=True)
                 for r in one(int(d), beta, sigma, p, k)]
@@ -164,47 +215,47 @@ def _radial_rows(dim: int, beta: float, sigma: float) -> list[dict]:
                    for name, measure in m.items()]
 
 
-def _run_particles(u, beta: float, sigma: float, x0, params: dict, key) -> dict:
-    """Final particles (N, d) float64 of SGLD and fSGLD (one shared start)."""
-    lam = float(params["step_size"])
+def _run_particles(u, beta: float, sigma: float, x0, params: Params, key) -> dict:
+    """Final particles (N, d) float64 of each of :data:`SAMPLERS` (one shared start)."""
+    lam = params.step_size
+    samplers = {"sgld": sgld(lam, beta), "fsgld": fsgld(lam, beta, sigma)}
     out = {}
-    for i, (method, sampler) in enumerate((("sgld", sgld(lam, beta)),
-                                           ("fsgld", fsgld(lam, beta, sigma)))):
-        result = simulate(jax.random.fold_in(key, i), u, sampler, x0, int(params["n_steps"]))
+    for i, method in enumerate(SAMPLERS):
+        result = simulate(jax.random.fold_in(key, i), u, samplers[method], x0, params.n_steps)
         out[method] = np.asarray(result.particles[-1], dtype=float)
     return out
 
 
-def _particle_rows(dim: int, beta: float, sigma: float, params: dict, key) -> list[dict]:
+def _particle_rows(dim: int, beta: float, sigma: float, params: Params, key) -> list[dict]:
     """Radial W2 of SGLD and fSGLD particles (started from exact pi_beta draws) to the exact
     radial laws, and the floor of N exact radii; the perturbation-noise ratio
     lam sigma^2 beta L^2 (L: the sharp well's radial curvature, 1 + 1/0.25^2) of docs/theory.md
     §6."""
     k_start, k_run, k_floor = jax.random.split(key, 3)
     measures = _radial_measures(dim, beta, sigma)
-    x0 = measures["pi_beta"].sample(k_start, int(params["n_particles"]))
+    x0 = measures["pi_beta"].sample(k_start, params.n_particles)
     particles = _run_particles(radial_landscape(dim, beta), beta, sigma, x0, params, k_run)
     rows = [_row(dim, "w2", radial_wasserstein(x, measures[t], p=2), method, t)
             for method, x in particles.items() for t in TARGETS]
     for i, t in enumerate(TARGETS):
-        floor, floor_std = radial_noise_floor(measures[t], int(params["n_particles"]), 2,
+        floor, floor_std = radial_noise_floor(measures[t], params.n_particles, 2,
                                               key=jax.random.fold_in(k_floor, i),
-                                              n_repeats=int(params["floor_repeats"]))
+                                              n_repeats=params.floor_repeats)
         rows += [_row(dim, "w2_floor", floor, target=t), _row(dim, "w2_floor_std", floor_std,
                                                                target=t)]
     curvature = 1.0 + 1.0 / RADIAL_WIDTHS[0] ** 2
     return rows + [_row(dim, "w2", wasserstein(measures["pi_f"], measures["pi_star"], p=2),
                         "exact", "pi_star"),
                    _row(dim, "noise_ratio",
-                        params["step_size"] * sigma**2 * beta * curvature**2)]
+                        params.step_size * sigma**2 * beta * curvature**2)]
 
 
-def _ksd_rows(dim: int, beta: float, sigma: float, params: dict, key) -> list[dict]:
+def _ksd_rows(dim: int, beta: float, sigma: float, params: Params, key) -> list[dict]:
     """KSD of SGLD and fSGLD particles (started at N(0, I / beta), between the wells) against
     pi^f and pi* of the embedded wells, with the V-statistic's floor."""
     k_start, k_run = jax.random.split(key)
     u = landscape_nd(EMBEDDED_WELLS, dim)
-    n = int(params["n_particles"])
+    n = params.n_particles
     x0 = np.asarray(jax.random.normal(k_start, (n, dim))) / np.sqrt(beta)
     particles = _run_particles(u, beta, sigma, x0, params, k_run)
     scores = {"pi_f": gibbs_score(u.smoothed(sigma), beta),

@@ -25,6 +25,7 @@ So the tests are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -51,6 +52,7 @@ from ..common.fits import (
     settling_verdict,
 )
 from ..common.particle_runs import (
+    ParticleRunParams,
     cell_numbers,
     cell_references,
     labelled_table,
@@ -64,19 +66,51 @@ CHUNK_SIZE = 8
 BOUND_EXPONENT = 0.25  # D2' lam^(1/4)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ParticleRunParams):
+    """excess-risk's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      potential: the 1-D landscape (:func:`sgldsim.potentials.catalogue.landscape`); fixed.
+      step_size: lam; finite and > 0 (required: the shipped run sweeps it).
+      beta: inverse temperature; finite and > 0.
+      sigma_rule: ``"sigma=<s>"`` (a fixed sigma; 0 is SGLD) or ``"eta=<e>"`` (coupled,
+        sigma = beta^(-(1+eta)/4)).
+      x0: every particle's start (fixed).
+      n_particles: independent chains per cell (fixed); >= 2. The excess risk is their mean.
+      n_steps: steps per run (fixed); >= 1.
+      n_records: recorded steps, geometrically spaced, step 0 included (fixed);
+        2 <= n_records <= n_steps + 1.
+    """
+
+    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "x0", "n_records")
+
+    beta: float = 3.0
+    sigma_rule: str = "sigma=0.2"
+    x0: float = 2.0
+    n_particles: int = 10_000
+    n_steps: int = 64_000
+    n_records: int = 61
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    validate_particle_config(config)
+    fixed = Params.from_config(config)
+    validate_particle_config(config, fixed, fixed.n_records)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Particle excess risk at every record and the exact stationary levels, per cell."""
-    p = config.params
-    u = landscape(p["potential"])
-    x0 = np.full((p["n_particles"], 1), float(p["x0"]))
-    record_at = record_schedule(p["n_steps"], p["n_records"], "log")
-    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"], record_at)
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]  # the fixed parameters are the same in every cell
+    u = landscape(p.potential)
+    x0 = np.full((p.n_particles, 1), p.x0)
+    record_at = record_schedule(p.n_steps, p.n_records, "log")
+    particles, steps, diverged = simulate_cells(u, params, keys, x0, p.n_steps, record_at)
     out = []
-    for i, (cell, refs) in enumerate(zip(cells, cell_references(u, cells), strict=True)):
+    for i, (cell, refs) in enumerate(zip(params, cell_references(u, params), strict=True)):
         lam, _, sigma = cell_numbers(cell)
         v = u.regularized(sigma)
         v_min = global_minimum(v)[1]
@@ -105,7 +139,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 def _tables(results: pd.DataFrame, config: ExperimentConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(series: cell_id, step, excess_risk, excess_risk_stderr, time, above_chain;
     cells: one row per cell with the stationary levels, the fitted rate and the final z)."""
-    cells = per_cell_parameters(results, config).set_index("cell_id")
+    cells = per_cell_parameters(results, config, Params.from_config(config)).set_index("cell_id")
     levels = labelled_table(results, ("stationary_excess_risk",), ("source",))
     for r in levels.itertuples():
         cells.loc[r.cell_id, f"level_{r.source}"] = r.stationary_excess_risk

@@ -12,124 +12,136 @@ v = u + (sigma^2/2) u'', the flat-basin mass m(mu) = mu(flat basin) is computed
    chain (``chain_invariant``, the chain's true target) and with its small-step measure (pi^f;
    pi_beta for SGLD), in binomial standard errors sqrt(p (1 - p) / N).
 
-Winner rule (docs/theory.md §6). Laplace's method at the two minima gives the log-odds of the flat
-basin under pi*,
-
-    L = beta [(sigma^2/2) (u''(x_s) - u''(x_f)) - (u(x_f) - u(x_s))]
-        + (1/2) ln(u''(x_s) / u''(x_f)),
-
-so the flat minimum wins (m(pi*) > 1/2) iff (sigma^2/2) Delta tr > delta minus the entropic
-O(1/beta) term. It is checked where |L| >= ``L_MARGIN``, away from the boundary where Laplace's
-corrections could flip the sign. With equal depths L -> +inf along the coupling (beta sigma^2
--> inf), so m(pi*) -> 1 while m(pi_beta) keeps its sqrt(u'') split; with delta > 0 sigma -> 0
-and the deeper minimum wins again once (sigma^2/2) Delta tr < delta.
-
-Mixing check. The first recorded step in the flat basin is a particle's exit time. The censored
-exponential MLE k = exits / steps at risk estimates the exit rate. In the two-state picture a
-start in the sharp well relaxes as p_eq (1 - exp(-t / tau)) with tau = p_eq / k_committed, and
-entering the flat basin (past the barrier top) commits with probability >= 1/2, so
-tau <= 2 p_eq / k and the residual bias after T steps is at most p_eq exp(-T k / (2 p_eq)).
-A run counts as mixed when that bound is below one standard error; the flat fraction at T/2 is
-reported beside it.
+The winner rule (Laplace's log-odds L of the flat basin under pi*) and the mixing check (exit
+rate, residual-bias bound) are those of :mod:`sgldsim.measures.flatness`. The rule is checked
+where |L| >= ``L_MARGIN``, away from the boundary where Laplace's corrections could flip the sign.
+With equal depths L -> +inf along the coupling (beta sigma^2 -> inf), so m(pi*) -> 1 while
+m(pi_beta) keeps its sqrt(u'') split; with delta > 0 sigma -> 0 and the deeper minimum wins again
+once (sigma^2/2) Delta tr < delta. A particle run counts as mixed when the residual-bias bound is
+below one standard error; the flat fraction at T/2 is reported beside it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import patheffects
 
 from ...coupling import coupled_sigma
 from ...dynamics import fsgld, sgld, simulate
-from ...figures.style import LABELS, PAGE_WIDTH_IN, color_for, new_figure, save_figure
 from ...measures import chain_invariant, gibbs_1d
-from ...measures.stationary import basin_minimum
+from ...measures.flatness import (
+    MEASURE_NAMES,
+    SHIFT_LIMIT,
+    exit_rate,
+    first_exit_steps,
+    flat_log_odds,
+    flat_masses,
+    minimum_shifts,
+    relaxation_bound,
+    sharp_flat_minima,
+)
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
+from ..common.checks import cell_values, key_path
+from .flatness_figures import flatness_figures
 
 CHUNK_SIZE = 1
 Z_LIMIT = 5.0  # standard errors beyond which particles and an exact law disagree
-L_MARGIN = 2.0  # winner rule checked where |log-odds| >= this
-SHIFT_LIMIT = 0.1  # ... and where v's minima moved by at most this fraction of their distance
+L_MARGIN = 2.0  # winner rule checked where |log-odds| >= this (and v's minima did not move)
 MASS_TOL = 1e-6  # quadrature error allowed when comparing two exact masses
 CONCENTRATED = 0.99  # "m(pi*) -> 1": at least this at the largest coupled beta
 HEAT_NOT_SMALL = 0.1  # lam sigma^2 beta u''(x_s)^2 from which the chain's extra flatness shows
 TRACE_POINTS = 150  # survival and flat-fraction curves are stored at about this many steps
-MEASURE_NAMES = ("pi_beta", "pi_f", "pi_star")
-ETA_PALETTE = ("#EE3377", "#EE7733", "#33BBEE", "#009988", "#CC3311")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Params(ExperimentParams):
+    """flatness's parameters. Only ``depth_gap`` may be swept: a cell holds everything for one
+    landscape, and the tables are keyed by it.
+
+    Attributes:
+      potential: the 1-D landscape with a sharp and a flat minimum (a key of
+        :data:`sgldsim.potentials.catalogue.FLAT_BASIN`).
+      depth_gap: delta >= 0: the sharp well deeper by about delta (0: equal depths); finite.
+      betas, sigmas: the heat maps' (beta, sigma) grid; non-empty lists of distinct finite
+        numbers > 0.
+      coupling_etas: eta of the coupling curves sigma = beta^(-(1+eta)/4); non-empty, distinct.
+      coupling_betas: beta along the coupling curves; non-empty, distinct, finite, > 1.
+      particle_betas, particle_sigmas: the particle runs, SGLD at each beta and fSGLD at each
+        (beta, sigma); each value must be one of ``betas`` / ``sigmas``.
+      step_size: lam of the particle runs; > 0.
+      n_particles: particles per run, started at the sharp minimum; > 1.
+      n_steps: steps per run; > 1.
+      record_every: steps between records (the exit times' resolution); 1 to n_steps / 2.
+    """
+
+    NOT_SWEPT = ("potential", "betas", "sigmas", "coupling_etas", "coupling_betas",
+                 "particle_betas", "particle_sigmas", "step_size", "n_particles", "n_steps",
+                 "record_every")
+
+    potential: str = "sharp-flat-double-well"
+    depth_gap: float = 0.0
+    betas: tuple[float, ...] = (2.0, 6.0, 20.0, 60.0, 200.0, 600.0, 2000.0, 6000.0)
+    sigmas: tuple[float, ...] = (0.005, 0.01, 0.015, 0.03, 0.05, 0.1, 0.15, 0.3)
+    coupling_etas: tuple[float, ...] = (0.1, 0.5, 0.9)
+    coupling_betas: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0,
+                                         10000.0, 30000.0, 100000.0, 300000.0, 1000000.0)
+    particle_betas: tuple[float, ...] = (2.0,)
+    particle_sigmas: tuple[float, ...] = (0.1, 0.15)
+    step_size: float = 0.005
+    n_particles: int = 4000
+    n_steps: int = 20_000
+    record_every: int = 20
+
+
+PARAMS = Params
 
 
 def validate(config: ExperimentConfig) -> None:
-    p = config.params
-    if p["potential"] not in FLAT_BASIN:
-        landscape(p["potential"])  # raises with the allowed names
-    for gap in config.values("depth_gap"):
+    p = Params.from_config(config)
+    if p.potential not in FLAT_BASIN:
+        landscape(p.potential)  # raises with the allowed names
+    for gap in cell_values(config, p, "depth_gap"):
         if not (np.isfinite(gap) and gap >= 0):
-            raise ConfigError(f"{config.key_path('depth_gap')}={gap} is not allowed: "
+            raise ConfigError(f"{key_path(config, 'depth_gap')}={gap} is not allowed: "
                               "depth_gap must be finite and >= 0")
-    for name in ("betas", "sigmas", "coupling_betas", "coupling_etas"):
-        values = config.values(name)[0] if name in config.grid else p[name]
+    lists = {"betas": p.betas, "sigmas": p.sigmas, "coupling_betas": p.coupling_betas,
+             "coupling_etas": p.coupling_etas}
+    for name, values in lists.items():
         if not values or len(set(values)) != len(values):
-            raise ConfigError(f"params.{name}={values} is not allowed: a non-empty list of "
+            raise ConfigError(f"params.{name}={list(values)} is not allowed: a non-empty list of "
                               "distinct numbers")
     for name in ("betas", "sigmas", "coupling_betas"):
-        if any(not (np.isfinite(v) and v > 0) for v in p[name]):
-            raise ConfigError(f"params.{name}={p[name]} is not allowed: values must be > 0")
-    if any(b <= 1 for b in p["coupling_betas"]):
-        raise ConfigError(f"params.coupling_betas={p['coupling_betas']} is not allowed: the "
+        if any(not (np.isfinite(v) and v > 0) for v in lists[name]):
+            raise ConfigError(f"params.{name}={list(lists[name])} is not allowed: values must be "
+                              "> 0")
+    if any(b <= 1 for b in p.coupling_betas):
+        raise ConfigError(f"params.coupling_betas={list(p.coupling_betas)} is not allowed: the "
                           "coupling needs beta > 1")
-    for name, grid_name in (("particle_betas", "betas"), ("particle_sigmas", "sigmas")):
-        missing = [v for v in p[name] if v not in p[grid_name]]
+    for name, values, grid_name, grid in (("particle_betas", p.particle_betas, "betas", p.betas),
+                                          ("particle_sigmas", p.particle_sigmas, "sigmas",
+                                           p.sigmas)):
+        missing = [v for v in values if v not in grid]
         if missing:
-            raise ConfigError(f"params.{name}={p[name]} is not allowed: {missing[0]} is not in "
-                              f"params.{grid_name} (particle runs sit on heat-map grid points)")
-    for name, low in (("step_size", 0.0), ("n_particles", 1), ("n_steps", 1),
-                      ("record_every", 0)):
-        if not p[name] > low:
-            raise ConfigError(f"params.{name}={p[name]} is not allowed: it must be > {low}")
-    if p["record_every"] > p["n_steps"] // 2:
-        raise ConfigError(f"params.record_every={p['record_every']} is not allowed: at most "
-                          f"n_steps / 2 = {p['n_steps'] // 2} (the mixing check needs a "
+            raise ConfigError(f"params.{name}={list(values)} is not allowed: {missing[0]} is not "
+                              f"in params.{grid_name} (particle runs sit on heat-map grid points)")
+    for name, value, low in (("step_size", p.step_size, 0.0), ("n_particles", p.n_particles, 1),
+                             ("n_steps", p.n_steps, 1), ("record_every", p.record_every, 0)):
+        if not value > low:
+            raise ConfigError(f"params.{name}={value} is not allowed: it must be > {low}")
+    if p.record_every > p.n_steps // 2:
+        raise ConfigError(f"params.record_every={p.record_every} is not allowed: at most "
+                          f"n_steps / 2 = {p.n_steps // 2} (the mixing check needs a "
                           "record at T/2)")
 
 
 # ---- exact quantities ---------------------------------------------------------------------------
-def flat_log_odds(beta, sigma, depth_difference, trace_difference, entropic):
-    """Laplace log-odds of the flat basin under pi*: beta ((sigma^2/2) Delta tr - delta) +
-    (1/2) ln(u''(x_s) / u''(x_f)); delta = u(x_f) - u(x_s), Delta tr = u''(x_s) - u''(x_f)."""
-    beta, sigma = np.asarray(beta, dtype=float), np.asarray(sigma, dtype=float)
-    return beta * (0.5 * sigma**2 * trace_difference - depth_difference) + entropic
-
-
-def flat_masses(u, beta: float, sigma: float, basin) -> dict[str, float]:
-    """Flat-basin masses of pi^f and pi* (exact quadrature)."""
-    return {"pi_f": gibbs_1d(u.smoothed(sigma), beta).mass(*basin),
-            "pi_star": gibbs_1d(u.regularized(sigma), beta).mass(*basin)}
-
-
 def _landscape_rows(u, basin) -> tuple[list[dict], dict]:
-    (x_s, u2_s), (x_f, u2_f) = (basin_minimum(u, a, b) for a, b in ((-np.inf, basin[0]), basin))
-    depths = np.asarray(u.value(np.array([[x_s], [x_f]])))
-    numbers = {"x_sharp": x_s, "x_flat": x_f, "depth_difference": float(depths[1] - depths[0]),
-               "trace_difference": u2_s - u2_f, "entropic_log_odds": 0.5 * np.log(u2_s / u2_f),
-               "curvature_sharp": u2_s}
+    numbers = sharp_flat_minima(u, basin)
     return [{"measure": k, "value": v, "part": "landscape"} for k, v in numbers.items()], numbers
-
-
-def minimum_shifts(u, sigmas, basin, minima: tuple[float, float]) -> dict[float, float]:
-    """sigma -> max over the two basins of |argmin v - argmin u|, v = u + (sigma^2/2) u''
-    (grid argmin, resolution 5e-4): small while the O(sigma^2) picture of the winner rule holds,
-    large where v's Laplacian term moves or deepens wells (docs/theory.md §6, false wells)."""
-    lo, hi = basin
-    sides = (np.linspace(lo - 5.0, lo, 10001), np.linspace(lo, min(hi, lo + 5.0), 10001))
-    s2 = 0.5 * np.asarray(sorted(set(sigmas)), dtype=float)[:, None] ** 2
-    shift = np.zeros(s2.shape[0])
-    for x, x_u in zip(sides, minima, strict=True):
-        v = np.asarray(u.value(x[:, None]))[None, :] + s2 * np.asarray(u.laplacian(x[:, None]))
-        shift = np.maximum(shift, np.abs(x[np.argmin(v, axis=1)] - x_u))
-    return dict(zip(sorted(set(sigmas)), shift.tolist(), strict=True))
 
 
 def _mass_rows(u, basin, points, shifts: dict, part: str, labels=None) -> list[dict]:
@@ -149,39 +161,23 @@ def _mass_rows(u, basin, points, shifts: dict, part: str, labels=None) -> list[d
 
 
 # ---- particles ---------------------------------------------------------------------------------
-def particle_cells(params: dict) -> list[tuple[str, float, float]]:
+def particle_cells(params: Params) -> list[tuple[str, float, float]]:
     """(method, beta, sigma): SGLD at each particle beta, fSGLD at each (beta, sigma)."""
-    return ([("sgld", float(b), 0.0) for b in params["particle_betas"]]
-            + [("fsgld", float(b), float(s)) for b in params["particle_betas"]
-               for s in params["particle_sigmas"]])
+    return ([("sgld", float(b), 0.0) for b in params.particle_betas]
+            + [("fsgld", float(b), float(s)) for b in params.particle_betas
+               for s in params.particle_sigmas])
 
 
-def first_exit_steps(inside: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """(..., n_records, N) flags -> (..., N) first recorded step in the flat basin (inf if none)."""
-    hit = inside.any(axis=-2)
-    return np.where(hit, steps[np.argmax(inside, axis=-2)], np.inf)
-
-
-def exit_rate(exit_steps: np.ndarray, horizon: int) -> float:
-    """Censored exponential MLE of the exit rate per step: exits / steps at risk."""
-    return float(np.isfinite(exit_steps).sum() / np.minimum(exit_steps, horizon).sum())
-
-
-def relaxation_bound(p_eq: float, rate: float, horizon: int) -> float:
-    """Upper bound p_eq exp(-T k / (2 p_eq)) on the bias left after T steps (module docstring)."""
-    return float(p_eq * np.exp(-horizon * rate / (2.0 * p_eq))) if rate > 0 else float(p_eq)
-
-
-def _particle_rows(u, basin, params: dict, key, landscape_numbers: dict) -> list[dict]:
+def _particle_rows(u, basin, params: Params, key, landscape_numbers: dict) -> list[dict]:
     cells = particle_cells(params)
     if not cells:
         return []
-    lam, n, n_steps = params["step_size"], params["n_particles"], params["n_steps"]
+    lam, n, n_steps = params.step_size, params.n_particles, params.n_steps
     beta = np.array([c[1] for c in cells])
     sigma = np.array([c[2] for c in cells])
     x0 = np.full((n, 1), landscape_numbers["x_sharp"])
     result = simulate(key, u, fsgld(lam, beta, sigma), x0, n_steps,
-                      record_every=params["record_every"])
+                      record_every=params.record_every)
     x = np.asarray(result.particles[..., 0], dtype=float)  # (cells, records, N)
     inside = (x > basin[0]) & (x < basin[1])
     steps = np.asarray(result.steps)
@@ -224,12 +220,12 @@ def _particle_rows(u, basin, params: dict, key, landscape_numbers: dict) -> list
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     """Everything for one landscape (one depth gap): minima, heat-map masses, coupling masses,
     and the particle runs (one compiled call over their cells)."""
-    p = cell.params
-    u = landscape(p["potential"], p["depth_gap"])
-    basin = FLAT_BASIN[p["potential"]]
+    p = Params.from_cell(cell)
+    u = landscape(p.potential, p.depth_gap)
+    basin = FLAT_BASIN[p.potential]
     rows, numbers = _landscape_rows(u, basin)
-    grid = [(b, s) for b in p["betas"] for s in p["sigmas"]]
-    coupled = [(e, b) for e in p["coupling_etas"] for b in p["coupling_betas"]]
+    grid = [(b, s) for b in p.betas for s in p.sigmas]
+    coupled = [(e, b) for e in p.coupling_etas for b in p.coupling_betas]
     coupling = [(b, float(coupled_sigma(b, e))) for e, b in coupled]
     shifts = minimum_shifts(u, [s for _, s in grid + coupling], basin,
                             (numbers["x_sharp"], numbers["x_flat"]))
@@ -280,8 +276,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     verdicts = _exact_verdicts(tables)
     fitted = {}
     if "particles" in tables:
-        verdicts += _particle_verdicts(tables["particles"], config.params["n_particles"],
-                                       config.params["record_every"])
+        fixed = Params.from_config(config)
+        verdicts += _particle_verdicts(tables["particles"], fixed.n_particles,
+                                       fixed.record_every)
         for r in tables["particles"].itertuples():
             tag = f"{r.method}, delta={r.depth_gap:g}, beta={r.beta:g}, sigma={r.sigma:g}"
             fitted[f"exit_median_steps[{tag}]"] = r.exit_median
@@ -500,168 +497,7 @@ def _summary_text(tables: dict) -> str:
     return "\n".join(parts)
 
 
-# ---- figures ---------------------------------------------------------------------------------
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """flatness_maps: flat-basin mass heat maps of pi_beta, pi^f, pi* (rows: depth gaps) with
-    the coupling curves, the Laplace boundary L = 0 and the particle runs' grid points;
-    flatness_coupling: m(pi*) against beta along each coupling; flatness_particles: the flat
-    fraction over time against the exact laws, and the survival in the sharp well."""
-    tables = _tables(results)
-    paths = _map_figure(tables, config, out_dir) + _coupling_figure(tables, out_dir)
-    if "particles" in tables:
-        paths += _particle_figure(tables, out_dir)
-    return paths
-
-
-def _log_edges(values) -> np.ndarray:
-    """Cell edges for a pcolormesh on log axes: geometric midpoints, extrapolated at the ends."""
-    v = np.log(np.sort(np.asarray(values, dtype=float)))
-    if v.size == 1:
-        return np.exp(v[0] + np.array([-0.5, 0.5]))
-    mid = 0.5 * (v[1:] + v[:-1])
-    return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
-
-
-def _eta_colors(etas) -> dict[float, str]:
-    """A colour per eta that stands out on every viridis cell (Paul Tol's vibrant scheme)."""
-    return {e: ETA_PALETTE[i % len(ETA_PALETTE)] for i, e in enumerate(etas)}
-
-
-def _laplace_boundary(land: pd.Series, beta: np.ndarray) -> np.ndarray:
-    """sigma with L = 0: sigma^2 = 2 (delta - entropic / beta) / Delta tr (nan where < 0)."""
-    s2 = 2.0 * (land.depth_difference - land.entropic_log_odds / beta) / land.trace_difference
-    return np.sqrt(np.where(s2 > 0, s2, np.nan))
-
-
-def _map_figure(tables: dict, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    grid, land = tables["map"], tables["landscape"]
-    gaps = sorted(grid.depth_gap.unique())
-    fig, axes = new_figure(len(gaps), 3, width_in=PAGE_WIDTH_IN, aspect=0.85, squeeze=False,
-                           sharex=True, sharey=True)
-    etas = config.params["coupling_etas"]
-    colors = _eta_colors(etas)
-    beta_edges, sigma_edges = _log_edges(grid.beta.unique()), _log_edges(grid.sigma.unique())
-    fine = np.geomspace(beta_edges[0], beta_edges[-1], 200)
-    particles = tables.get("particles")
-    for row, gap in zip(axes, gaps, strict=True):
-        group = grid[grid.depth_gap == gap]
-        for ax, name in zip(row, MEASURE_NAMES, strict=True):
-            values = group.pivot(index="sigma", columns="beta", values=f"flat_mass_{name}")
-            mesh = ax.pcolormesh(beta_edges, sigma_edges, values.to_numpy(), cmap="viridis",
-                                 vmin=0.0, vmax=1.0, shading="flat")
-            for eta in etas:  # a dark edge keeps light curves visible on the bright cells
-                ax.plot(fine, coupled_sigma(fine, eta), color=colors[eta], linewidth=1.2,
-                        label=rf"coupling $\eta$ = {eta:g}",
-                        path_effects=[patheffects.withStroke(linewidth=2.2, foreground="0.1")])
-            if gap > 0 and name != "pi_beta":
-                ax.plot(fine, _laplace_boundary(land.loc[gap], fine), color="white",
-                        linestyle="--", linewidth=1.0, label=r"Laplace boundary $L = 0$")
-            if particles is not None and name == "pi_f":
-                runs = particles[(particles.depth_gap == gap) & (particles.method == "fsgld")]
-                ax.plot(runs.beta, runs.sigma, "x", color="white", markersize=5,
-                        label="particle runs")
-            ax.set(xscale="log", yscale="log", xlim=beta_edges[[0, -1]],
-                   ylim=sigma_edges[[0, -1]], title=rf"{LABELS[name]}, $\delta$ = {gap:g}")
-            ax.grid(False)
-        row[0].set_ylabel(r"perturbation $\sigma$")
-    for ax in axes[-1]:
-        ax.set_xlabel(r"inverse temperature $\beta$")
-    fig.colorbar(mesh, ax=axes, label="flat-basin mass", shrink=0.8)
-    handles = {h.get_label(): h for ax in axes.flat for h in ax.get_lines()}
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=5,
-               fontsize="x-small", facecolor="0.85", frameon=True)
-    return save_figure(fig, out_dir, "flatness_maps")
-
-
-def _coupling_figure(tables: dict, out_dir: Path) -> list[Path]:
-    coupling, land = tables["coupling"], tables["landscape"]
-    spacing = land.x_flat - land.x_sharp
-    gaps = sorted(coupling.depth_gap.unique())
-    fig, axes = new_figure(1, len(gaps), width_in=PAGE_WIDTH_IN * 0.85, aspect=0.8,
-                           squeeze=False, sharey=True)
-    etas = sorted(coupling.eta.unique())
-    colors = _eta_colors(etas)
-    for ax, gap in zip(axes[0], gaps, strict=True):
-        group = coupling[coupling.depth_gap == gap]
-        for eta in etas:
-            curve = group[group.eta == eta].sort_values("beta")
-            ax.plot(curve.beta, curve.flat_mass_pi_star, marker="o", color=colors[eta],
-                    label=rf"$\pi^*$, $\eta$ = {eta:g}")
-            moved = curve[curve.v_minimum_shift > SHIFT_LIMIT * spacing.loc[gap]]
-            ax.plot(moved.beta, moved.flat_mass_pi_star, "o", color=colors[eta],
-                    markerfacecolor="white", label=r"$v$'s minima moved (false wells)")
-            ax.plot(curve.beta, curve.flat_mass_pi_f, color=colors[eta], linewidth=0.7,
-                    linestyle=":", label=rf"$\pi^f$, $\eta$ = {eta:g}")
-            if gap > 0:
-                crossing = _log_odds_crossing(curve)
-                if crossing is not None:
-                    ax.axvline(crossing, color=colors[eta], linewidth=0.6, linestyle="--")
-        base = group[group.eta == etas[0]].sort_values("beta")
-        ax.plot(base.beta, base.flat_mass_pi_beta, color=color_for("pi_beta"), linestyle="--",
-                label=r"$\pi_\beta$ (SGLD)")
-        title = rf"$\delta$ = {gap:g}" + (r" (dashed: Laplace $L = 0$)" if gap > 0 else "")
-        ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel=r"inverse temperature $\beta$",
-               title=title)
-    axes[0, 0].set_ylabel(r"flat-basin mass, $\sigma = \beta^{-(1+\eta)/4}$")
-    handles = {h.get_label(): h for h in axes[0, 0].get_lines()}
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4,
-               fontsize="x-small")
-    return save_figure(fig, out_dir, "flatness_coupling")
-
-
-def _log_odds_crossing(curve: pd.DataFrame) -> float | None:
-    """beta where the Laplace log-odds L changes sign from + to - along a coupling curve
-    (log-linear interpolation), or None."""
-    sign = np.sign(curve.log_odds.to_numpy())
-    down = np.flatnonzero((sign[:-1] > 0) & (sign[1:] < 0))
-    if not down.size:
-        return None
-    i = down[-1]
-    b, odds = np.log(curve.beta.to_numpy()[i:i + 2]), curve.log_odds.to_numpy()[i:i + 2]
-    return float(np.exp(b[0] + (b[1] - b[0]) * odds[0] / (odds[0] - odds[1])))
-
-
-def _particle_figure(tables: dict, out_dir: Path) -> list[Path]:
-    particles, trace = tables["particles"], tables["trace"]
-    gaps = sorted(particles.depth_gap.unique())
-    fig, axes = new_figure(len(gaps), 2, width_in=PAGE_WIDTH_IN * 0.85, aspect=0.75,
-                           squeeze=False, sharex="col")
-    for (ax_frac, ax_surv), gap in zip(axes, gaps, strict=True):
-        runs = particles[particles.depth_gap == gap]
-        for k, run in enumerate(runs.itertuples()):
-            color = _run_color(run.method, k)
-            label = _run_label(run)
-            curve = trace[(trace.depth_gap == gap) & (trace.method == run.method)
-                          & (trace.beta == run.beta) & (trace.sigma == run.sigma)]
-            ax_frac.plot(curve.step, curve.flat_fraction, color=color, linewidth=0.8,
-                         label=label)
-            ax_frac.axhline(run.flat_mass_chain, color=color, linewidth=1.0, linestyle="--")
-            ax_frac.axhline(run.flat_mass_small_step, color=color, linewidth=1.0,
-                            linestyle=":")
-            ax_surv.plot(curve.step, curve.survival, color=color, label=label)
-        levels = pd.concat([runs.flat_mass_chain, runs.flat_mass_small_step])
-        ax_frac.set(ylabel="flat fraction", ylim=(levels.min() - 0.12, levels.max() + 0.05),
-                    title=rf"$\delta$ = {gap:g}: particles from $x_s$ (zoom)")
-        ax_surv.set(yscale="log", ylabel=r"P(not yet left the sharp well)",
-                    title=rf"$\delta$ = {gap:g}: exit times")
-    for ax in axes[-1]:
-        ax.set_xlabel("step")
-    axes[0, 0].plot([], [], color="0.3", linestyle="--", label="exact chain law")
-    axes[0, 0].plot([], [], color="0.3", linestyle=":",
-                    label=r"$\pi^f$ ($\pi_\beta$ for SGLD)")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=5,
-               fontsize="x-small")
-    return save_figure(fig, out_dir, "flatness_particles")
-
-
-def _run_color(method: str, index: int):
-    import matplotlib
-
-    if method == "sgld":
-        return color_for("sgld")
-    return matplotlib.colormaps["Reds"](0.55 + 0.15 * (index % 3))
-
-
-def _run_label(run) -> str:
-    name = "SGLD" if run.method == "sgld" else rf"fSGLD $\sigma$={run.sigma:g}"
-    return rf"{name}, $\beta$={run.beta:g}"
+    """flatness_maps, flatness_coupling and (with particle runs) flatness_particles
+    (:func:`~.flatness_figures.flatness_figures`)."""
+    return flatness_figures(_tables(results), Params.from_config(config).coupling_etas, out_dir)

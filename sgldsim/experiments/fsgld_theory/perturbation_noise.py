@@ -33,6 +33,7 @@ least MIN_BASIN_MASS of mass (at large x the chain empties the sharp basin: a to
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.colors as mcolors
@@ -44,7 +45,8 @@ from ...measures import gibbs_1d
 from ...measures.stationary import basin_measure, basin_minimum, chain_law, distance
 from ...potentials import Quadratic
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
+from ..common.checks import cell_values, key_path
 
 CHUNK_SIZE = 5
 QUADRATIC_EDGES = 20_001
@@ -63,26 +65,51 @@ sharp basin empties where the smoothing lifts it, sigma^2 beta ~ 1, or where the
 heat drives the mass out)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ExperimentParams):
+    """perturbation-noise's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      potential: the 1-D landscape (:func:`sgldsim.potentials.catalogue.landscape`), one with a
+        flat basin; the quadratic reference takes its sharp minimum's curvature; fixed.
+      beta: inverse temperature (fixed); finite and > 0. Large keeps sigma =
+        sqrt(sigma2_beta / beta) inside the wells.
+      step_size: lam; > 0 and stable in the sharp well, lam u''(m_sharp) < 2 (required: the
+        shipped run sweeps it).
+      sigma2_beta: sigma^2 beta, which sets sigma; > 0 (required: the shipped run sweeps it).
+      collapse_r2: R^2 of log W2 about the harmonic curve of x required for a collapse (fixed);
+        in (0, 1).
+    """
+
+    NOT_SWEPT = ("potential", "beta", "collapse_r2")
+
+    potential: str = "sharp-flat-double-well"
+    beta: float = 32.0
+    step_size: float
+    sigma2_beta: float
+    collapse_r2: float = 0.95
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    for name in ("potential", "beta", "collapse_r2"):
-        if name in config.grid:
-            raise ConfigError(f"grid.{name} is not allowed: {name} must be fixed (params.{name})")
-    u = landscape(config.params["potential"])
-    beta = config.params["beta"]
-    if not (0 < beta < np.inf):
-        raise ConfigError(f"params.beta={beta} is not allowed: beta must be finite and > 0")
+    fixed = Params.from_config(config)
+    u = landscape(fixed.potential)
+    if not (0 < fixed.beta < np.inf):
+        raise ConfigError(f"params.beta={fixed.beta} is not allowed: beta must be finite and > 0")
     for name in ("step_size", "sigma2_beta"):
-        for value in config.values(name):
+        for value in cell_values(config, fixed, name):
             if not value > 0:
-                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: {name} > 0")
-    a_sharp = _curvatures(u, config.params["potential"])["sharp"]
-    for lam in config.values("step_size"):
+                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: {name} > 0")
+    a_sharp = _curvatures(u, fixed.potential)["sharp"]
+    for lam in cell_values(config, fixed, "step_size"):
         if not lam * a_sharp < 2:
-            raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the chain "
+            raise ConfigError(f"{key_path(config, 'step_size')}={lam} is not allowed: the chain "
                               f"is unstable in the sharp well unless step_size * {a_sharp:.4g} "
                               "(its curvature) < 2")
-    if not 0 < config.params["collapse_r2"] < 1:
-        raise ConfigError(f"params.collapse_r2={config.params['collapse_r2']} is not allowed: "
+    if not 0 < fixed.collapse_r2 < 1:
+        raise ConfigError(f"params.collapse_r2={fixed.collapse_r2} is not allowed: "
                           "it must lie in (0, 1)")
 
 
@@ -108,19 +135,19 @@ def _curvatures(u, name: str) -> dict[str, float]:
 
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     """Exact chain laws of the quadratic and of the landscape for one (lam, sigma^2 beta)."""
-    p = cell.params
-    u, beta, lam = landscape(p["potential"]), float(p["beta"]), float(p["step_size"])
-    sigma = float(np.sqrt(p["sigma2_beta"] / beta))
-    curvature = _curvatures(u, p["potential"])
+    p = Params.from_cell(cell)
+    u, beta, lam = landscape(p.potential), p.beta, p.step_size
+    sigma = float(np.sqrt(p.sigma2_beta / beta))
+    curvature = _curvatures(u, p.potential)
     rows = [{"measure": "sigma", "value": sigma}]
     rows += _quadratic_rows(curvature["sharp"], lam, beta, sigma)
     chain, pi_f = chain_law(u, lam, beta, sigma), gibbs_1d(u.smoothed(sigma), beta)
-    flat_lo, flat_hi = FLAT_BASIN[p["potential"]]
+    flat_lo, flat_hi = FLAT_BASIN[p.potential]
     rows += [{"system": "landscape", "measure": "w2", "value": distance(chain, pi_f, 2)},
              {"system": "landscape", "measure": "w1", "value": distance(chain, pi_f, 1)},
              {"system": "landscape", "measure": "flat_mass_shift",
               "value": chain.mass(flat_lo, flat_hi) - pi_f.mass(flat_lo, flat_hi)}]
-    for basin, (lo, hi) in _basins(p["potential"]).items():
+    for basin, (lo, hi) in _basins(p.potential).items():
         a, masses = curvature[basin], (chain.mass(lo, hi), pi_f.mass(lo, hi))
         a_smoothed = basin_minimum(u.smoothed(sigma), lo, hi)[1]
         rows += [{"system": basin, "measure": "x", "value": lam * sigma**2 * beta * a**2},
@@ -164,7 +191,7 @@ def _systems(results: pd.DataFrame) -> pd.DataFrame:
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     systems = _systems(results)
     verdicts, fitted = [_closed_form_verdict(systems)], {}
-    collapse, fitted_collapse = _collapse_verdict(systems, config.params["collapse_r2"])
+    collapse, fitted_collapse = _collapse_verdict(systems, Params.from_config(config).collapse_r2)
     verdicts.append(collapse)
     fitted |= fitted_collapse
     verdicts.append(_sharp_first_verdict(systems))
@@ -318,7 +345,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
               r"(a) quadratic $a = u''(m_{\rm sharp})$: $W_2/\mathrm{sd}(\pi^f)$")
     _heat_map(axes[1], systems[systems.system == "landscape"], "w2", a_sharp,
               r"(b) double well: $W_2(\mathrm{chain}, \pi^f)$")
-    _collapse_panel(axes[2], systems, config.params["beta"])
+    _collapse_panel(axes[2], systems, Params.from_config(config).beta)
     return save_figure(fig, out_dir, "perturbation_noise")
 
 

@@ -23,6 +23,7 @@ simulator against ``chain_invariant``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -43,6 +44,7 @@ from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
 from ...runner.summary import UPPER_BOUND
 from ..common.fits import FIT_SE_LIMIT, STEP_SIZE_EXPONENTS, exponent_verdict
 from ..common.particle_runs import (
+    ParticleRunParams,
     cell_references,
     distance_rows,
     exact_distances,
@@ -59,9 +61,37 @@ CHUNK_SIZE = 10
 MULTIMODAL_SHARE = 0.5  # W2 counts as "mass moved between wells" when that part is >= half of W2^2
 
 
+@dataclass(frozen=True, kw_only=True)
+class Params(ParticleRunParams):
+    """step-size-rate's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      potential: the 1-D landscape (:func:`sgldsim.potentials.catalogue.landscape`); fixed.
+      step_size: lam; finite and > 0 (required: the shipped run sweeps it).
+      beta: inverse temperature; finite and > 0 (required: the shipped run sweeps it).
+      sigma_rule: ``"sigma=<s>"`` (a fixed sigma; 0 is SGLD) or ``"eta=<e>"`` (coupled,
+        sigma = beta^(-(1+eta)/4)).
+      n_particles: independent chains per cell, started at the exact chain law (fixed); >= 2.
+      n_steps: steps per run (fixed); >= 1.
+      multimodal_tolerance: |W2 exponent / W1 exponent - 1/2| allowed where mass moves between
+        wells (fixed); in (0, 0.5).
+    """
+
+    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "multimodal_tolerance")
+
+    sigma_rule: str = "sigma=0.2"
+    n_particles: int = 10_000
+    n_steps: int = 8000
+    multimodal_tolerance: float = 0.15
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    validate_particle_config(config)
-    tolerance = config.params["multimodal_tolerance"]
+    fixed = Params.from_config(config)
+    validate_particle_config(config, fixed)
+    tolerance = fixed.multimodal_tolerance
     if not 0 < tolerance < 0.5:
         raise ConfigError(f"params.multimodal_tolerance={tolerance} is not allowed: it must lie "
                           "in (0, 0.5)")
@@ -69,15 +99,16 @@ def validate(config: ExperimentConfig) -> None:
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Exact chain laws and distances per cell; one simulation from the chain laws for all."""
-    p = config.params
-    u = landscape(p["potential"])
-    cut = FLAT_BASIN[p["potential"]][0]
-    n = p["n_particles"]
-    references = cell_references(u, cells)
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]  # the fixed parameters are the same in every cell
+    u = landscape(p.potential)
+    cut = FLAT_BASIN[p.potential][0]
+    n = p.n_particles
+    references = cell_references(u, params)
     x0 = np.stack([refs["chain"].sample(jax.random.fold_in(key, 1), n)
                    for refs, key in zip(references, keys, strict=True)])
-    particles, steps, diverged = simulate_cells(u, cells, keys, x0, p["n_steps"],
-                                                np.array([p["n_steps"]]))
+    particles, steps, diverged = simulate_cells(u, params, keys, x0, p.n_steps,
+                                                np.array([p.n_steps]))
     floors = floor_rows(references, n, keys)
     out = []
     for i, refs in enumerate(references):
@@ -97,7 +128,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 def _per_cell(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """One row per cell: exact distances, mass shift, between-basin W2, particle distances and
     floors (columns ``<kind>_w<p>_<source>_<target>``)."""
-    table = per_cell_parameters(results, config).set_index("cell_id")
+    table = per_cell_parameters(results, config, Params.from_config(config)).set_index("cell_id")
     exact = exact_distances(results)
     for r in exact.itertuples():
         for p in ORDERS:
@@ -120,6 +151,7 @@ def _per_cell(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     table = _per_cell(results, config)
+    tolerance = Params.from_config(config).multimodal_tolerance
     verdicts, fitted, fits = [], {}, []
     for (beta, sigma), group in table.groupby(["beta", "sigma"], sort=False):
         exponents = {}
@@ -138,8 +170,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         mass_fit = _exponent(group.step_size, group.mass_shift.abs())
         fitted[f"exponent_mass_shift[beta={beta:g}]"] = mass_fit
         if len(exponents) == 2:
-            verdicts.append(_multimodal_verdict(beta, group, exponents, mass_fit,
-                                                config.params["multimodal_tolerance"]))
+            verdicts.append(_multimodal_verdict(beta, group, exponents, mass_fit, tolerance))
         fits.append({"beta": beta, "sigma": sigma, "exponent_w1": _get(exponents, 1),
                      "exponent_w2": _get(exponents, 2), "exponent_mass_shift": mass_fit,
                      "smoothing_bias_w1": group.exact_w1_pi_f_pi_star.iloc[0],
