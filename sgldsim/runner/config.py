@@ -193,14 +193,19 @@ def config_from_dict(document: dict, source: str = "experiment") -> ExperimentCo
     )
 
 
-def apply_overrides(config: ExperimentConfig, overrides: Iterable[str]) -> ExperimentConfig:
-    """Apply ``key=value`` overrides in order (see the module docstring for the keys)."""
+def apply_overrides(config: ExperimentConfig, overrides: Iterable[str],
+                    declared: Iterable[str] = ()) -> ExperimentConfig:
+    """Apply ``key=value`` overrides in order (see the module docstring for the keys).
+
+    ``declared``: the parameter names the experiment module declares (its ``PARAMS``); these may
+    be set even where the definition leaves them at their defaults."""
+    declared = tuple(declared)
     for override in overrides:
         key, sep, text = override.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"override {override!r} must look like key=value, e.g. seed=3")
-        config = set_value(config, key, parse_value(text.strip()))
+        config = set_value(config, key, parse_value(text.strip()), declared)
     return config
 
 
@@ -213,18 +218,23 @@ def parse_value(text: str):
     return document["value"] if list(document) == ["value"] else text
 
 
-def set_value(config: ExperimentConfig, key: str, value) -> ExperimentConfig:
-    """Return ``config`` with ``key`` (``seed``, ``chunk_size``, ``params.x`` or ``grid.x``) set."""
+def set_value(config: ExperimentConfig, key: str, value,
+              declared: Iterable[str] = ()) -> ExperimentConfig:
+    """Return ``config`` with ``key`` (``seed``, ``chunk_size``, ``params.x`` or ``grid.x``) set;
+    ``x`` is a parameter the definition sets or one of the ``declared`` names."""
     if key == "seed":
         return dataclasses.replace(config, seed=_checked_seed(key, value))
     if key == "chunk_size":
         return dataclasses.replace(config, chunk_size=_checked_chunk_size(key, value))
     table, _, name = key.partition(".")
-    if table not in ("params", "grid") or not (name in config.params or name in config.grid):
-        raise ConfigError(f"unknown key {key!r}; allowed: {_allowed_keys(config)}")
+    declared = tuple(declared)
+    known = name in config.params or name in config.grid
+    if table not in ("params", "grid") or not (known or name in declared):
+        raise ConfigError(f"unknown key {key!r}; allowed: {_allowed_keys(config, declared)}")
     params, grid = dict(config.params), dict(config.grid)
-    # The type a new value must have: the fixed value, or an element of the swept list.
-    default = params[name] if name in params else grid[name][0]
+    # The type a new value must have: the fixed value, or an element of the swept list (a
+    # declared parameter the definition omits is checked against its declared type later).
+    default = (params[name] if name in params else grid[name][0]) if known else None
     params.pop(name, None)
     if table == "params":
         grid.pop(name, None)
@@ -234,8 +244,9 @@ def set_value(config: ExperimentConfig, key: str, value) -> ExperimentConfig:
     return dataclasses.replace(config, params=params, grid=grid)
 
 
-def _allowed_keys(config: ExperimentConfig) -> str:
+def _allowed_keys(config: ExperimentConfig, declared: Iterable[str] = ()) -> str:
     names = [*config.params, *config.grid]
+    names += [n for n in declared if n not in names]
     allowed = ", ".join(_OVERRIDABLE)
     if names:
         allowed += f", params.<name> or grid.<name> with <name> in {{{', '.join(names)}}}"

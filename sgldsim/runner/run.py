@@ -134,13 +134,14 @@ def resolve_experiment(
     """
     if not isinstance(experiment, ExperimentConfig):
         experiment = load_experiment(find_experiment(experiment))
+    module = import_experiment_module(experiment)
+    params_type = getattr(module, "PARAMS", None)
+    declared = params_type.names() if params_type is not None else ()
     config = apply_overrides(experiment, [*overrides, *([f"seed={seed}"] if seed is not None
-                                                        else [])])
-    module = import_experiment_module(config)
+                                                        else [])], declared)
     if config.chunk_size is None:
         chunk_size = getattr(module, "CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
         config = dataclasses.replace(config, chunk_size=chunk_size)
-    params_type = getattr(module, "PARAMS", None)
     if params_type is not None:
         check_params(config, params_type)
     else:  # a module without declared parameters: names inferred from the shipped definitions

@@ -40,6 +40,7 @@ from ...runner import (
     Verdict,
     cells_table,
 )
+from ..common.checks import cell_values, key_path
 
 CHUNK_SIZE = 4
 
@@ -80,18 +81,19 @@ def validate(config: ExperimentConfig) -> None:
                           "it must be >= 2 (a sample variance needs two particles)")
     if fixed.n_steps < 1:
         raise ConfigError(f"params.n_steps={fixed.n_steps} is not allowed: it must be >= 1")
+    values = lambda name: cell_values(config, fixed, name)
     for name, low in (("beta", 0.0), ("curvature", 0.0), ("step_size", 0.0)):
-        for value in config.values(name):
+        for value in values(name):
             if not value > low:
-                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: "
+                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: "
                                   f"{name} must be > 0")
-    for value in config.values("sigma"):
+    for value in values("sigma"):
         if not value >= 0:
-            raise ConfigError(f"{config.key_path('sigma')}={value} is not allowed: sigma >= 0")
-    for a in config.values("curvature"):
-        for lam in config.values("step_size"):
+            raise ConfigError(f"{key_path(config, 'sigma')}={value} is not allowed: sigma >= 0")
+    for a in values("curvature"):
+        for lam in values("step_size"):
             if not lam * a < 2:
-                raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the "
+                raise ConfigError(f"{key_path(config, 'step_size')}={lam} is not allowed: the "
                                   f"chain is stable only for step_size * curvature < 2 "
                                   f"(curvature={a})")
 
@@ -153,7 +155,7 @@ def _with_derived(table: pd.DataFrame) -> pd.DataFrame:
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     """Claim 1: the MC variance matches the exact chain variance (|z| < 5 in every cell).
     Claim 2: the step-size bias over pi_beta is (at least) first order in lam."""
-    table = _with_derived(cells_table(results, config))
+    table = _with_derived(cells_table(results, config, Params.from_config(config)))
     shown = table[["step_size", "beta", "sigma", "variance_mc", "variance_mc_stderr",
                    "variance_chain", "variance_gibbs", "z"]]
     worst = table.loc[table.z.abs().idxmax()]
@@ -211,7 +213,7 @@ def _bias_order(group: pd.DataFrame):
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """(a) Var / Var_pi_beta against lam: Monte Carlo points, exact curve, pi_beta at 1.
     (b) The excess on log-log axes beside the reference slope lam^1."""
-    table = _with_derived(cells_table(results, config))
+    table = _with_derived(cells_table(results, config, Params.from_config(config)))
     fig, (ax_ratio, ax_excess) = new_figure(1, 2, width_in=PAGE_WIDTH_IN * 0.75, aspect=0.8)
     fine = np.geomspace(table.step_size.min(), table.step_size.max(), 100)
     markers = iter("osD^v<>ph*")
