@@ -14,9 +14,8 @@ own module:
 | RadialPotential, d > 1               | RadialMeasure    | 1-D radial law, radial_gibbs      |
 | any d                                | SampleMeasure    | MALA reference samples            |
 
-(``grid1d``, ``product``, ``grid2d``, ``radial`` and ``mala``; the adaptive grids, their
-accuracy and the tail level ``GIBBS_CUTOFF`` are described in
-:mod:`sgldsim.measures._sublevel_grid`.)
+(modules ``grid1d``, ``product``, ``grid2d``, ``radial`` and ``mala``; the tail level
+``GIBBS_CUTOFF`` is in ``base``, the adaptive grids and their accuracy in ``_sublevel_grid``.)
 """
 
 from __future__ import annotations
