@@ -34,6 +34,7 @@ from .dynamics import (  # noqa: E402
 from .measures import (  # noqa: E402
     Gibbs,
     GridMeasure2D,
+    Measure,
     Measure1D,
     ProductMeasure,
     RadialMeasure,
@@ -50,6 +51,7 @@ __all__ = [
     "optim",
     "Gibbs",
     "GridMeasure2D",
+    "Measure",
     "Measure1D",
     "ProductMeasure",
     "SampleMeasure",

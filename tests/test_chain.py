@@ -74,8 +74,9 @@ def test_small_step_chain_approaches_smoothed_gibbs_linearly():
     potential, beta, sigma = sg.sharp_flat_double_well(), 10.0, 0.1
     reference = smoothed_gibbs_mass_right_of_zero(potential, beta, sigma)
     steps = np.array([1e-3, 5e-4, 2.5e-4])
-    masses = np.array([chain_invariant(potential, sg.fsgld(lam, beta, sigma)).mass(0.0, np.inf)
-                       for lam in steps])
+    masses = np.array([
+        chain_invariant(potential, sg.fsgld(lam, beta, sigma)).mass_of_box(0.0, np.inf)
+        for lam in steps])
     gaps = masses - reference
     assert np.all(gaps > 0)  # the discrete chain is flatter-biased than pi^f (docs/theory.md §6)
     np.testing.assert_allclose(gaps[:-1] / gaps[1:], 2.0, rtol=0.1)  # halving lam halves it
@@ -108,7 +109,7 @@ def test_metastable_chain_keeps_both_wells():
     potential, beta = sg.sharp_flat_double_well(), 80.0
     reference = gibbs_mass_right_of_zero(potential, beta)
     steps = np.array([2e-4, 1e-4])
-    gaps = np.array([chain_invariant(potential, sg.sgld(lam, beta)).mass(0.0, np.inf)
+    gaps = np.array([chain_invariant(potential, sg.sgld(lam, beta)).mass_of_box(0.0, np.inf)
                      for lam in steps]) - reference
     np.testing.assert_allclose(gaps[0] / gaps[1], 2.0, rtol=0.1)
     assert np.all(np.abs(gaps) < 3 * steps)
@@ -140,7 +141,7 @@ def test_gaussian_wells_chain_law_matches_particles():
     measure = chain_invariant(potential, sg.fsgld(lam, beta, sigma))
     x = simulate_fsgld(wells_grad, lam, beta, sigma, n, 400, seed=20261128)
     se_mean = x.std() / np.sqrt(n)
-    p = measure.mass(-np.inf, 0.0)
+    p = measure.mass_of_box(-np.inf, 0.0)
     se_mass = np.sqrt(p * (1.0 - p) / n)
     assert abs(x.mean() - measure.mean) < 5 * se_mean
     assert abs(np.mean(x < 0) - p) < 5 * se_mass

@@ -87,7 +87,7 @@ def test_coupling_concentrates_pi_star_on_the_flat_minimum_but_not_pi_beta():
     u, basin, beta = landscape("sharp-flat-double-well"), (0.0, np.inf), 1000.0
     (_, sharp), (_, flat) = basin_minimum(u, -np.inf, 0.0), basin_minimum(u, 0.0, np.inf)
     laplace_split = 1.0 / (1.0 + np.sqrt(flat / sharp))
-    pi_beta = gibbs_1d(u, beta).mass(*basin)
+    pi_beta = gibbs_1d(u, beta).mass_of_box(*basin)
     masses = flat_masses(u, beta, float(coupled_sigma(beta, 0.5)), basin)
     assert pi_beta == pytest.approx(laplace_split, abs=5.0 / beta)
     assert masses["pi_star"] > 0.99 > pi_beta + 0.2

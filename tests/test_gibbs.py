@@ -13,8 +13,11 @@ import sgldsim as sg
 from sgldsim.measures import (
     Gibbs,
     GridMeasure2D,
+    MALADiagnostics,
+    Measure,
     Measure1D,
     ProductMeasure,
+    RadialMeasure,
     SampleMeasure,
     effective_sample_size,
     gibbs_1d,
@@ -112,7 +115,8 @@ def test_1d_matches_quad(case, beta):
     assert mu.pdf(truth["argmin"]) * truth["z"] == pytest.approx(1.0, rel=1e-7)
     assert mu.mean == pytest.approx(truth["mean"], rel=1e-7)
     assert mu.var == pytest.approx(truth["var"], rel=1e-7)
-    assert mu.mass(-np.inf, truth["saddle"]) == pytest.approx(truth["left"], rel=1e-7, abs=1e-12)
+    assert mu.mass_of_box(-np.inf, truth["saddle"]) == pytest.approx(truth["left"], rel=1e-7,
+                                                                      abs=1e-12)
 
 
 def laplace_flat_mass(beta):
@@ -130,7 +134,7 @@ def laplace_flat_mass(beta):
 def test_flat_basin_mass_tends_to_laplace(beta):
     limit, first_order = laplace_flat_mass(beta)
     assert limit == pytest.approx(math.sqrt(10) / (1 + math.sqrt(10)))
-    flat = Gibbs(sg.sharp_flat_double_well(), beta).mass(0.0, np.inf)
+    flat = Gibbs(sg.sharp_flat_double_well(), beta).mass_of_box(0.0, np.inf)
     assert abs(flat - limit) < 2 * abs(first_order)
     assert abs(flat - limit - first_order) < 0.05 * abs(first_order)  # remainder O(1/beta^2)
 
@@ -143,7 +147,7 @@ def test_product_of_separable_has_the_1d_marginals():
     assert isinstance(mu, ProductMeasure) and mu.dim == 3 and len(mu.marginals) == 3
     np.testing.assert_allclose(mu.mean, one.mean, rtol=1e-14)
     np.testing.assert_allclose(mu.var, one.var, rtol=1e-14)
-    assert mu.mass_of_box(-np.inf, 0.0) == pytest.approx(one.mass(-np.inf, 0.0) ** 3)
+    assert mu.mass_of_box(-np.inf, 0.0) == pytest.approx(one.mass_of_box(-np.inf, 0.0) ** 3)
     n = 20000
     draws = mu.sample(KEY, n)
     assert draws.shape == (n, 3)
@@ -172,9 +176,10 @@ def test_grid_2d_of_separable_matches_1d(beta):
     assert abs(grid.cov[0, 1]) < 1e-12
     for axis in (0, 1):
         marginal = grid.marginal(axis)
-        assert marginal.mass(0.0, np.inf) == pytest.approx(one.mass(0.0, np.inf), abs=bias)
+        assert marginal.mass_of_box(0.0, np.inf) == pytest.approx(one.mass_of_box(0.0, np.inf),
+                                                                  abs=bias)
     assert grid.mass_of_box([0, 0], [np.inf, np.inf]) == pytest.approx(
-        one.mass(0.0, np.inf) ** 2, abs=bias)
+        one.mass_of_box(0.0, np.inf) ** 2, abs=bias)
 
 
 def test_grid_2d_of_quadratic_is_gaussian():
@@ -212,7 +217,8 @@ def test_grid_2d_matches_dblquad_and_its_samples():
     n = 20000
     draws = grid.sample(KEY, n)
     assert np.all(np.abs(draws.mean(axis=0) - grid.mean) < 5 * sd / math.sqrt(n))
-    assert grid.mass(lambda p: p[:, 0] < 0) == pytest.approx(grid.marginal(0).cdf(0.0), abs=1e-3)
+    assert grid.mass_of_region(lambda p: p[:, 0] < 0) == pytest.approx(grid.marginal(0).cdf(0.0),
+                                                                        abs=1e-3)
 
 
 # ---- MALA reference samples -------------------------------------------------------------------
@@ -267,7 +273,7 @@ def test_gibbs_of_5d_wells_is_mala_and_matches_radial_quadrature():
 # ---- the paper's measures and errors ----------------------------------------------------------
 def test_paper_measures_are_flatness_biased():
     measures = paper_measures(sg.sharp_flat_double_well(), 10.0, sigma=0.3)
-    flat = {name: mu.mass(0.0, np.inf) for name, mu in measures.items()}
+    flat = {name: mu.mass_of_box(0.0, np.inf) for name, mu in measures.items()}
     assert flat["pi_star"] > flat["pi_beta"] and flat["pi_f"] > flat["pi_beta"]
 
 
@@ -282,3 +288,24 @@ def test_non_confining_potential_raises(dim):
     wells = sg.GaussianWells(centers=np.zeros((1, dim)), depths=[1.0], widths=[1.0])
     with pytest.raises(ValueError, match="not confining"):
         Gibbs(wells, 1e3)
+
+
+# ---- the Measure protocol ---------------------------------------------------------------------
+def test_every_measure_class_is_a_measure_and_samples_in_its_dimension():
+    """One instance of each representation satisfies ``sgldsim.Measure`` (dim and sample), and
+    sample(key, n) returns (n, dim); particle arrays and potentials are not measures."""
+    line = Measure1D(np.linspace(-1.0, 1.0, 5), np.ones(4))
+    chains = np.asarray(jax.random.normal(KEY, (2, 10, 3)))
+    instances = [
+        line,
+        ProductMeasure(line, dim=3),
+        GridMeasure2D(np.linspace(0.0, 1.0, 3), np.linspace(0.0, 1.0, 4), np.ones((2, 3))),
+        RadialMeasure(Measure1D(np.linspace(0.0, 2.0, 5), np.ones(4)), dim=4),
+        SampleMeasure(chains, MALADiagnostics(0.5, 0.1, np.ones(3), np.ones(3), 2, 10)),
+    ]
+    assert sg.Measure is Measure
+    for measure in instances:
+        assert isinstance(measure, Measure), type(measure).__name__
+        assert np.shape(measure.sample(KEY, 7)) == (7, measure.dim), type(measure).__name__
+    assert not isinstance(np.zeros((7, 1)), Measure)
+    assert not isinstance(sg.Quadratic(1.0), Measure)

@@ -349,7 +349,7 @@ def test_progress_is_a_plain_line_per_chunk_when_stderr_is_not_a_terminal(tmp_pa
 
 
 def test_warnings_name_the_callers_line_through_the_float64_wrapper():
-    """A warning raised in a helper of a float64 entry point (gibbs_1d -> _graded_mesh, behind
+    """A warning raised in a helper of a float64 entry point (gibbs_1d -> graded_mesh, behind
     the x64 wrapper) is attributed to the caller's file, not to the package."""
     from sgldsim.measures import gibbs_1d
 

@@ -41,7 +41,7 @@ def folded_normal_mean(mu, s):
 
 @dataclasses.dataclass
 class Product:
-    """Stand-in with the duck-typed interface of gibbs.ProductMeasure."""
+    """Stand-in with the duck-typed interface of product.ProductMeasure."""
 
     marginals: list
     dim: int

@@ -206,7 +206,9 @@ def particle_noise_floor(measure, n_particles: int, p: int = 2, *, key=None, n_r
 
 # ---- reading the arguments ---------------------------------------------------------------------
 def _read_side(name: str, x) -> _Side:
-    """Classify an argument by duck typing (gibbs.py's measure types are not imported)."""
+    """Classify an argument by duck typing (sgldsim.measures is not imported): any object with
+    ``dim`` and ``sample(key, n)`` (the ``sgldsim.Measure`` protocol) is a measure; ``edges``
+    and ``cumulative``, ``radial_law``, ``samples`` or ``marginals`` select an exact method."""
     if hasattr(x, "cumulative") and hasattr(x, "edges") and getattr(x, "dim", 1) == 1:
         return _Side(name, 1, type(x).__name__, quantile=measure_quantile(x), measure=x)
     if hasattr(x, "radial_law"):

@@ -48,7 +48,9 @@ from .._validation import check_positive, check_positive_int
 from .._warnings import warn_caller
 from .grid1d import Measure1D
 
-GIBBS_CUTOFF = 40.0  # the grid covers beta_eff (u - u_min) < 40: density ratio e^-40 ~ 4e-18
+# The solve range starts as the hull of {beta_eff (u - u_min) < 40} (density ratio e^-40 ~ 4e-18
+# at the heated beta_eff) and is then widened until the law's mass at its ends is below tol.
+SOLVE_RANGE_CUTOFF = 40.0
 BULK_CUTOFF = 20.0  # curvature scales come from beta (u - u_min) < 20: density ratio e^-20
 MAX_HERMITE = 256  # hermegauss overflows beyond about 300 nodes
 MAX_OUTPUT_CELLS = 20_000
@@ -380,7 +382,7 @@ def _covering_range(chain: _Chain, tol: float) -> tuple[float, float, dict]:
     c = float(np.max(np.abs(u2)))
     stretch = float(np.max(np.abs(1.0 - lam * u2)))
     heat = (1.0 + 0.5 * chain.beta * lam * sigma**2 * c**2) / max(1.0 - 0.5 * lam * c, 0.1)
-    lo, hi = _sublevel_hull(chain, chain.beta / heat, GIBBS_CUTOFF)
+    lo, hi = _sublevel_hull(chain, chain.beta / heat, SOLVE_RANGE_CUTOFF)
     margin = _z_tol(tol) * (s + lam * sigma * c)
     lo, hi = lo - margin, hi + margin
     width = s / math.sqrt(1.0 + stretch**2)

@@ -80,8 +80,8 @@ def laplace_boundary(beta, depth_difference, trace_difference, entropic) -> np.n
 
 def flat_masses(u, beta: float, sigma: float, basin) -> dict[str, float]:
     """Flat-basin masses of pi^f and pi* (exact quadrature)."""
-    return {"pi_f": gibbs_1d(u.smoothed(sigma), beta).mass(*basin),
-            "pi_star": gibbs_1d(u.regularized(sigma), beta).mass(*basin)}
+    return {"pi_f": gibbs_1d(u.smoothed(sigma), beta).mass_of_box(*basin),
+            "pi_star": gibbs_1d(u.regularized(sigma), beta).mass_of_box(*basin)}
 
 
 def minimum_shifts(u, sigmas, basin, minima: tuple[float, float]) -> dict[float, float]:

@@ -20,10 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._precision import enable_x64
-from .._validation import check_positive, check_positive_int
+from .._validation import check_positive_int
+from .base import GIBBS_CUTOFF, checked_beta
 from .grid1d import Measure1D
 
-RADIAL_CUTOFF = 60.0  # the grid covers log p_R > max - 60: neglected density ratio e^-60
 _MAX_DOUBLINGS = 30
 _SCAN_POINTS = 1001
 _CHUNK = 2048  # radii per compiled profile call (padded): one compilation per potential type
@@ -91,7 +91,7 @@ class RadialMeasure:
 
 
 def radial_gibbs(potential, beta: float, *, n_cells: int = 8000,
-                 cutoff: float = RADIAL_CUTOFF) -> RadialMeasure:
+                 cutoff: float = GIBBS_CUTOFF) -> RadialMeasure:
     """pi ∝ exp(-beta phi(|x|)) on R^d as a :class:`RadialMeasure`.
 
     The radial log density l(r) = (d-1) log r - beta phi(r) is scanned on [0, R] with R doubling
@@ -103,17 +103,15 @@ def radial_gibbs(potential, beta: float, *, n_cells: int = 8000,
       potential: a :class:`~sgldsim.potentials.RadialPotential` (confining).
       beta: inverse temperature, positive and finite.
       n_cells: cells of the fine radial grid (error O(h^2), h its spacing).
-      cutoff: neglected density ratio e^-cutoff.
+      cutoff: neglected density ratio e^-cutoff (the grid covers l(r) > max l - cutoff).
     """
     from ..potentials.radial import RadialPotential
 
     if not isinstance(potential, RadialPotential):
         raise ValueError(f"radial_gibbs needs a RadialPotential, got {type(potential).__name__}")
-    if np.ndim(beta) != 0:
-        raise ValueError(f"beta has shape {np.shape(beta)}; allowed: a positive finite scalar")
-    check_positive("beta", beta)
+    beta = checked_beta(beta)
     check_positive_int("n_cells", n_cells)
-    beta, d = float(beta), potential.dim
+    d = potential.dim
 
     def log_density(r):
         phi = _profile_values(potential, r)

@@ -111,7 +111,7 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     ]
     rows += [{"measure": "w2", "dim": int(d), "value": float(np.sqrt(d)) * w2}
              for d in p.dims]
-    rows += [{"measure": f"flat_mass_{name}", "value": mu.mass(lo, hi)}
+    rows += [{"measure": f"flat_mass_{name}", "value": mu.mass_of_box(lo, hi)}
              for name, mu in (("pi_beta", pi_beta), ("pi_f", pi_f), ("pi_star", pi_star))]
     return rows
 

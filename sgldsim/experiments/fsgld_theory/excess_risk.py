@@ -123,7 +123,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
                       "value": inside.expect(lambda x, v=v: np.asarray(v.value(x[:, None])))
                       - v_min},
                      {"source": name, "measure": "mass_outside_stable_interval",
-                      "value": 1.0 - measure.mass(lo, hi)}]
+                      "value": 1.0 - measure.mass_of_box(lo, hi)}]
         for x, k in zip(particles[i], steps, strict=True):
             if 0 <= diverged[i] <= k:
                 break

@@ -150,7 +150,7 @@ def _mass_rows(u, basin, points, shifts: dict, part: str, labels=None) -> list[d
     pi_beta, rows = {}, []
     for i, (beta, sigma) in enumerate(points):
         if beta not in pi_beta:
-            pi_beta[beta] = gibbs_1d(u, beta).mass(*basin)
+            pi_beta[beta] = gibbs_1d(u, beta).mass_of_box(*basin)
         values = {f"flat_mass_{name}": m for name, m in
                   {"pi_beta": pi_beta[beta], **flat_masses(u, beta, sigma, basin)}.items()}
         values["v_minimum_shift"] = shifts[sigma]
@@ -190,8 +190,8 @@ def _particle_rows(u, basin, params: Params, key, landscape_numbers: dict) -> li
     for i, (method, b, s) in enumerate(cells):
         label = {"part": "particles", "method": method, "beta": b, "sigma": s}
         sampler = sgld(lam, b) if s == 0 else fsgld(lam, b, s)
-        chain = chain_invariant(u, sampler).mass(*basin)
-        small_step = gibbs_1d(u.smoothed(s) if s > 0 else u, b).mass(*basin)
+        chain = chain_invariant(u, sampler).mass_of_box(*basin)
+        small_step = gibbs_1d(u.smoothed(s) if s > 0 else u, b).mass_of_box(*basin)
         fraction = float(inside[i, -1].mean())
         rate = exit_rate(exits[i], n_steps)
         values = {

@@ -146,9 +146,9 @@ def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     rows += [{"system": "landscape", "measure": "w2", "value": distance(chain, pi_f, 2)},
              {"system": "landscape", "measure": "w1", "value": distance(chain, pi_f, 1)},
              {"system": "landscape", "measure": "flat_mass_shift",
-              "value": chain.mass(flat_lo, flat_hi) - pi_f.mass(flat_lo, flat_hi)}]
+              "value": chain.mass_of_box(flat_lo, flat_hi) - pi_f.mass_of_box(flat_lo, flat_hi)}]
     for basin, (lo, hi) in _basins(p.potential).items():
-        a, masses = curvature[basin], (chain.mass(lo, hi), pi_f.mass(lo, hi))
+        a, masses = curvature[basin], (chain.mass_of_box(lo, hi), pi_f.mass_of_box(lo, hi))
         a_smoothed = basin_minimum(u.smoothed(sigma), lo, hi)[1]
         rows += [{"system": basin, "measure": "x", "value": lam * sigma**2 * beta * a**2},
                  {"system": basin, "measure": "curvature", "value": a},
