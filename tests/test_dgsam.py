@@ -5,6 +5,9 @@ experiments."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +17,14 @@ import pytest
 from sgldsim import nn
 from sgldsim import optim as so
 from sgldsim.experiments.dgsam import dgsam_toy as toy
-from sgldsim.runner import VERDICTS, ConfigError, run_experiment
+from sgldsim.runner import (
+    VERDICTS,
+    ConfigError,
+    find_experiment,
+    load_experiment,
+    resolve_experiment,
+    run_experiment,
+)
 
 RHO, ALPHA = 0.3, 0.2
 
@@ -312,3 +322,54 @@ def test_dgsam_domains_tiny_run(tmp_path):
     with pytest.raises(ConfigError, match="rho_range"):
         run_experiment("dgsam-domains", ["params.rho_range=[0.1, 0.01]"],
                        out_dir=tmp_path / "x", progress=False)
+
+
+# ---------------------------------------------------------------- declared parameters
+
+
+def test_dgsam_toy_toml_gives_typed_parameters():
+    config, module = resolve_experiment("dgsam-toy")
+    p = module.PARAMS.from_config(config)
+    assert p.method == module.COMPARED_METHODS and p.rho == (0.1, 0.2, 0.3)
+    assert p.u_start == (-2.0, -1.0, 0.0, 0.333, 1.0, 2.0)
+    assert (p.learning_rate, p.v_start) == (0.01, 0.05)
+    assert (p.n_steps, p.record_every, p.repeats, p.ascent_steps) == (40000, 1000, 4, 20)
+    assert type(p.n_steps) is int and set(module.PARAMS.NOT_SWEPT) == {
+        "n_steps", "record_every", "repeats", "ascent_steps"}
+
+
+@pytest.mark.parametrize("name, methods, hidden, draws", [
+    ("dgsam-domains", ("erm", "sam", "dgsam"), (64,), 3),
+    ("dgsam-domains-large", so.DOMAIN_METHODS, (256, 256), 16),
+])
+def test_dgsam_domains_tomls_give_typed_parameters(name, methods, hidden, draws):
+    config, module = resolve_experiment(name)
+    p = module.PARAMS.from_config(config)
+    assert p.method == methods and p.dataset == ("rotated_digits", "mnist1d")
+    assert p.mlp_hidden == hidden and p.hparam_samples == draws
+    assert p.learning_rate_range == (0.001, 0.01) and p.rho_range == (0.01, 0.1)
+    assert p.sharpness_rho == 0.05 and type(p.batch_size) is int
+    assert module.hyperparameter_draws(p, config.seed).shape == (draws, 3)
+
+
+@pytest.mark.parametrize("name, key, value, expected", [
+    ("dgsam-toy", "params.n_steps", 4e4, "int"),
+    ("dgsam-toy", "grid.u_start", [0.0, "one"], "float"),
+    ("dgsam-domains", "params.mlp_hidden", 64, "list of int"),
+    ("dgsam-domains", "grid.method", ["erm", "adam"], "'erm' | 'sam'"),
+])
+def test_a_wrong_typed_dgsam_parameter_is_a_one_line_config_error(name, key, value, expected):
+    """Checked against the declared parameters before any work (the TOML's own value of the
+    same key replaced, as a hand-edited file would)."""
+    config = load_experiment(find_experiment(name))
+    table, _, param = key.partition(".")
+    config = dataclasses.replace(config, **{table: {**getattr(config, table), param: value}})
+    with pytest.raises(ConfigError, match=f"{re.escape(key)}=.* is not allowed: expected "
+                                          f"{re.escape(expected)}") as err:
+        resolve_experiment(config)
+    assert "\n" not in str(err.value)
+
+
+def test_a_fixed_dgsam_domains_parameter_cannot_be_swept():
+    with pytest.raises(ConfigError, match=r"grid\.epochs is not allowed: epochs must be fixed"):
+        resolve_experiment("dgsam-domains", ["grid.epochs=[2, 4]"])

@@ -6,7 +6,9 @@ says two computations are the same.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +17,13 @@ import pandas as pd
 import pytest
 
 from sgldsim import nn, optim
-from sgldsim.runner import ConfigError, run_experiment
+from sgldsim.runner import (
+    ConfigError,
+    find_experiment,
+    load_experiment,
+    resolve_experiment,
+    run_experiment,
+)
 
 K = nn.NUM_CLASSES
 
@@ -271,10 +279,10 @@ def test_median_interval_covers_the_median_at_its_binomial_level():
 
 
 def test_a_model_can_train_longer_than_the_other_tasks(tmp_path):
-    from sgldsim.experiments.fsgld_networks.nn_noisy_labels import task_epochs
+    from sgldsim.experiments.fsgld_networks.nn_noisy_labels import Params
 
-    params = {"epochs": 60, "mlp_epochs": 200}
-    assert task_epochs(params, "mlp") == 200 and task_epochs(params, "residual_mlp") == 60
+    params = Params(epochs=60, mlp_epochs=200)
+    assert params.task_epochs("mlp") == 200 and params.task_epochs("residual_mlp") == 60
     with pytest.raises(ConfigError, match="mlp_epochs"):
         _run("nn-noisy-labels", tmp_path, "params.mlp_epochs=-5")
 
@@ -320,3 +328,63 @@ def test_cost_smoke(tmp_path):
     assert "sgd_plus_draws" not in summary.table and len(summary.verdicts) == 4
     assert nn_cost.figures(older, result.config, tmp_path / "older")
 
+
+
+# ---------------------------------------------------------------- declared parameters
+
+
+def test_nn_cost_toml_gives_typed_parameters():
+    config, module = resolve_experiment("nn-cost")
+    p = module.PARAMS.from_config(config)
+    assert p.methods == module.TIMED_METHODS and p.pytree_models == ("mlp",)
+    assert p.model == ("residual_mlp", "strided_cnn", "mlp") and p.batch_size == (128, 512)
+    assert p.mlp_hidden == (300, 300) and p.cnn_channels is None and p.repeats == 25
+    assert p.beta == 1e4 and type(p.beta) is float and type(p.steps_per_call) is int
+    assert p.widths("strided_cnn") == (25, 25, 25)
+
+
+def test_nn_coupling_toml_gives_typed_parameters():
+    config, module = resolve_experiment("nn-coupling")
+    p = module.PARAMS.from_config(config)
+    assert p.beta == (1e4, 1e5, 1e6, 1e8) and all(type(b) is float for b in p.beta)
+    assert p.sigma_rule[0] == "eta=-0.5" and p.sigma_rule[-1] == "sigma=0.05"
+    assert (p.dataset, p.model, p.noise, p.noise_rate) == ("mnist1d", "residual_mlp",
+                                                            "symmetric", 0.2)
+    assert p.seeds == 5 and p.epochs == 60 and p.weight_decay == 0.0
+    assert p.residual_mlp_hidden == (100, 100) and p.mlp_hidden == (256, 256)
+
+
+@pytest.mark.parametrize("name, epochs, learning_rates", [
+    ("nn-noisy-labels", {"residual_mlp": 60, "mlp": 200}, (0.5,)),
+    ("nn-noisy-labels-full", {"residual_mlp": 200, "strided_cnn": 200, "mlp": 200},
+     (0.1, 0.3, 1.0)),
+])
+def test_nn_noisy_labels_tomls_give_typed_parameters(name, epochs, learning_rates):
+    config, module = resolve_experiment(name)
+    p = module.PARAMS.from_config(config)
+    assert p.method == module.COMPARED_METHODS and p.noise == ("symmetric", "asymmetric")
+    assert p.noise_rate == (0.2, 0.4)
+    assert {m: p.task_epochs(m) for m in epochs} == epochs
+    assert p.learning_rates("mlp") == learning_rates and p.learning_rates("cnn") is None
+    assert all(type(b) is float for b in p.langevin_betas) and p.langevin_betas[0] == 1e4
+    assert len(p.sgd_learning_rate_factors) == len(p.sam_rhos) == len(p.asam_rhos)
+
+
+@pytest.mark.parametrize("name, key, value, expected", [
+    ("nn-cost", "params.methods", ["sgd", "fsgld", "sam", "adam"], "list of 'sgd'"),
+    ("nn-cost", "params.repeats", 25.5, "int"),
+    ("nn-coupling", "params.seeds", "5", "int"),
+    ("nn-coupling", "grid.beta", [1e4, "1e5"], "float"),
+    ("nn-noisy-labels", "grid.noise", ["symmetric", "uniform"], "'symmetric' | 'asymmetric'"),
+    ("nn-noisy-labels", "params.langevin_betas", 1e4, "list of float"),
+])
+def test_a_wrong_typed_nn_parameter_is_a_one_line_config_error(name, key, value, expected):
+    """Checked against the declared parameters before any work (the TOML's own value of the
+    same key replaced, as a hand-edited file would)."""
+    config = load_experiment(find_experiment(name))
+    table, _, param = key.partition(".")
+    config = dataclasses.replace(config, **{table: {**getattr(config, table), param: value}})
+    with pytest.raises(ConfigError, match=f"{re.escape(key)}=.* is not allowed: expected "
+                                          f"{re.escape(expected)}") as err:
+        resolve_experiment(config)
+    assert "\n" not in str(err.value)

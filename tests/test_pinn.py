@@ -2,6 +2,9 @@
 against an independent finite-difference solver, forward-mode operators against jax.hessian,
 short training lowers the error for every method, and bad input."""
 
+import dataclasses
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,6 +13,7 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import diags
 
 from sgldsim import pinn
+from sgldsim.runner import ConfigError, find_experiment, load_experiment, resolve_experiment
 
 MANUFACTURED = ["helmholtz2d", "klein-gordon", "heat5d", "helmholtz3d"]
 
@@ -144,3 +148,35 @@ def test_short_training_lowers_the_error_for_every_method():
 def test_bad_input_raises_naming_the_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("name, problems, learning_rate, hidden, seeds", [
+    ("pinn-dcgd", ("helmholtz2d", "klein-gordon", "burgers"), 1e-3, (32, 32, 32), 3),
+    ("pinn-dcgd-paper", pinn.PROBLEMS, (1e-3, 1e-4, 1e-5), (50, 50, 50), 10),
+])
+def test_pinn_dcgd_tomls_give_typed_parameters(name, problems, learning_rate, hidden, seeds):
+    config, module = resolve_experiment(name)
+    p = module.PARAMS.from_config(config)
+    assert p.problem == problems and p.method == tuple(pinn.PINN_METHODS)
+    assert p.seed == tuple(range(seeds)) and p.learning_rate == learning_rate
+    assert p.hidden == hidden and p.error_map_problem == "burgers"
+    assert len(p.error_map_size) == 2 and all(type(n) is int for n in p.error_map_size)
+    assert p.steps % p.block_steps == 0 and type(p.decay_rate) is float
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("params.steps", 1e4, "int"),
+    ("params.hidden", [32, 32.5], "list of int"),
+    ("grid.problem", ["burgers", "poisson"], "'helmholtz2d' | 'klein-gordon'"),
+    ("params.learning_rate", "1e-3", "float"),
+])
+def test_a_wrong_typed_pinn_parameter_is_a_one_line_config_error(key, value, expected):
+    """Checked against the declared parameters before any work (the TOML's own value of the
+    same key replaced, as a hand-edited file would)."""
+    config = load_experiment(find_experiment("pinn-dcgd"))
+    table, _, param = key.partition(".")
+    config = dataclasses.replace(config, **{table: {**getattr(config, table), param: value}})
+    with pytest.raises(ConfigError, match=f"{re.escape(key)}=.* is not allowed: expected "
+                                          f"{re.escape(expected)}") as err:
+        resolve_experiment(config)
+    assert "\n" not in str(err.value)

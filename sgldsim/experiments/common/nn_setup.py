@@ -1,5 +1,6 @@
-"""What the neural-network experiments share: datasets and models from parameters, the key
-convention of seeds, and parameter checks (docs/theory.md §7).
+"""What the neural-network experiments share: their declared data split and widths
+(:class:`NetworkParams`), datasets and models from them, the key convention of seeds, and
+parameter checks (docs/theory.md §7).
 
 Key convention (common random numbers): seed s of an experiment with seed ``seed`` uses
 ``k_s = jax.random.fold_in(jax.random.key(seed), s)``; its label noise is drawn from
@@ -12,12 +13,61 @@ rate 0.2 is flipped at rate 0.4 too), so differences between methods are paired.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
 
 from ... import nn
-from ...runner import ConfigError, ExperimentConfig
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams
+from ...runner.toml_io import format_value
+
+DatasetName = Literal[nn.DATASETS]
+"""A dataset of :data:`sgldsim.nn.DATASETS`."""
+ModelName = Literal[tuple(nn.MODELS)]
+"""A model of :data:`sgldsim.nn.MODELS`."""
+NoiseKind = Literal[nn.NOISE_KINDS]
+"""A label-noise kind of :data:`sgldsim.nn.NOISE_KINDS`."""
+
+
+@dataclass(frozen=True)
+class NetworkParams(ExperimentParams):
+    """What the neural-network experiments share: the data split and the models' widths (the
+    split is fixed: one dataset per run).
+
+    Attributes:
+      num_samples_mnist1d: MNIST-1D signals generated (the generator's default size 5000); > 0.
+      validation_fraction: share of the examples in the validation split; in (0, 1).
+      test_fraction: share of the examples in the test split; in (0, 1).
+      split_seed: seed of the train/validation/test permutation.
+      mlp_hidden: hidden widths of ``mlp``; each > 0 (absent: the model's default).
+      cnn_channels: channels of ``cnn``; each > 0 (absent: the model's default).
+      residual_mlp_hidden: hidden widths of ``residual_mlp``; each > 0 (absent: the default).
+      strided_cnn_channels: channels of ``strided_cnn``, one per kernel; each > 0 (absent:
+        the default).
+    """
+
+    NOT_SWEPT = ("num_samples_mnist1d", "validation_fraction", "test_fraction", "split_seed")
+
+    num_samples_mnist1d: int = 5000
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    mlp_hidden: tuple[int, ...] | None = None
+    cnn_channels: tuple[int, ...] | None = None
+    residual_mlp_hidden: tuple[int, ...] | None = None
+    strided_cnn_channels: tuple[int, ...] | None = None
+
+    def widths(self, model: str) -> tuple[int, ...] | None:
+        """The widths of model ``model`` (``None``: the model's default widths)."""
+        return {"mlp": self.mlp_hidden, "cnn": self.cnn_channels,
+                "residual_mlp": self.residual_mlp_hidden,
+                "strided_cnn": self.strided_cnn_channels}[model]
+
+
+WIDTHS = ("mlp_hidden", "cnn_channels", "residual_mlp_hidden", "strided_cnn_channels")
+"""The parameters holding the models' widths (:meth:`NetworkParams.widths`)."""
 
 
 @functools.cache
@@ -29,28 +79,18 @@ def dataset_for(name: str, num_samples_mnist1d: int, validation_fraction: float,
                            num_samples=num_samples_mnist1d if name == "mnist1d" else None)
 
 
-def dataset_from_params(params: dict, name: str | None = None) -> nn.Dataset:
-    """:func:`dataset_for` with an experiment's parameters (``name`` defaults to
-    ``params["dataset"]``)."""
-    return dataset_for(name or params["dataset"], int(params["num_samples_mnist1d"]),
-                       float(params["validation_fraction"]), float(params["test_fraction"]),
-                       int(params["split_seed"]))
+def dataset_from_params(p: NetworkParams, name: str) -> nn.Dataset:
+    """:func:`dataset_for` dataset ``name`` with the split of ``p``."""
+    return dataset_for(name, p.num_samples_mnist1d, p.validation_fraction, p.test_fraction,
+                       p.split_seed)
 
 
-WIDTHS = {"mlp": "mlp_hidden", "cnn": "cnn_channels", "residual_mlp": "residual_mlp_hidden",
-          "strided_cnn": "strided_cnn_channels"}
-"""The parameter holding each model's widths (absent: the model's default widths)."""
-
-
-def model_from_params(params: dict, name: str, dataset: nn.Dataset, flat: bool = True
+def model_from_params(p: NetworkParams, name: str, dataset: nn.Dataset, flat: bool = True
                       ) -> nn.Model:
-    """Model ``name`` of :data:`sgldsim.nn.MODELS` for the dataset's input shape, widths from
-    ``params[WIDTHS[name]]`` if present, on a flat parameter vector
-    (:func:`sgldsim.nn.flat_model`: the same methods, a much faster compilation) unless
-    ``flat`` is false."""
-    widths = params.get(WIDTHS[name])
-    model = nn.model_from_name(name, dataset.train.x.shape[1:], nn.NUM_CLASSES,
-                               None if widths is None else tuple(widths))
+    """Model ``name`` of :data:`sgldsim.nn.MODELS` for the dataset's input shape, widths
+    ``p.widths(name)``, on a flat parameter vector (:func:`sgldsim.nn.flat_model`: the same
+    methods, a much faster compilation) unless ``flat`` is false."""
+    model = nn.model_from_name(name, dataset.train.x.shape[1:], nn.NUM_CLASSES, p.widths(name))
     return nn.flat_model(model) if flat else model
 
 
@@ -77,48 +117,44 @@ def noisy_label_sets(noise_keys, dataset: nn.Dataset, noise: str, rate: float
     return (jnp.stack([d.train.y for d in noisy]), jnp.stack([d.validation.y for d in noisy]))
 
 
-def check_choices(config: ExperimentConfig, name: str, allowed) -> None:
-    """Every value of parameter ``name`` is one of ``allowed``."""
-    for value in config.values(name):
-        if value not in allowed:
-            raise ConfigError(f"{config.key_path(name)}={value!r} is not allowed; allowed: "
-                              f"{', '.join(map(repr, allowed))}")
+def parameter_values(config: ExperimentConfig, params: ExperimentParams, name: str) -> list:
+    """Every typed value parameter ``name`` takes over the cells of ``config``: its grid values
+    if swept, else its one value (the TOML's or the declared default)."""
+    value = getattr(params, name)
+    return list(value) if name in config.grid else [value]
 
 
-def check_range(config: ExperimentConfig, name: str, low: float, high: float = float("inf"),
-                integer: bool = False, low_inclusive: bool = False) -> None:
-    """Every value (or list entry) of parameter ``name`` lies in (low, high] (or [low, high])."""
-    for value in config.values(name):
-        for v in value if isinstance(value, list) else [value]:
+def key_of(config: ExperimentConfig, name: str) -> str:
+    """``"grid.<name>"`` if swept, else ``"params.<name>"`` (also for a defaulted parameter)."""
+    return f"grid.{name}" if name in config.grid else f"params.{name}"
+
+
+def check_range(config: ExperimentConfig, params: ExperimentParams, name: str, low: float,
+                high: float = float("inf"), low_inclusive: bool = False) -> None:
+    """Every value (or list entry) of parameter ``name`` lies in (low, high] (or [low, high]);
+    ``params`` is ``Params.from_config(config)``; ``None`` (a parameter left absent) passes."""
+    for value in parameter_values(config, params, name):
+        if value is None:
+            continue
+        for v in value if isinstance(value, tuple) else [value]:
             above = v >= low if low_inclusive else v > low
-            if not (above and v <= high) or (integer and int(v) != v):
-                kind = "an integer" if integer else "a number"
+            if not (above and v <= high):
                 bracket = "[" if low_inclusive else "("
-                raise ConfigError(f"{config.key_path(name)}={value!r} is not allowed: each value "
-                                  f"must be {kind} in {bracket}{low:g}, {high:g}]")
+                raise ConfigError(f"{key_of(config, name)}={format_value(value)} is not allowed: "
+                                  f"each value must be in {bracket}{low:g}, {high:g}]")
 
 
-def check_fixed(config: ExperimentConfig, *names: str) -> None:
-    """Parameters that set array shapes or the tuning grid cannot be swept."""
-    for name in names:
-        if name in config.grid:
-            raise ConfigError(f"grid.{name} is not allowed: {name} must be fixed "
-                              f"(params.{name})")
-
-
-def check_dataset_fits(config: ExperimentConfig) -> None:
-    """The datasets load (an uninstalled mnist1d is named) and batch_size fits their train
-    split (datasets from ``dataset`` or from the tasks ``"<dataset>/<model>"``)."""
-    names = (config.values("dataset") if "dataset" in config.params or "dataset" in config.grid
-             else [parse_task(t)[0] for t in config.values("task")])
+def check_dataset_fits(config: ExperimentConfig, params: NetworkParams, names, key: str,
+                       batch_sizes) -> None:
+    """The datasets ``names`` (from the parameter at ``key``) load with the split of ``params``
+    (an uninstalled mnist1d is named) and every batch size fits their train split."""
     for name in dict.fromkeys(names):
         try:
-            dataset = dataset_from_params(config.params, name)
+            dataset = dataset_from_params(params, name)
         except (ImportError, ValueError) as err:
-            raise ConfigError(f"{config.key_path('dataset')}={name!r}: {err}") from None
+            raise ConfigError(f"{key}={name!r}: {err}") from None
         n = dataset.train.y.shape[0]
-        for batch_size in config.values("batch_size"):
+        for batch_size in batch_sizes:
             if batch_size > n:
-                raise ConfigError(f"{config.key_path('batch_size')}={batch_size} is not allowed "
+                raise ConfigError(f"{key_of(config, 'batch_size')}={batch_size} is not allowed "
                                   f"for dataset {name!r}: at most {n} (its training examples)")
-

@@ -18,8 +18,11 @@ iterate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -29,9 +32,9 @@ import pandas as pd
 
 from ... import pinn
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
 from ...runner.summary import signed_verdict
-from ..common.nn_setup import check_choices, check_range
+from ..common.nn_setup import check_range, key_of, parameter_values
 
 CHUNK_SIZE = 27
 Z = 2.0
@@ -64,31 +67,85 @@ CLAIMS = [  # (method, baseline, claim): the paper's claims tested with paired s
 ]
 MEASURES = ("rel_l2_final", "rel_l2_best_loss", "best_step", "conflict_fraction")
 TRACES = ("rel_l2", "loss", "residual", "boundary", "cos", "log_ratio", "conflict", "weight")
-TRAIN_PARAMS = ("steps", "block_steps", "learning_rate", "decay_steps", "decay_rate",
-                "n_residual", "n_boundary", "ntk_points", "lra_alpha")
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """pinn-dcgd's parameters (each may be swept in ``[grid]``).
+
+    Attributes:
+      problem: the PDE (:data:`sgldsim.pinn.PROBLEMS`).
+      method: the training method (:data:`sgldsim.pinn.PINN_METHODS`).
+      seed: the run's seed; the key ``fold_in(key(config seed), seed)`` is shared by every
+        method (paired); >= 0.
+      hidden: widths of the tanh network's hidden layers; each > 0.
+      steps: training steps per run; > 0 and a multiple of block_steps.
+      block_steps: steps per recorded block (and per NTK-weight update); > 0.
+      learning_rate: Adam's initial learning rate; > 0.
+      decay_steps: steps between the schedule's decays; > 0.
+      decay_rate: factor of each decay; in (0, 1].
+      n_residual: collocation points per step; > 0.
+      n_boundary: points per boundary/initial part per step; > 0.
+      ntk_points: points per term for the NTK traces; > 0.
+      lra_alpha: LRA's moving-average rate; > 0.
+      error_map_problem: the problem whose |u - u_ref| map of the first seed is recorded.
+      error_map_size: [n_first, n_last] points of that map along the first and last input
+        columns (x by t); each > 0.
+    """
+
+    problem: Literal[pinn.PROBLEMS] = "helmholtz2d"
+    method: Literal[tuple(pinn.PINN_METHODS)] = "adam"
+    seed: int = 0
+    hidden: tuple[int, ...] = (32, 32, 32)
+    steps: int = 10000
+    block_steps: int = 100
+    learning_rate: float = 1e-3
+    decay_steps: int = 1000
+    decay_rate: float = 0.9
+    n_residual: int = 128
+    n_boundary: int = 32
+    ntk_points: int = 32
+    lra_alpha: float = 0.1
+    error_map_problem: Literal[pinn.PROBLEMS] = "burgers"
+    error_map_size: tuple[int, ...] = (49, 25)
+
+    def training(self) -> dict:
+        """The keyword arguments of :func:`sgldsim.pinn.train_runs` these parameters set."""
+        return {"hidden": self.hidden, "steps": self.steps, "block_steps": self.block_steps,
+                "learning_rate": self.learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "n_residual": self.n_residual,
+                "n_boundary": self.n_boundary, "ntk_points": self.ntk_points,
+                "lra_alpha": self.lra_alpha}
+
+
+PARAMS = Params
 
 
 def validate(config: ExperimentConfig) -> None:
-    check_choices(config, "problem", pinn.PROBLEMS)
-    check_choices(config, "method", tuple(pinn.PINN_METHODS))
-    check_choices(config, "error_map_problem", pinn.PROBLEMS)
+    """Ranges (each message names the key and the range) and steps a multiple of block_steps."""
+    p = Params.from_config(config)
     for name in ("steps", "block_steps", "decay_steps", "n_residual", "n_boundary",
                  "ntk_points", "hidden", "error_map_size"):
-        check_range(config, name, 0, integer=True)
-    check_range(config, "seed", 0, integer=True, low_inclusive=True)
+        check_range(config, p, name, 0)
+    check_range(config, p, "seed", 0, low_inclusive=True)
     for name in ("learning_rate", "lra_alpha"):
-        check_range(config, name, 0.0)
-    check_range(config, "decay_rate", 0.0, 1.0)
-    for steps in config.values("steps"):
-        for block in config.values("block_steps"):
+        check_range(config, p, name, 0.0)
+    check_range(config, p, "decay_rate", 0.0, 1.0)
+    for size in parameter_values(config, p, "error_map_size"):
+        if len(size) != 2:
+            raise ConfigError(f"{key_of(config, 'error_map_size')}={list(size)!r} is not "
+                              "allowed: [n_first, n_last], two point counts")
+    for steps in parameter_values(config, p, "steps"):
+        for block in parameter_values(config, p, "block_steps"):
             if steps % block:
-                raise ConfigError(f"{config.key_path('steps')}={steps} is not allowed: it must "
+                raise ConfigError(f"{key_of(config, 'steps')}={steps} is not allowed: it must "
                                   f"be a multiple of block_steps={block}")
 
 
-def _group_key(cell: Cell) -> tuple:
-    return tuple((k, str(v)) for k, v in sorted(cell.params.items())
-                 if k not in ("method", "seed"))
+def _group_key(p: Params) -> Params:
+    """What the runs trained together share: every parameter but the method and the seed
+    (those two set to placeholders)."""
+    return dataclasses.replace(p, method="adam", seed=0)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
@@ -96,7 +153,7 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
     del keys  # paired seeds: the key depends on the seed only (module docstring)
     groups = defaultdict(list)
     for i, cell in enumerate(cells):
-        groups[_group_key(cell)].append(i)
+        groups[_group_key(Params.from_cell(cell))].append(i)
     out: list[list[dict]] = [[] for _ in cells]
     for members in groups.values():
         for i, rows in zip(members, _run_group(config, [cells[i] for i in members]),
@@ -106,25 +163,23 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 
 
 def _run_group(config, cells):
-    p = cells[0].params
-    problem = pinn.problem(p["problem"])
-    hidden = tuple(int(h) for h in p["hidden"])
-    keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), int(c.params["seed"]))
-                      for c in cells])
-    runs = pinn.train_runs(problem, [c.params["method"] for c in cells], keys, hidden=hidden,
-                           **{k: p[k] for k in TRAIN_PARAMS})
-    block = int(p["block_steps"])
-    first_seed = min(int(c.params["seed"]) for c in cells)
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]  # every parameter but the method and the seed is shared (_group_key)
+    problem = pinn.problem(p.problem)
+    keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), q.seed) for q in params])
+    runs = pinn.train_runs(problem, [q.method for q in params], keys, **p.training())
+    block = p.block_steps
+    first_seed = min(q.seed for q in params)
     out = []
-    for r, cell in enumerate(cells):
+    for r, q in enumerate(params):
         rows = [{"measure": m, "value": float(getattr(runs, m)[r])} for m in MEASURES]
         for name in TRACES:
             values = getattr(runs, f"block_{name}")[r]
             rows += [{"measure": f"trace_{name}", "value": float(v), "step": (b + 1) * block}
                      for b, v in enumerate(values)]
-        if p["problem"] == p["error_map_problem"] and int(cell.params["seed"]) == first_seed:
-            points = _map_points(problem, p["error_map_size"])
-            error = np.abs(pinn.predict(problem, hidden, runs.best_params[r], points)
+        if p.problem == p.error_map_problem and q.seed == first_seed:
+            points = _map_points(problem, p.error_map_size)
+            error = np.abs(pinn.predict(problem, p.hidden, runs.best_params[r], points)
                            - problem.reference(points))
             rows += [{"measure": "abs_error", "value": float(e), "x": float(x[0]),
                       "y": float(x[-1])} for e, x in zip(error, points, strict=True)]
@@ -136,7 +191,7 @@ def _map_points(problem, size):
     """A coarse grid over the first and last columns (other columns at their midpoint 0)."""
     full = problem.test_points()
     lo, hi = full.min(axis=0), full.max(axis=0)
-    a, b = np.linspace(lo[0], hi[0], int(size[0])), np.linspace(lo[-1], hi[-1], int(size[1]))
+    a, b = np.linspace(lo[0], hi[0], size[0]), np.linspace(lo[-1], hi[-1], size[1])
     points = np.zeros((a.size * b.size, problem.d_in))
     points[:, 0] = np.repeat(a, b.size)
     points[:, -1] = np.tile(b, a.size)
@@ -240,7 +295,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     convergence = conv.last_over_80pct.unstack("problem").reindex(index=methods,
                                                                    columns=problems)
     n = int(table.n.min()) if len(table) else 0
-    steps = config.values("steps")
+    steps = parameter_values(config, Params.from_config(config), "steps")
     text = "\n\n".join([
         f"relative L2 error at the best-loss iterate, mean ± std over {n} seeds "
         f"({', '.join(map(str, steps))} steps), beside the paper's mean over 10 runs "

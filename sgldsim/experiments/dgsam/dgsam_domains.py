@@ -18,8 +18,10 @@ ran, not a formula).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -28,12 +30,11 @@ import pandas as pd
 
 from ... import nn, optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
 from ...runner.summary import signed_verdict
-from ..common.nn_setup import check_choices, check_fixed, check_range
+from ..common.nn_setup import check_range, key_of, parameter_values
 
 CHUNK_SIZE = 1
-METHODS = optim.DOMAIN_METHODS
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
           "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)"}
 COLORS = {"erm": "#777777", "sam": "#009988", "domain_sam": "#EE7733", "gsam": "#33BBEE",
@@ -42,42 +43,87 @@ Z = 2.0
 """A paired difference counts as significant beyond this many standard errors."""
 
 
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """dgsam-domains' parameters. Only ``dataset`` and ``method`` may be swept; the rest is
+    fixed (one budget per run).
+
+    Attributes:
+      dataset: the multi-domain dataset (:data:`sgldsim.nn.DOMAIN_DATASETS`).
+      method: the domain method trained (:data:`sgldsim.optim.DOMAIN_METHODS`).
+      domain_seed: which digits go to which rotation / the MNIST-1D generator seeds.
+      mnist1d_per_domain: signals per MNIST-1D domain; > 0.
+      trials: data splits and training seeds per test domain, shared by methods; > 0.
+      hparam_samples: random hyperparameter draws per method (the same draws for all); > 0.
+      learning_rate_range: [low, high] of Adam's learning rate, drawn log-uniform;
+        0 < low <= high.
+      rho_range: [low, high] of rho, drawn log-uniform (unused by ERM); 0 < low <= high.
+      alpha_range: [low, high] of GSAM's and SAGM's alpha, drawn log-uniform; 0 < low <= high.
+      epochs: passes over the training domains; > 0.
+      batch_size: examples per domain and step; > 0 and at most a domain's training part.
+      mlp_hidden: hidden widths of the MLP; each > 0.
+      sharpness_rho: radius of the measured zeroth-order sharpness (all methods); > 0.
+      sharpness_examples: training examples per domain in the sharpness measures; > 0.
+      ascent_steps: projected ascent steps of the zeroth-order sharpness; > 0.
+      lanczos_iterations: Lanczos iterations of the top Hessian eigenvalue; > 0.
+      trace_samples: Hutchinson probes of the Hessian trace; > 1.
+    """
+
+    dataset: Literal[nn.DOMAIN_DATASETS] = "rotated_digits"
+    method: Literal[optim.DOMAIN_METHODS] = "erm"
+    domain_seed: int = 0
+    mnist1d_per_domain: int = 300
+    trials: int = 3
+    hparam_samples: int = 3
+    learning_rate_range: tuple[float, ...] = (0.001, 0.01)
+    rho_range: tuple[float, ...] = (0.01, 0.1)
+    alpha_range: tuple[float, ...] = (0.001, 0.1)
+    epochs: int = 10
+    batch_size: int = 32
+    mlp_hidden: tuple[int, ...] = (64,)
+    sharpness_rho: float = 0.05
+    sharpness_examples: int = 50
+    ascent_steps: int = 5
+    lanczos_iterations: int = 10
+    trace_samples: int = 5
+
+
+Params.NOT_SWEPT = tuple(name for name in Params.names() if name not in ("dataset", "method"))
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    check_choices(config, "dataset", nn.DOMAIN_DATASETS)
-    check_choices(config, "method", METHODS)
-    check_fixed(config, "trials", "hparam_samples", "mlp_hidden", "learning_rate_range",
-                "rho_range", "alpha_range", "sharpness_examples")
+    """Ranges (each message names the key and the range), and the batch against the domains."""
+    p = Params.from_config(config)
     for name in ("trials", "hparam_samples", "epochs", "batch_size", "mlp_hidden",
                  "sharpness_examples", "lanczos_iterations", "ascent_steps",
                  "mnist1d_per_domain"):
-        check_range(config, name, 0, integer=True)
-    check_range(config, "trace_samples", 1, integer=True)
-    for name in ("learning_rate_range", "rho_range", "alpha_range"):
-        value = config.params[name]
+        check_range(config, p, name, 0)
+    check_range(config, p, "trace_samples", 1)
+    for name, value in (("learning_rate_range", p.learning_rate_range),
+                        ("rho_range", p.rho_range), ("alpha_range", p.alpha_range)):
         if len(value) != 2 or not 0 < value[0] <= value[1]:
-            raise ConfigError(f"params.{name}={value!r} is not allowed: [low, high] with "
+            raise ConfigError(f"params.{name}={list(value)!r} is not allowed: [low, high] with "
                               "0 < low <= high")
-    check_range(config, "sharpness_rho", 0.0)
-    for name in config.values("dataset"):
-        domains = _domains(config.params, name)
+    check_range(config, p, "sharpness_rho", 0.0)
+    for name in parameter_values(config, p, "dataset"):
+        domains = _domains(p, name)
         n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
-        for b in config.values("batch_size"):
-            if b > n_train:
-                raise ConfigError(f"{config.key_path('batch_size')}={b} is not allowed for "
-                                  f"{name!r}: at most {n_train} (training examples per domain)")
+        if p.batch_size > n_train:
+            raise ConfigError(f"{key_of(config, 'batch_size')}={p.batch_size} is not allowed "
+                              f"for {name!r}: at most {n_train} (training examples per domain)")
 
 
-def _domains(p: dict, name: str) -> nn.Split:
-    return nn.load_domains(name, seed=int(p["domain_seed"]),
-                           num_per_domain=int(p["mnist1d_per_domain"]))
+def _domains(p: Params, name: str) -> nn.Split:
+    return nn.load_domains(name, seed=p.domain_seed, num_per_domain=p.mnist1d_per_domain)
 
 
-def hyperparameter_draws(p: dict, seed: int) -> np.ndarray:
+def hyperparameter_draws(p: Params, seed: int) -> np.ndarray:
     """float[hparam_samples, 3]: (learning rate, rho, alpha), each log-uniform in its range,
     from ``numpy.random.default_rng([seed, 7])``: the same draws for every method."""
     rng = np.random.default_rng([seed, 7])
-    draws = [np.exp(rng.uniform(*np.log(p[name]), int(p["hparam_samples"])))
-             for name in ("learning_rate_range", "rho_range", "alpha_range")]
+    draws = [np.exp(rng.uniform(*np.log(bounds), p.hparam_samples))
+             for bounds in (p.learning_rate_range, p.rho_range, p.alpha_range)]
     return np.stack(draws, axis=1)
 
 
@@ -136,11 +182,12 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 
 
 def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
-    p, method, name = config.params, cell.params["method"], cell.params["dataset"]
-    domains = _domains(p, name)
-    num_domains, trials = domains.y.shape[0], int(p["trials"])
+    p = Params.from_cell(cell)
+    method = p.method
+    domains = _domains(p, p.dataset)
+    num_domains, trials = domains.y.shape[0], p.trials
     hypers = hyperparameter_draws(p, config.seed)
-    model = nn.flat_model(nn.mlp(domains.x.shape[2:], nn.NUM_CLASSES, tuple(p["mlp_hidden"])))
+    model = nn.flat_model(nn.mlp(domains.x.shape[2:], nn.NUM_CLASSES, p.mlp_hidden))
 
     # runs: (test domain, trial, draw), draw fastest
     index = [(d, t, h) for d in range(num_domains) for t in range(trials)
@@ -155,8 +202,7 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
     run_keys = jnp.stack([trial_keys[t] for _, t, _ in index])
     params, val_acc, test_acc, last_loss = _train(
         run_keys, jnp.asarray(hypers[[h for _, _, h in index]], jnp.float32), train, validation,
-        test, method=method, model=model, epochs=int(p["epochs"]),
-        batch_size=int(p["batch_size"]))
+        test, method=method, model=model, epochs=p.epochs, batch_size=p.batch_size)
     val_acc, test_acc, last_loss = map(np.asarray, (val_acc, test_acc, last_loss))
 
     rows, selected = [], []
@@ -173,14 +219,13 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
                     ("final_train_loss", last_loss[i]), ("learning_rate", hypers[h, 0]),
                     ("rho", hypers[h, 1]), ("alpha", hypers[h, 2]))]
 
-    n_sharp = int(p["sharpness_examples"])
+    n_sharp = p.sharpness_examples
     chosen = jnp.asarray(selected)
     sharp = _sharpness(jax.tree.map(lambda x: x[chosen], params),
                        jax.tree.map(lambda x: x[chosen][:, :, :n_sharp], train),
-                       jax.random.key(config.seed + 1), float(p["sharpness_rho"]), model=model,
-                       ascent_steps=int(p["ascent_steps"]),
-                       lanczos_iterations=int(p["lanczos_iterations"]),
-                       trace_samples=int(p["trace_samples"]))
+                       jax.random.key(config.seed + 1), p.sharpness_rho, model=model,
+                       ascent_steps=p.ascent_steps, lanczos_iterations=p.lanczos_iterations,
+                       trace_samples=p.trace_samples)
     sharp = jax.tree.map(np.asarray, sharp)
     for r, i in enumerate(selected):
         d, t, h = index[i]
@@ -193,7 +238,7 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
 
     first_train = jax.tree.map(lambda x: x[0], train)
     batches = nn.domains.domain_batches(
-        first_train, jnp.tile(jnp.arange(int(p["batch_size"])), (num_domains - 1, 1)))
+        first_train, jnp.tile(jnp.arange(p.batch_size), (num_domains - 1, 1)))
     count = count_domain_evaluations(method, model, jax.tree.map(lambda x: x[0], params), batches)
     rows.append({"measure": "domain_gradients_per_step", "value": count})
     rows.append({"measure": "training_domains", "value": float(num_domains - 1)})
@@ -229,7 +274,7 @@ def _paired(runs: pd.DataFrame, method: str, baseline: str, column: str, log: bo
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     runs = selected_runs(results)
     blocks, verdicts, fitted = [], [], {}
-    order = [m for m in METHODS if m in set(runs.method)]
+    order = [m for m in optim.DOMAIN_METHODS if m in set(runs.method)]
     for dataset, part in runs.groupby("dataset", sort=False):
         acc = part.pivot_table(index="test_domain", columns="method", values="test_accuracy",
                                aggfunc="mean")[order]
@@ -288,11 +333,12 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             verdicts.append(Verdict(claim, "consistent" if ok else "inconsistent", (
                 f"counted per step with S = {s}: DGSAM {cost['dgsam']:g}, SAM {cost['sam']:g}"
                 + (f", ERM {cost['erm']:g}" if "erm" in cost else ""))))
+    sharpness_rho = Params.from_config(config).sharpness_rho
     legend = (
         "accuracy / validation: mean test-domain / training-domain-validation accuracy (%) of "
         "the selected draws; spread: std over test domains of the per-domain accuracy (%);\n"
         "ind_sharp / pool_sharp: zeroth-order sharpness max_{|e|<=rho} L(w+e) - L(w) (rho = "
-        f"{config.params['sharpness_rho']:g}) averaged over the training domains' own losses / "
+        f"{sharpness_rho:g}) averaged over the training domains' own losses / "
         "of their pooled loss; gap = ind_sharp - pool_sharp (>= 0);\n"
         "ind_top / pool_top: top Hessian eigenvalue (Lanczos), mean over domains / pooled; "
         "ind_trace: Hutchinson trace, mean over domains;\ngrads: per-domain loss evaluations "
@@ -306,7 +352,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     selected models (points: test domain x trial; the diagonal is individual = pooled)."""
     runs = selected_runs(results)
     datasets = list(dict.fromkeys(runs.dataset))
-    order = [m for m in METHODS if m in set(runs.method)]
+    order = [m for m in optim.DOMAIN_METHODS if m in set(runs.method)]
     fig, axes = new_figure(1, len(datasets), width_in=PAGE_WIDTH_IN, aspect=0.45,
                            squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):

@@ -21,8 +21,10 @@ and of the pooled loss (:func:`sgldsim.optim.domain_sharpness`: zeroth-order in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -32,11 +34,12 @@ import pandas as pd
 
 from ... import optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
-from ..common.nn_setup import check_choices, check_fixed, check_range
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
+from ..common.nn_setup import check_range, parameter_values
 
 CHUNK_SIZE = 90
-METHODS = ("gd", "sam", "domain_sam", "dgsam", "dgsam_no_first")
+COMPARED_METHODS = ("gd", "sam", "domain_sam", "dgsam", "dgsam_no_first")
+"""The direction rules compared (the cells' ``method``), in the order figures show."""
 RULE_NAMES = {"gd": "erm"}
 LABELS = {"gd": "GD", "sam": "SAM", "domain_sam": "per-domain SAM", "dgsam": "DGSAM",
           "dgsam_no_first": "DGSAM (no first grad.)"}
@@ -71,18 +74,52 @@ def domain_loss(w, batch):
 DOMAINS = [(jnp.array(0.0),), (jnp.array(1.0),)]
 
 
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """dgsam-toy's parameters (each may be swept in ``[grid]`` unless marked fixed).
+
+    Attributes:
+      rho: the methods' perturbation radius; > 0.
+      method: the direction rule, from :data:`COMPARED_METHODS` (``gd``: plain gradient).
+      u_start: start (u_start, v_start, v_start) on the valley's axis; in [-2, 2].
+      learning_rate: plain gradient steps w <- w - learning_rate * direction; in (0, 0.05]
+        (stable where the top curvature is below 2 / learning_rate).
+      v_start: the start's distance from the valley in each v coordinate; in (0, 1].
+      n_steps: steps per run (fixed); > 0 and a multiple of record_every.
+      record_every: steps between the path points kept for the figure (fixed); > 0.
+      repeats: runs per start (fixed; DGSAM's domain order is random); > 0.
+      ascent_steps: projected ascent steps of the zeroth-order sharpness at the end point
+        (fixed); > 0.
+    """
+
+    NOT_SWEPT = ("n_steps", "record_every", "repeats", "ascent_steps")
+
+    rho: float = 0.1
+    method: Literal[COMPARED_METHODS] = "gd"
+    u_start: float = -2.0
+    learning_rate: float = 0.01
+    v_start: float = 0.05
+    n_steps: int = 40000
+    record_every: int = 1000
+    repeats: int = 4
+    ascent_steps: int = 20
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    check_choices(config, "method", METHODS)
-    check_fixed(config, "n_steps", "record_every", "repeats")
-    check_range(config, "rho", 0.0)
-    check_range(config, "learning_rate", 0.0, 0.05)
-    check_range(config, "u_start", -2.0, 2.0, low_inclusive=True)
-    check_range(config, "v_start", 0.0, 1.0)
+    """Ranges (each message names the key and the range) and record_every dividing n_steps."""
+    p = Params.from_config(config)
+    check_range(config, p, "rho", 0.0)
+    check_range(config, p, "learning_rate", 0.0, 0.05)
+    check_range(config, p, "u_start", -2.0, 2.0, low_inclusive=True)
+    check_range(config, p, "v_start", 0.0, 1.0)
     for name in ("n_steps", "record_every", "repeats", "ascent_steps"):
-        check_range(config, name, 0, integer=True)
-    if config.params["n_steps"] % config.params["record_every"]:
-        raise ConfigError(f"params.record_every={config.params['record_every']} is not allowed: "
-                          f"it must divide params.n_steps={config.params['n_steps']}")
+        check_range(config, p, name, 0)
+    if p.n_steps % p.record_every:
+        raise ConfigError(f"params.record_every={p.record_every} is not allowed: "
+                          f"it must divide params.n_steps={p.n_steps}")
 
 
 @partial(jax.jit, static_argnames=("method", "n_steps", "record_every"))
@@ -139,24 +176,24 @@ def end_sharpness(points, rho, key, ascent_steps: int):
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """All cells of one method in one vmapped program (runs = cells x repeats)."""
-    p = config.params
-    repeats, every = int(p["repeats"]), int(p["record_every"])
+    params = [Params.from_cell(c) for c in cells]
+    fixed = params[0]
+    repeats, every = fixed.repeats, fixed.record_every
     out = {}
-    for method in dict.fromkeys(c.params["method"] for c in cells):
-        group = [(c, k) for c, k in zip(cells, keys, strict=True) if c.params["method"] == method]
-        column = lambda name, group=group: np.repeat(  # noqa: E731
-            [c.params[name] for c, _ in group], repeats)
-        starts = np.stack([column("u_start"), column("v_start"), column("v_start")], axis=1)
+    for method in dict.fromkeys(p.method for p in params):
+        group = [(c, p, k) for c, p, k in zip(cells, params, keys, strict=True)
+                 if p.method == method]
+        per_run = [p for _, p, _ in group for _ in range(repeats)]
+        rho = jnp.asarray([p.rho for p in per_run], jnp.float32)
+        starts = np.array([[p.u_start, p.v_start, p.v_start] for p in per_run])
         run_keys = jnp.concatenate([jax.random.split(jax.random.wrap_key_data(k), repeats)
-                                    for _, k in group])
-        paths = np.asarray(trajectories(run_keys, jnp.asarray(starts, jnp.float32),
-                                        jnp.asarray(column("rho"), jnp.float32),
-                                        jnp.asarray(column("learning_rate"), jnp.float32),
-                                        method, int(p["n_steps"]), every))
+                                    for _, _, k in group])
+        learning_rate = jnp.asarray([p.learning_rate for p in per_run], jnp.float32)
+        paths = np.asarray(trajectories(run_keys, jnp.asarray(starts, jnp.float32), rho,
+                                        learning_rate, method, fixed.n_steps, every))
         zo_d, zo_p, top_d, top_p = map(np.asarray, end_sharpness(
-            jnp.asarray(paths[:, -1]), jnp.asarray(column("rho"), jnp.float32),
-            jax.random.key(config.seed), int(p["ascent_steps"])))
-        for g, (cell, _) in enumerate(group):
+            jnp.asarray(paths[:, -1]), rho, jax.random.key(config.seed), fixed.ascent_steps))
+        for g, (cell, _, _) in enumerate(group):
             rows = []
             for r in range(repeats):
                 i = g * repeats + r
@@ -272,7 +309,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         v, f = _paired_verdict(ends, method, baseline)
         verdicts.append(v)
         fitted.update(f)
-    for method in METHODS:
+    for method in COMPARED_METHODS:
         m = ends[ends.method == method]
         if len(m):
             near = ((m.u_end - DOMAIN_FLAT_U).abs() < NEAR).mean()
@@ -304,7 +341,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax.plot(domain_curvature(u), u, color="0.3", linestyle=":", label="per domain A(u)")
     ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
     ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-    for lr in config.values("learning_rate"):
+    for lr in parameter_values(config, Params.from_config(config), "learning_rate"):
         ax.axvline(2.0 / lr, color="0.6", linewidth=0.6)
         ax.text(2.0 / lr, low, f" lr·A = 2\n (lr {lr:g})", fontsize=5, va="bottom")
     ax.set_xscale("log")
@@ -314,7 +351,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax.legend(fontsize="x-small")
     for ax, rho in zip(axes[0, 1:], rhos, strict=True):
         part = paths[paths.rho == rho]
-        for method in [m for m in METHODS if m in set(part.method)]:
+        for method in [m for m in COMPARED_METHODS if m in set(part.method)]:
             for i, (_, run) in enumerate(part[part.method == method].groupby("u_start")):
                 run = run.sort_values("step")
                 ax.plot(run.step, run.value, color=COLORS[method], linewidth=0.9,

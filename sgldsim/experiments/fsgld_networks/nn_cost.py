@@ -25,28 +25,35 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import jax
 import numpy as np
 import pandas as pd
 import scipy.stats
 
-from ... import optim
+from ... import nn, optim
 from ..._random import tree_normal_pair
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
 from ..common.nn_setup import (
-    check_choices,
+    WIDTHS,
+    DatasetName,
+    ModelName,
+    NetworkParams,
     check_dataset_fits,
-    check_fixed,
     check_range,
     dataset_from_params,
+    key_of,
     model_from_params,
+    parameter_values,
 )
 
-METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+TIMED_METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+"""The methods nn-cost can time (``methods`` picks some), in the order tables and bars show."""
 REQUIRED = ("sgd", "fsgld", "sam")
 """Methods the verdicts compare (the others are reported for context)."""
 GRADIENTS_PER_STEP = {"sgd": 1, "sgld": 1, "rwp": 1, "fsgld": 1, "sam": 2, "asam": 2}
@@ -56,43 +63,85 @@ HALF_OF_SAM = 0.7
 """fSGLD "costs about half of SAM" when at most this fraction (the paper measured 0.57)."""
 
 
+@dataclass(frozen=True)
+class Params(NetworkParams):
+    """nn-cost's parameters (each may be swept in ``[grid]`` unless marked fixed), besides the
+    data split and widths of :class:`~sgldsim.experiments.common.nn_setup.NetworkParams`.
+
+    Attributes:
+      methods: the methods timed (fixed), from :data:`TIMED_METHODS`; must include sgd, fsgld
+        and sam.
+      dataset: the dataset whose first ``batch_size`` training examples make the batch.
+      model: the model timed (a name of :data:`sgldsim.nn.MODELS`).
+      batch_size: examples in the fixed batch; > 0 and at most the training split.
+      pytree_models: models kept as their parameter pytree (one array per weight and bias);
+        the others train on one flat vector.
+      learning_rate: every method's learning rate; > 0.
+      beta: SGLD's and fSGLD's inverse temperature; > 0.
+      coupling_eta: fSGLD's sigma = beta^(-(1+eta)/4) at this eta.
+      sigma: RWP's perturbation scale; >= 0.
+      rho: SAM's radius; >= 0.
+      asam_rho: ASAM's radius; >= 0.
+      asam_eta: ASAM's eta; >= 0.
+      steps_per_call: steps scanned inside one compiled call; > 0.
+      repeats: timed rounds per method, methods interleaved; >= 6 (a 95 % interval of the
+        median needs 6).
+    """
+
+    NOT_SWEPT = (*NetworkParams.NOT_SWEPT, "methods")
+
+    methods: tuple[Literal[TIMED_METHODS], ...] = TIMED_METHODS
+    dataset: DatasetName = "mnist1d"
+    model: ModelName = "residual_mlp"
+    batch_size: int = 128
+    mlp_hidden: tuple[int, ...] | None = (300, 300)
+    residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
+    strided_cnn_channels: tuple[int, ...] | None = (25, 25, 25)
+    pytree_models: tuple[ModelName, ...] = ("mlp",)
+    learning_rate: float = 0.1
+    beta: float = 1e4
+    coupling_eta: float = 0.1
+    sigma: float = 0.02
+    rho: float = 0.05
+    asam_rho: float = 0.5
+    asam_eta: float = 0.01
+    steps_per_call: int = 100
+    repeats: int = 25
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    from ... import nn
-
-    check_choices(config, "dataset", nn.DATASETS)
-    check_choices(config, "model", tuple(nn.MODELS))
-    for model in config.params.get("pytree_models", []):
-        if model not in nn.MODELS:
-            raise ConfigError(f"params.pytree_models entry {model!r} is not allowed; allowed: "
-                              f"{', '.join(nn.MODELS)}")
-    for name in ("batch_size", "steps_per_call", "num_samples_mnist1d"):
-        check_range(config, name, 0, integer=True)
-    check_range(config, "repeats", 6, integer=True, low_inclusive=True)
+    """Ranges (each message names the key and the range), the compared methods, and the batch
+    against the dataset."""
+    p = Params.from_config(config)
+    for name in ("batch_size", "steps_per_call", "num_samples_mnist1d", *WIDTHS):
+        check_range(config, p, name, 0)
+    check_range(config, p, "repeats", 6, low_inclusive=True)
     for name in ("learning_rate", "beta"):
-        check_range(config, name, 0.0)
+        check_range(config, p, name, 0.0)
     for name in ("sigma", "rho", "asam_rho", "asam_eta"):
-        check_range(config, name, 0.0, low_inclusive=True)
-    check_fixed(config, "methods")
-    methods = config.params["methods"]
-    if not set(REQUIRED) <= set(methods) or not set(methods) <= set(METHODS):
-        raise ConfigError(f"params.methods={methods!r} is not allowed: a list of methods from "
-                          f"{', '.join(METHODS)} that includes {', '.join(REQUIRED)}")
-    check_dataset_fits(config)
+        check_range(config, p, name, 0.0, low_inclusive=True)
+    if not set(REQUIRED) <= set(p.methods):
+        raise ConfigError(f"params.methods={list(p.methods)!r} is not allowed: a list of methods "
+                          f"from {', '.join(TIMED_METHODS)} that includes {', '.join(REQUIRED)}")
+    check_dataset_fits(config, p, parameter_values(config, p, "dataset"),
+                       key_of(config, "dataset"), parameter_values(config, p, "batch_size"))
 
 
-def methods_from_params(p: dict) -> dict[str, optim.Method]:
-    """The methods of ``p["methods"]`` at the configured hyperparameters."""
-    lr = p["learning_rate"]
+def methods_from_params(p: Params) -> dict[str, optim.Method]:
+    """The methods of ``p.methods`` at the configured hyperparameters."""
+    lr = p.learning_rate
     methods = {
         "sgd": optim.sgd(lr),
-        "sgld": optim.sgld(lr, p["beta"]),
-        "rwp": optim.rwp(lr, p["sigma"]),
-        "fsgld": optim.fsgld(lr, p["beta"], sigma=float(coupled_sigma(p["beta"],
-                                                                      p["coupling_eta"]))),
-        "sam": optim.sam(lr, p["rho"]),
-        "asam": optim.asam(lr, p["asam_rho"], eta=p["asam_eta"]),
+        "sgld": optim.sgld(lr, p.beta),
+        "rwp": optim.rwp(lr, p.sigma),
+        "fsgld": optim.fsgld(lr, p.beta, sigma=float(coupled_sigma(p.beta, p.coupling_eta))),
+        "sam": optim.sam(lr, p.rho),
+        "asam": optim.asam(lr, p.asam_rho, eta=p.asam_eta),
     }
-    return {name: methods[name] for name in p["methods"]}
+    return {name: methods[name] for name in p.methods}
 
 
 def _scanned_steps(method: optim.Method, loss_fn, num_steps: int):
@@ -146,23 +195,20 @@ def interleaved_seconds(calls: dict, repeats: int, steps_per_call: int) -> dict[
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:
     """Median seconds per step of each method and of fSGLD's draws alone (``draws``), and their
     per-round ratio to SGD."""
-    from ... import nn
-
-    p = cell.params
-    dataset = dataset_from_params(p)
-    model = model_from_params(p, p["model"], dataset,
-                              flat=p["model"] not in p.get("pytree_models", []))
+    p = Params.from_cell(cell)
+    dataset = dataset_from_params(p, p.dataset)
+    model = model_from_params(p, p.model, dataset, flat=p.model not in p.pytree_models)
     loss_fn = nn.classification_loss(model)
-    batch = (dataset.train.x[: p["batch_size"]], dataset.train.y[: p["batch_size"]])
+    batch = (dataset.train.x[: p.batch_size], dataset.train.y[: p.batch_size])
     params = model.init(jax.random.key(0))
-    num_steps = int(p["steps_per_call"])
+    num_steps = p.steps_per_call
     calls = {}
     for name, method in methods_from_params(p).items():
         calls[name] = functools.partial(_scanned_steps(method, loss_fn, num_steps), key, params,
                                         method.optimizer.init(params), batch)
     names = list(calls)
     calls["draws"] = functools.partial(_scanned_draws(num_steps), key, params)
-    seconds = interleaved_seconds(calls, int(p["repeats"]), num_steps)
+    seconds = interleaved_seconds(calls, p.repeats, num_steps)
     sgd, draws = seconds["sgd"], seconds["draws"]
     rows = [{"measure": "num_parameters",
              "value": float(sum(x.size for x in jax.tree.leaves(params)))},
@@ -293,7 +339,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     cells = [c for c in ("model", "batch_size", "dataset") if c in table]
     groups = list(table.groupby(cells, sort=False))
     fig, ax = new_figure(1, 1, width_in=PAGE_WIDTH_IN * 0.75, aspect=0.45)
-    methods = [m for m in METHODS if m in set(table.method)]
+    methods = [m for m in TIMED_METHODS if m in set(table.method)]
     width = 0.8 / len(methods)
     for k, method in enumerate(methods):
         rows = [g[g.method == method].iloc[0] for _, g in groups]

@@ -11,6 +11,7 @@ coupling allows, eta > 1 one so small that fSGLD tends to SGLD.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,17 @@ from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
 from ..common.nn_setup import (
     WIDTHS,
-    check_choices,
+    DatasetName,
+    ModelName,
+    NetworkParams,
+    NoiseKind,
     check_dataset_fits,
-    check_fixed,
     check_range,
     dataset_from_params,
+    key_of,
     model_from_params,
     noisy_label_sets,
+    parameter_values,
     seed_keys,
 )
 
@@ -43,60 +48,103 @@ larger). Standard errors treat seeds as independent; they are paired (common ran
 numbers), so the errors are if anything overstated."""
 
 
+@dataclass(frozen=True)
+class Params(NetworkParams):
+    """nn-coupling's parameters (each may be swept in ``[grid]`` unless marked fixed), besides
+    the data split and widths of :class:`~sgldsim.experiments.common.nn_setup.NetworkParams`
+    (the widths are fixed here).
+
+    Attributes:
+      sigma_rule: fSGLD's perturbation scale: ``"eta=E"`` for sigma = beta^(-(1+E)/4), or
+        ``"sigma=S"`` for a fixed sigma (:func:`sgldsim.coupling.parse_sigma_rule`).
+      beta: inverse temperature of the mean loss; finite and > 1 (the implied eta needs
+        ln beta > 0).
+      dataset: the classification dataset.
+      model: the network (a name of :data:`sgldsim.nn.MODELS`).
+      noise: the label-noise kind.
+      noise_rate: the share of training and validation labels flipped; in [0, 1].
+      epochs: passes over the training split; > 0.
+      batch_size: examples per step; > 0 and at most the training split.
+      weight_decay: L2 penalty added to the loss; >= 0.
+      learning_rate: fSGLD's learning rate; > 0.
+      seeds: paired seeds per cell (fixed); >= 1.
+    """
+
+    NOT_SWEPT = (*NetworkParams.NOT_SWEPT, *WIDTHS, "seeds")
+
+    sigma_rule: str = "eta=-0.5"
+    beta: float = 1e4
+    dataset: DatasetName = "mnist1d"
+    model: ModelName = "residual_mlp"
+    noise: NoiseKind = "symmetric"
+    noise_rate: float = 0.2
+    residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
+    mlp_hidden: tuple[int, ...] | None = (256, 256)
+    epochs: int = 60
+    batch_size: int = 128
+    weight_decay: float = 0.0
+    learning_rate: float = 0.5
+    seeds: int = 5
+
+    def task(self) -> tuple:
+        """What the cells of one compiled program share: every parameter but the sigma rule
+        and beta."""
+        return (self.dataset, self.model, self.noise, self.noise_rate, self.learning_rate,
+                self.epochs, self.batch_size, self.weight_decay)
+
+
+PARAMS = Params
+
+
 def validate(config: ExperimentConfig) -> None:
-    check_choices(config, "dataset", nn.DATASETS)
-    check_choices(config, "model", tuple(nn.MODELS))
-    check_choices(config, "noise", nn.NOISE_KINDS)
-    widths = [name for name in WIDTHS.values() if name in config.params or name in config.grid]
-    check_fixed(config, "seeds", *widths)
-    check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
-    check_range(config, "seeds", 1, integer=True)
-    for name in ("epochs", "batch_size", "num_samples_mnist1d", *widths):
-        check_range(config, name, 0, integer=True)
-    check_range(config, "learning_rate", 0.0)
-    check_range(config, "weight_decay", 0.0, low_inclusive=True)
-    for beta in config.values("beta"):
+    """Ranges (each message names the key and the range), the sigma rules, and the batch
+    against the dataset."""
+    p = Params.from_config(config)
+    check_range(config, p, "noise_rate", 0.0, 1.0, low_inclusive=True)
+    check_range(config, p, "seeds", 1, low_inclusive=True)
+    for name in ("epochs", "batch_size", "num_samples_mnist1d", *WIDTHS):
+        check_range(config, p, name, 0)
+    check_range(config, p, "learning_rate", 0.0)
+    check_range(config, p, "weight_decay", 0.0, low_inclusive=True)
+    for beta in parameter_values(config, p, "beta"):
         if not (1 < beta < float("inf")):
-            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
+            raise ConfigError(f"{key_of(config, 'beta')}={beta} is not allowed: beta must be a "
                               "finite number > 1 (the implied eta needs ln beta > 0)")
-    for rule in config.values("sigma_rule"):
+    for rule in parameter_values(config, p, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    check_dataset_fits(config)
+    check_dataset_fits(config, p, parameter_values(config, p, "dataset"),
+                       key_of(config, "dataset"), parameter_values(config, p, "batch_size"))
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Train every (cell, seed) of the chunk at once; cells sharing a task share one program."""
-    del keys  # seeds are shared across cells (common random numbers, see nn_common)
+    del keys  # seeds are shared across cells (common random numbers, see nn_setup)
     out = {}
     tasks = {}
     for cell in cells:
-        p = cell.params
-        task = tuple(p[k] for k in ("dataset", "model", "noise", "noise_rate", "learning_rate",
-                                    "epochs", "batch_size", "weight_decay"))
-        tasks.setdefault(task, []).append(cell)
+        tasks.setdefault(Params.from_cell(cell).task(), []).append(cell)
     for group in tasks.values():
         out.update(zip([c.id for c in group], _run_group(config, group), strict=True))
     return [out[c.id] for c in cells]
 
 
 def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
-    p = cells[0].params
-    dataset = dataset_from_params(p)
-    model = model_from_params(p, p["model"], dataset)
-    num_seeds = int(p["seeds"])
-    noise_keys, train_keys = seed_keys(config.seed, num_seeds)
-    train_labels, val_labels = noisy_label_sets(noise_keys, dataset, p["noise"], p["noise_rate"])
-    rules = [parse_sigma_rule(c.params["sigma_rule"], float(c.params["beta"])) for c in cells]
-    runs = [(i, s) for i in range(len(cells)) for s in range(num_seeds)]
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]
+    dataset = dataset_from_params(p, p.dataset)
+    model = model_from_params(p, p.model, dataset)
+    noise_keys, train_keys = seed_keys(config.seed, p.seeds)
+    train_labels, val_labels = noisy_label_sets(noise_keys, dataset, p.noise, p.noise_rate)
+    rules = [parse_sigma_rule(q.sigma_rule, q.beta) for q in params]
+    runs = [(i, s) for i in range(len(cells)) for s in range(p.seeds)]
     hyper = nn.hyperparameters(
-        np.full(len(runs), p["learning_rate"]),
-        beta=np.array([cells[i].params["beta"] for i, _ in runs]),
+        np.full(len(runs), p.learning_rate),
+        beta=np.array([params[i].beta for i, _ in runs]),
         sigma=np.array([rules[i][0] for i, _ in runs]))
     seeds = np.array([s for _, s in runs])
     _, metrics = nn.train_runs("langevin", model, dataset, train_keys[seeds], hyper,
-                               train_labels[seeds], val_labels[seeds], epochs=int(p["epochs"]),
-                               batch_size=int(p["batch_size"]),
-                               weight_decay=float(p["weight_decay"]))
+                               train_labels[seeds], val_labels[seeds], epochs=p.epochs,
+                               batch_size=p.batch_size, weight_decay=p.weight_decay)
     metrics = {name: np.asarray(getattr(metrics, name)) for name in metrics._fields}
     out = [[{"measure": "sigma", "value": sigma}, {"measure": "implied_eta", "value": eta}]
            for sigma, eta in rules]
@@ -226,8 +274,14 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                     color=color, marker="s", linestyle="none", capsize=2, markerfacecolor="none")
     ax.plot([], [], color="0.3", marker="s", linestyle="none", markerfacecolor="none",
             label=r"fixed $\sigma$")
+    p = Params.from_config(config)
     ax.set(xlabel=r"implied $\eta = 4\ln(1/\sigma)/\ln\beta - 1$", ylabel="test accuracy (%)",
-           title=f"fSGLD, {config.params['dataset']}/{config.params['model']}, "
-                 f"{100 * config.params['noise_rate']:g}% {config.params['noise']} noise")
+           title=f"fSGLD, {_shown(p.dataset)}/{_shown(p.model)}, "
+                 f"{_shown(p.noise_rate, lambda r: f'{100 * r:g}%')} {_shown(p.noise)} noise")
     ax.legend(fontsize="x-small", ncol=2)
     return save_figure(fig, out_dir, "accuracy")
+
+
+def _shown(value, form=str) -> str:
+    """A fixed value, or a swept one's grid values joined by commas, each through ``form``."""
+    return ", ".join(map(form, value)) if isinstance(value, tuple) else form(value)

@@ -26,7 +26,9 @@ methods and settings).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -40,19 +42,23 @@ from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
 from ...runner.summary import signed_verdict
 from ..common.nn_setup import (
-    check_choices,
+    WIDTHS,
+    NetworkParams,
+    NoiseKind,
     check_dataset_fits,
-    check_fixed,
     check_range,
     dataset_from_params,
+    key_of,
     model_from_params,
     noisy_label_sets,
+    parameter_values,
     parse_task,
     seed_keys,
 )
 
 CHUNK_SIZE = 24
-METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+COMPARED_METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
+"""The methods compared (the cells' ``method``), in the order tables and figures show."""
 BASELINES = ("sgd", "sgld", "rwp", "sam", "asam")
 SETTING = ["task", "noise", "noise_rate"]
 OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgld": "langevin_betas",
@@ -66,56 +72,140 @@ Z = 2.0
 """A difference counts as significant beyond this many standard errors."""
 
 
+@dataclass(frozen=True)
+class Params(NetworkParams):
+    """nn-noisy-labels' parameters, besides the data split and widths of
+    :class:`~sgldsim.experiments.common.nn_setup.NetworkParams`. Only the setting (``task``,
+    ``noise``, ``noise_rate``) and ``method`` may be swept; the rest is fixed (one training
+    budget per run).
+
+    Attributes:
+      task: ``"<dataset>/<model>"`` with dataset in :data:`sgldsim.nn.DATASETS` and model in
+        :data:`sgldsim.nn.MODELS`; the model needs ``<model>_learning_rates``.
+      noise: the label-noise kind.
+      noise_rate: the share of training and validation labels flipped; in [0, 1].
+      method: the method trained, from :data:`COMPARED_METHODS`.
+      epochs: passes over the training split; > 0.
+      mlp_epochs, cnn_epochs, residual_mlp_epochs, strided_cnn_epochs: a model's own epochs
+        (one that needs longer to fit the noisy labels); > 0; absent: ``epochs``.
+      batch_size: examples per step; > 0 and at most the training split.
+      weight_decay: L2 penalty added to every method's loss; >= 0.
+      seeds: paired seeds per configuration; >= 1.
+      mlp_learning_rates, cnn_learning_rates, residual_mlp_learning_rates,
+        strided_cnn_learning_rates: the learning rates every method tries on a model; each
+        > 0.
+      sgd_learning_rate_factors: SGD's own list: factors of the learning rate; each > 0.
+      langevin_betas: SGLD's and fSGLD's own list: betas of the mean loss (RWP: the sigmas the
+        coupling gives them); each > 0.
+      coupling_eta: fSGLD's and RWP's sigma = beta^(-(1+eta)/4) at this eta.
+      sam_rhos: SAM's own list of radii; each > 0.
+      asam_rhos: ASAM's own list of radii; each > 0.
+      asam_eta: ASAM's eta; >= 0.
+      hessian_examples: training examples of the curvature measures; > 0.
+      lanczos_iterations: Lanczos iterations of the top Hessian eigenvalue; > 0.
+      trace_samples: Hutchinson probes of the Hessian trace; > 1.
+
+    Every own list has the same length (the same tuning budget for every method).
+    """
+
+    task: str = "mnist1d/residual_mlp"
+    noise: NoiseKind = "symmetric"
+    noise_rate: float = 0.2
+    method: Literal[COMPARED_METHODS] = "sgd"
+    residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
+    strided_cnn_channels: tuple[int, ...] | None = (25, 25, 25)
+    mlp_hidden: tuple[int, ...] | None = (256, 256)
+    epochs: int = 60
+    mlp_epochs: int | None = 200
+    cnn_epochs: int | None = None
+    residual_mlp_epochs: int | None = None
+    strided_cnn_epochs: int | None = None
+    batch_size: int = 128
+    weight_decay: float = 0.0
+    seeds: int = 3
+    mlp_learning_rates: tuple[float, ...] | None = (0.5,)
+    cnn_learning_rates: tuple[float, ...] | None = None
+    residual_mlp_learning_rates: tuple[float, ...] | None = (0.5,)
+    strided_cnn_learning_rates: tuple[float, ...] | None = (0.5,)
+    sgd_learning_rate_factors: tuple[float, ...] = (0.8, 1.0)
+    langevin_betas: tuple[float, ...] = (1e4, 1e6)
+    coupling_eta: float = 0.1
+    sam_rhos: tuple[float, ...] = (0.05, 0.1)
+    asam_rhos: tuple[float, ...] = (0.5, 1.0)
+    asam_eta: float = 0.01
+    hessian_examples: int = 256
+    lanczos_iterations: int = 20
+    trace_samples: int = 20
+
+    def task_epochs(self, model: str) -> int:
+        """Epochs of a task: ``<model>_epochs`` where given, else ``epochs``."""
+        own = {"mlp": self.mlp_epochs, "cnn": self.cnn_epochs,
+               "residual_mlp": self.residual_mlp_epochs,
+               "strided_cnn": self.strided_cnn_epochs}[model]
+        return self.epochs if own is None else own
+
+    def learning_rates(self, model: str) -> tuple[float, ...] | None:
+        """``<model>_learning_rates`` (``None`` where absent)."""
+        return {"mlp": self.mlp_learning_rates, "cnn": self.cnn_learning_rates,
+                "residual_mlp": self.residual_mlp_learning_rates,
+                "strided_cnn": self.strided_cnn_learning_rates}[model]
+
+    def own_list(self, method: str) -> tuple[float, ...]:
+        """The list ``method`` tunes besides the learning rate (:data:`OWN_LISTS`)."""
+        return {"sgd": self.sgd_learning_rate_factors, "sgld": self.langevin_betas,
+                "rwp": self.langevin_betas, "fsgld": self.langevin_betas,
+                "sam": self.sam_rhos, "asam": self.asam_rhos}[method]
+
+
+Params.NOT_SWEPT = tuple(name for name in Params.names() if name not in (*SETTING, "method"))
+PARAMS = Params
+MODEL_EPOCHS = tuple(f"{model}_epochs" for model in nn.MODELS)
+MODEL_LEARNING_RATES = tuple(f"{model}_learning_rates" for model in nn.MODELS)
+
+
 def validate(config: ExperimentConfig) -> None:
-    for task in config.values("task"):
+    """Each task's model has its learning rates, the own lists have equal lengths, ranges (each
+    message names the key and the range), and the batch against the datasets."""
+    p = Params.from_config(config)
+    tasks = parameter_values(config, p, "task")
+    for task in tasks:
         try:
-            dataset, model = parse_task(task)
+            _, model = parse_task(task)
         except ValueError as err:
-            raise ConfigError(f"{config.key_path('task')}: {err}") from None
-        if f"{model}_learning_rates" not in config.params:
-            raise ConfigError(f"{config.key_path('task')}={task!r} needs "
+            raise ConfigError(f"{key_of(config, 'task')}: {err}") from None
+        if p.learning_rates(model) is None:
+            raise ConfigError(f"{key_of(config, 'task')}={task!r} needs "
                               f"params.{model}_learning_rates")
-    check_choices(config, "noise", nn.NOISE_KINDS)
-    check_choices(config, "method", METHODS)
-    lists = sorted(set(OWN_LISTS.values()))
-    check_fixed(config, "seeds", "hessian_examples", "epochs", *lists,
-                *[k for k in config.params if k.endswith(("_learning_rates", "_hidden",
-                                                          "_channels", "_epochs"))])
-    lengths = {name: len(config.params[name]) for name in lists}
+    lengths = dict(sorted({OWN_LISTS[m]: len(p.own_list(m)) for m in OWN_LISTS}.items()))
     if len(set(lengths.values())) != 1:
         raise ConfigError(f"the tuning lists {lengths!r} are not allowed: every method gets the "
                           "same budget, so they must have equal lengths")
-    check_range(config, "noise_rate", 0.0, 1.0, low_inclusive=True)
-    check_range(config, "seeds", 1, integer=True)
+    check_range(config, p, "noise_rate", 0.0, 1.0, low_inclusive=True)
+    check_range(config, p, "seeds", 1, low_inclusive=True)
     for name in ("epochs", "batch_size", "hessian_examples", "lanczos_iterations",
-                 "num_samples_mnist1d", *[k for k in config.params if k.endswith("_epochs")]):
-        check_range(config, name, 0, integer=True)
-    check_range(config, "trace_samples", 1, integer=True)
-    for name in (*lists, *[k for k in config.params if k.endswith("_learning_rates")]):
-        check_range(config, name, 0.0)
+                 "num_samples_mnist1d", *MODEL_EPOCHS, *WIDTHS):
+        check_range(config, p, name, 0)
+    check_range(config, p, "trace_samples", 1)
+    for name in (*sorted(set(OWN_LISTS.values())), *MODEL_LEARNING_RATES):
+        check_range(config, p, name, 0.0)
     for name in ("weight_decay", "asam_eta"):
-        check_range(config, name, 0.0, low_inclusive=True)
-    check_dataset_fits(config)
+        check_range(config, p, name, 0.0, low_inclusive=True)
+    check_dataset_fits(config, p, [parse_task(t)[0] for t in tasks], key_of(config, "task"),
+                       [p.batch_size])
 
 
-def task_epochs(params: dict, model: str) -> int:
-    """Epochs of a task: ``params["<model>_epochs"]`` where given (a model that needs longer to
-    fit the noisy labels), else ``params["epochs"]``."""
-    return int(params.get(f"{model}_epochs", params["epochs"]))
-
-
-def tuning_grid(method: str, model: str, params: dict) -> list[tuple[str, nn.Hyperparameters]]:
+def tuning_grid(method: str, model: str, p: Params) -> list[tuple[str, nn.Hyperparameters]]:
     """``(label, hyperparameters)`` of each configuration a method tries: the model's learning
     rates x the method's own list (:data:`OWN_LISTS`): SGD learning-rate factors, SGLD and
     fSGLD betas (fSGLD's sigma from the coupling at ``coupling_eta``), RWP the coupled sigmas
     of those betas without Langevin noise, SAM and ASAM their rhos."""
     configs = []
-    for lr in params[f"{model}_learning_rates"]:
-        for value in params[OWN_LISTS[method]]:
+    for lr in p.learning_rates(model):
+        for value in p.own_list(method):
             if method == "sgd":
                 configs.append((f"lr={lr * value:g}", nn.hyperparameters(lr * value)))
             elif method in ("sgld", "fsgld", "rwp"):
-                sigma = float(coupled_sigma(value, params["coupling_eta"]))
+                sigma = float(coupled_sigma(value, p.coupling_eta))
                 label, hyper = {
                     "sgld": (f"lr={lr:g} beta={value:g}", nn.hyperparameters(lr, beta=value)),
                     "fsgld": (f"lr={lr:g} beta={value:g} sigma={sigma:.3g}",
@@ -130,11 +220,11 @@ def tuning_grid(method: str, model: str, params: dict) -> list[tuple[str, nn.Hyp
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Train every cell's grid x seeds, grouped by task and method family."""
-    del keys  # seeds are shared across cells (common random numbers, see nn_common)
+    del keys  # seeds are shared across cells (common random numbers, see nn_setup)
     rows = {cell.id: [] for cell in cells}
     groups = defaultdict(list)
     for cell in cells:
-        groups[cell.params["task"]].append(cell)
+        groups[Params.from_cell(cell).task].append(cell)
     for task, group in groups.items():
         dataset_name, model_name = parse_task(task)
         for cell, cell_rows in zip(group, _run_group(config, dataset_name, model_name, group),
@@ -144,20 +234,21 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
 
 
 def _run_group(config, dataset_name, model_name, cells):
-    p = config.params
+    params = [Params.from_cell(c) for c in cells]
+    p = params[0]  # the fixed parameters (every one but the setting and method)
     dataset = dataset_from_params(p, dataset_name)
     model = model_from_params(p, model_name, dataset)
-    num_seeds = int(p["seeds"])
+    num_seeds = p.seeds
     noise_keys, train_keys = seed_keys(config.seed, num_seeds)
-    labels = {(c.params["noise"], c.params["noise_rate"]): None for c in cells}
+    labels = {(q.noise, q.noise_rate): None for q in params}
     labels = {setting: noisy_label_sets(noise_keys, dataset, *setting) for setting in labels}
 
     # runs[family] = [(cell index, config index, seed)], with their hyperparameters
     runs, hypers, grids = defaultdict(list), defaultdict(list), []
-    for i, cell in enumerate(cells):
-        grid = tuning_grid(cell.params["method"], model_name, p)
+    for i, q in enumerate(params):
+        grid = tuning_grid(q.method, model_name, p)
         grids.append(grid)
-        family = nn.METHOD_FAMILY[cell.params["method"]]
+        family = nn.METHOD_FAMILY[q.method]
         for j, (_, hyper) in enumerate(grid):
             for s in range(num_seeds):
                 runs[family].append((i, j, s))
@@ -165,23 +256,22 @@ def _run_group(config, dataset_name, model_name, cells):
 
     metrics, trained, where = {}, {}, {}
     for family, members in runs.items():
-        settings = [(cells[i].params["noise"], cells[i].params["noise_rate"])
-                    for i, _, _ in members]
+        settings = [(params[i].noise, params[i].noise_rate) for i, _, _ in members]
         seeds = np.array([s for _, _, s in members])
         train_labels = jnp.stack([labels[st][0][s] for st, s in zip(settings, seeds,
                                                                      strict=True)])
         val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
         hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
-        params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper, train_labels,
-                                  val_labels, epochs=task_epochs(p, model_name),
-                                  batch_size=int(p["batch_size"]),
-                                  weight_decay=float(p["weight_decay"]),
-                                  asam_eta=float(p["asam_eta"]))
+        trained_params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper,
+                                          train_labels, val_labels,
+                                          epochs=p.task_epochs(model_name),
+                                          batch_size=p.batch_size,
+                                          weight_decay=p.weight_decay, asam_eta=p.asam_eta)
         m = jax.tree.map(np.asarray, m)
         for r, member in enumerate(members):
             metrics[member] = {name: float(getattr(m, name)[r]) for name in m._fields}
             where[member] = (family, r)
-        trained[family] = params
+        trained[family] = trained_params
 
     selected = []
     for i, grid in enumerate(grids):
@@ -190,18 +280,17 @@ def _run_group(config, dataset_name, model_name, cells):
         selected.append(int(np.argmax(val)))
 
     # Curvature of every cell's selected configuration, all seeds, in one batch.
-    n_hessian = int(p["hessian_examples"])
+    n_hessian = p.hessian_examples
     chosen = [(i, selected[i], s) for i in range(len(cells)) for s in range(num_seeds)]
     stacked = jax.tree.map(
         lambda *xs: jnp.stack(xs),
         *[jax.tree.map(lambda x, r=where[m][1]: x[r], trained[where[m][0]]) for m in chosen])
     hessian_labels = jnp.stack([
-        labels[cells[i].params["noise"], cells[i].params["noise_rate"]][0][s][:n_hessian]
-        for i, _, s in chosen])
+        labels[params[i].noise, params[i].noise_rate][0][s][:n_hessian] for i, _, s in chosen])
     curvature_keys = jnp.stack([jax.random.fold_in(train_keys[s], 2) for _, _, s in chosen])
     curv = nn.curvature_runs(model, curvature_keys, stacked, dataset.train.x[:n_hessian],
-                             hessian_labels, lanczos_iterations=int(p["lanczos_iterations"]),
-                             trace_samples=int(p["trace_samples"]))
+                             hessian_labels, lanczos_iterations=p.lanczos_iterations,
+                             trace_samples=p.trace_samples)
     curv = {m: {name: float(np.asarray(getattr(curv, name))[r]) for name in curv._fields}
             for r, m in enumerate(chosen)}
 
@@ -358,7 +447,7 @@ def _flatness_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
 def _wide(table: pd.DataFrame, cell) -> pd.DataFrame:
     wide = table.assign(shown=table.apply(cell, axis=1)).pivot_table(
         index=SETTING, columns="method", values="shown", aggfunc="first", sort=False)
-    return wide[[m for m in METHODS if m in wide.columns]]
+    return wide[[m for m in COMPARED_METHODS if m in wide.columns]]
 
 
 LEGEND = """\
@@ -397,7 +486,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         [f"{len(table)} (setting, method) rows, {n} seeds each"]
         + [f"{title}:\n" + _wide(table, cell).to_string() for title, cell in sections]
         + ["mean test accuracy at end over settings (%): " + ", ".join(
-            f"{m} {100 * overall[m]:.2f}" for m in METHODS if m in overall), LEGEND])
+            f"{m} {100 * overall[m]:.2f}" for m in COMPARED_METHODS if m in overall), LEGEND])
     acc_verdicts, acc_fitted = _accuracy_verdicts(results)
     mem_verdicts, mem_fitted = _memorisation_verdicts(results, table)
     flat_verdicts, flat_fitted = _flatness_verdicts(results)
@@ -413,7 +502,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     kind. ``hessian``: each method's top eigenvalue and trace
     relative to SGD's in the same setting (points: settings; bars: geometric means; log)."""
     table = per_setting(results)
-    methods = [m for m in METHODS if m in set(table.method)]
+    methods = [m for m in COMPARED_METHODS if m in set(table.method)]
     combos = list(dict.fromkeys(table.task))
     kinds = list(dict.fromkeys(table.noise))
     fig, axes = new_figure(len(combos), len(kinds), width_in=PAGE_WIDTH_IN, aspect=0.55,
