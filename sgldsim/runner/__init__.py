@@ -90,7 +90,7 @@ from .config import (
 from .dask_cluster import THREAD_LIMITS, DaskExecutor, dask_executor, local_cluster
 from .executors import Executor, SerialExecutor
 from .lock import RunFolderBusy
-from .params import ExperimentParams, check_params, describe_params
+from .params import ExperimentParams, cell_values, check_params, describe_params
 from .registry import experiment_files, experiments_folder, find_experiment, list_experiments
 from .report import results_page, stale_pages, write_results_pages
 from .run import (
@@ -126,6 +126,7 @@ __all__ = [
     "apply_overrides",
     "cell_id",
     "cell_key",
+    "cell_values",
     "cells_table",
     "check_params",
     "config_from_dict",

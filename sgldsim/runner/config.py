@@ -75,12 +75,9 @@ class ExperimentConfig:
     figures: bool = True
 
     def key_path(self, name: str) -> str:
-        """``"grid.<name>"`` or ``"params.<name>"``: where parameter ``name`` lives."""
-        if name in self.grid:
-            return f"grid.{name}"
-        if name in self.params:
-            return f"params.{name}"
-        raise KeyError(name)
+        """``"grid.<name>"`` where parameter ``name`` is swept, else ``"params.<name>"`` (also for
+        a declared parameter the definition leaves at its default)."""
+        return f"grid.{name}" if name in self.grid else f"params.{name}"
 
     def values(self, name: str) -> list:
         """Every value parameter ``name`` takes over the cells (one value if it is fixed)."""

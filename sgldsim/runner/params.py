@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Literal, get_args, get_origin
 
 from .config import ConfigError, ExperimentConfig
 
-__all__ = ["ExperimentParams", "check_params", "describe_params"]
+__all__ = ["ExperimentParams", "cell_values", "check_params", "describe_params"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,15 @@ class ExperimentParams:
     def names(cls) -> list[str]:
         """The declared parameter names, in declaration order."""
         return [f.name for f in dataclasses.fields(cls)]
+
+
+def cell_values(config: ExperimentConfig, params: ExperimentParams, name: str) -> list:
+    """Every value parameter ``name`` takes over the cells of ``config``, typed: its grid values
+    where it is swept, else its one value (the definition's or the declared default).
+
+    ``params`` is ``Params.from_config(config)``, whose swept fields hold their grid values."""
+    value = getattr(params, name)
+    return list(value) if name in config.grid else [value]
 
 
 def check_params(config: ExperimentConfig, params_type: type[ExperimentParams]) -> None:

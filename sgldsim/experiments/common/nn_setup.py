@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from ... import nn
-from ...runner import ConfigError, ExperimentConfig, ExperimentParams
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams, cell_values
 from ...runner.toml_io import format_value
 
 DatasetName = Literal[nn.DATASETS]
@@ -117,30 +117,18 @@ def noisy_label_sets(noise_keys, dataset: nn.Dataset, noise: str, rate: float
     return (jnp.stack([d.train.y for d in noisy]), jnp.stack([d.validation.y for d in noisy]))
 
 
-def parameter_values(config: ExperimentConfig, params: ExperimentParams, name: str) -> list:
-    """Every typed value parameter ``name`` takes over the cells of ``config``: its grid values
-    if swept, else its one value (the TOML's or the declared default)."""
-    value = getattr(params, name)
-    return list(value) if name in config.grid else [value]
-
-
-def key_of(config: ExperimentConfig, name: str) -> str:
-    """``"grid.<name>"`` if swept, else ``"params.<name>"`` (also for a defaulted parameter)."""
-    return f"grid.{name}" if name in config.grid else f"params.{name}"
-
-
 def check_range(config: ExperimentConfig, params: ExperimentParams, name: str, low: float,
                 high: float = float("inf"), low_inclusive: bool = False) -> None:
     """Every value (or list entry) of parameter ``name`` lies in (low, high] (or [low, high]);
     ``params`` is ``Params.from_config(config)``; ``None`` (a parameter left absent) passes."""
-    for value in parameter_values(config, params, name):
+    for value in cell_values(config, params, name):
         if value is None:
             continue
         for v in value if isinstance(value, tuple) else [value]:
             above = v >= low if low_inclusive else v > low
             if not (above and v <= high):
                 bracket = "[" if low_inclusive else "("
-                raise ConfigError(f"{key_of(config, name)}={format_value(value)} is not allowed: "
+                raise ConfigError(f"{config.key_path(name)}={format_value(value)} is not allowed: "
                                   f"each value must be in {bracket}{low:g}, {high:g}]")
 
 
@@ -156,5 +144,5 @@ def check_dataset_fits(config: ExperimentConfig, params: NetworkParams, names, k
         n = dataset.train.y.shape[0]
         for batch_size in batch_sizes:
             if batch_size > n:
-                raise ConfigError(f"{key_of(config, 'batch_size')}={batch_size} is not allowed "
+                raise ConfigError(f"{config.key_path('batch_size')}={batch_size} is not allowed "
                                   f"for dataset {name!r}: at most {n} (its training examples)")

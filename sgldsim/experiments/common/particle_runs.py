@@ -25,8 +25,7 @@ from ...dynamics.simulate import memory_needed
 from ...measures import Measure1D
 from ...measures.stationary import ORDERS, chain_law, distance, quantile_function, target_measures
 from ...potentials.catalogue import landscape
-from ...runner import ConfigError, ExperimentConfig, ExperimentParams
-from .checks import cell_values, key_path
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams, cell_values
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +77,7 @@ def validate_particle_config(config: ExperimentConfig, fixed: ParticleRunParams,
     for name in ("step_size", "beta"):
         for value in cell_values(config, fixed, name):
             if not (0 < value < np.inf):
-                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: {name} must "
+                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: {name} must "
                                   "be finite and > 0")
     for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)

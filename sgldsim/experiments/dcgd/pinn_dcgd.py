@@ -32,9 +32,17 @@ import pandas as pd
 
 from ... import pinn
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cell_values,
+)
 from ...runner.summary import signed_verdict
-from ..common.nn_setup import check_range, key_of, parameter_values
+from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 27
 Z = 2.0
@@ -131,14 +139,14 @@ def validate(config: ExperimentConfig) -> None:
     for name in ("learning_rate", "lra_alpha"):
         check_range(config, p, name, 0.0)
     check_range(config, p, "decay_rate", 0.0, 1.0)
-    for size in parameter_values(config, p, "error_map_size"):
+    for size in cell_values(config, p, "error_map_size"):
         if len(size) != 2:
-            raise ConfigError(f"{key_of(config, 'error_map_size')}={list(size)!r} is not "
+            raise ConfigError(f"{config.key_path('error_map_size')}={list(size)!r} is not "
                               "allowed: [n_first, n_last], two point counts")
-    for steps in parameter_values(config, p, "steps"):
-        for block in parameter_values(config, p, "block_steps"):
+    for steps in cell_values(config, p, "steps"):
+        for block in cell_values(config, p, "block_steps"):
             if steps % block:
-                raise ConfigError(f"{key_of(config, 'steps')}={steps} is not allowed: it must "
+                raise ConfigError(f"{config.key_path('steps')}={steps} is not allowed: it must "
                                   f"be a multiple of block_steps={block}")
 
 
@@ -295,7 +303,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     convergence = conv.last_over_80pct.unstack("problem").reindex(index=methods,
                                                                    columns=problems)
     n = int(table.n.min()) if len(table) else 0
-    steps = parameter_values(config, Params.from_config(config), "steps")
+    steps = cell_values(config, Params.from_config(config), "steps")
     text = "\n\n".join([
         f"relative L2 error at the best-loss iterate, mean ± std over {n} seeds "
         f"({', '.join(map(str, steps))} steps), beside the paper's mean over 10 runs "

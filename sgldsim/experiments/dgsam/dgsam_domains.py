@@ -30,9 +30,17 @@ import pandas as pd
 
 from ... import nn, optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cell_values,
+)
 from ...runner.summary import signed_verdict
-from ..common.nn_setup import check_range, key_of, parameter_values
+from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 1
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
@@ -106,11 +114,11 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(f"params.{name}={list(value)!r} is not allowed: [low, high] with "
                               "0 < low <= high")
     check_range(config, p, "sharpness_rho", 0.0)
-    for name in parameter_values(config, p, "dataset"):
+    for name in cell_values(config, p, "dataset"):
         domains = _domains(p, name)
         n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
         if p.batch_size > n_train:
-            raise ConfigError(f"{key_of(config, 'batch_size')}={p.batch_size} is not allowed "
+            raise ConfigError(f"{config.key_path('batch_size')}={p.batch_size} is not allowed "
                               f"for {name!r}: at most {n_train} (training examples per domain)")
 
 

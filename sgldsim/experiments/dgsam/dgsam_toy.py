@@ -34,8 +34,16 @@ import pandas as pd
 
 from ... import optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
-from ..common.nn_setup import check_range, parameter_values
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cell_values,
+)
+from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 90
 COMPARED_METHODS = ("gd", "sam", "domain_sam", "dgsam", "dgsam_no_first")
@@ -341,7 +349,7 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     ax.plot(domain_curvature(u), u, color="0.3", linestyle=":", label="per domain A(u)")
     ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
     ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-    for lr in parameter_values(config, Params.from_config(config), "learning_rate"):
+    for lr in cell_values(config, Params.from_config(config), "learning_rate"):
         ax.axvline(2.0 / lr, color="0.6", linewidth=0.6)
         ax.text(2.0 / lr, low, f" lr·A = 2\n (lr {lr:g})", fontsize=5, va="bottom")
     ax.set_xscale("log")

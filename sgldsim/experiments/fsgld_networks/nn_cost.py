@@ -38,7 +38,7 @@ from ... import nn, optim
 from ..._random import tree_normal_pair
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cell_values
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
@@ -47,9 +47,7 @@ from ..common.nn_setup import (
     check_dataset_fits,
     check_range,
     dataset_from_params,
-    key_of,
     model_from_params,
-    parameter_values,
 )
 
 TIMED_METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
@@ -126,8 +124,8 @@ def validate(config: ExperimentConfig) -> None:
     if not set(REQUIRED) <= set(p.methods):
         raise ConfigError(f"params.methods={list(p.methods)!r} is not allowed: a list of methods "
                           f"from {', '.join(TIMED_METHODS)} that includes {', '.join(REQUIRED)}")
-    check_dataset_fits(config, p, parameter_values(config, p, "dataset"),
-                       key_of(config, "dataset"), parameter_values(config, p, "batch_size"))
+    check_dataset_fits(config, p, cell_values(config, p, "dataset"),
+                       config.key_path("dataset"), cell_values(config, p, "batch_size"))
 
 
 def methods_from_params(p: Params) -> dict[str, optim.Method]:

@@ -20,7 +20,15 @@ import pandas as pd
 from ... import nn
 from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cells_table
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    Summary,
+    Verdict,
+    cell_values,
+    cells_table,
+)
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
@@ -30,10 +38,8 @@ from ..common.nn_setup import (
     check_dataset_fits,
     check_range,
     dataset_from_params,
-    key_of,
     model_from_params,
     noisy_label_sets,
-    parameter_values,
     seed_keys,
 )
 
@@ -106,14 +112,14 @@ def validate(config: ExperimentConfig) -> None:
         check_range(config, p, name, 0)
     check_range(config, p, "learning_rate", 0.0)
     check_range(config, p, "weight_decay", 0.0, low_inclusive=True)
-    for beta in parameter_values(config, p, "beta"):
+    for beta in cell_values(config, p, "beta"):
         if not (1 < beta < float("inf")):
-            raise ConfigError(f"{key_of(config, 'beta')}={beta} is not allowed: beta must be a "
+            raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
                               "finite number > 1 (the implied eta needs ln beta > 0)")
-    for rule in parameter_values(config, p, "sigma_rule"):
+    for rule in cell_values(config, p, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    check_dataset_fits(config, p, parameter_values(config, p, "dataset"),
-                       key_of(config, "dataset"), parameter_values(config, p, "batch_size"))
+    check_dataset_fits(config, p, cell_values(config, p, "dataset"),
+                       config.key_path("dataset"), cell_values(config, p, "batch_size"))
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:

@@ -39,7 +39,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from ... import nn
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cell_values
 from ...runner.summary import signed_verdict
 from ..common.nn_setup import (
     WIDTHS,
@@ -48,10 +48,8 @@ from ..common.nn_setup import (
     check_dataset_fits,
     check_range,
     dataset_from_params,
-    key_of,
     model_from_params,
     noisy_label_sets,
-    parameter_values,
     parse_task,
     seed_keys,
 )
@@ -167,14 +165,14 @@ def validate(config: ExperimentConfig) -> None:
     """Each task's model has its learning rates, the own lists have equal lengths, ranges (each
     message names the key and the range), and the batch against the datasets."""
     p = Params.from_config(config)
-    tasks = parameter_values(config, p, "task")
+    tasks = cell_values(config, p, "task")
     for task in tasks:
         try:
             _, model = parse_task(task)
         except ValueError as err:
-            raise ConfigError(f"{key_of(config, 'task')}: {err}") from None
+            raise ConfigError(f"{config.key_path('task')}: {err}") from None
         if p.learning_rates(model) is None:
-            raise ConfigError(f"{key_of(config, 'task')}={task!r} needs "
+            raise ConfigError(f"{config.key_path('task')}={task!r} needs "
                               f"params.{model}_learning_rates")
     lengths = dict(sorted({OWN_LISTS[m]: len(p.own_list(m)) for m in OWN_LISTS}.items()))
     if len(set(lengths.values())) != 1:
@@ -190,7 +188,7 @@ def validate(config: ExperimentConfig) -> None:
         check_range(config, p, name, 0.0)
     for name in ("weight_decay", "asam_eta"):
         check_range(config, p, name, 0.0, low_inclusive=True)
-    check_dataset_fits(config, p, [parse_task(t)[0] for t in tasks], key_of(config, "task"),
+    check_dataset_fits(config, p, [parse_task(t)[0] for t in tasks], config.key_path("task"),
                        [p.batch_size])
 
 

@@ -40,10 +40,11 @@ from ...runner import (
     ExperimentParams,
     Summary,
     Verdict,
+    cell_values,
     cells_table,
 )
 from ...runner.summary import UPPER_BOUND
-from ..common.checks import cell_values, check_coupling_betas, key_path
+from ..common.checks import check_coupling_betas
 
 CHUNK_SIZE = 8
 FIT_SE_LIMIT = 5.0  # standard errors of slack allowed before calling a fit inconsistent
@@ -83,7 +84,7 @@ def validate(config: ExperimentConfig) -> None:
     landscape(fixed.potential)
     for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    check_coupling_betas(cell_values(config, fixed, "beta"), key_path(config, "beta"))
+    check_coupling_betas(cell_values(config, fixed, "beta"), config.key_path("beta"))
     if not fixed.dims or any(d < 1 for d in fixed.dims):
         raise ConfigError(f"params.dims={list(fixed.dims)} is not allowed: a non-empty list of "
                           "positive integers")

@@ -38,9 +38,9 @@ from ...runner import (
     ExperimentParams,
     Summary,
     Verdict,
+    cell_values,
     cells_table,
 )
-from ..common.checks import cell_values, key_path
 
 CHUNK_SIZE = 4
 
@@ -85,15 +85,15 @@ def validate(config: ExperimentConfig) -> None:
     for name, low in (("beta", 0.0), ("curvature", 0.0), ("step_size", 0.0)):
         for value in values(name):
             if not value > low:
-                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: "
+                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: "
                                   f"{name} must be > 0")
     for value in values("sigma"):
         if not value >= 0:
-            raise ConfigError(f"{key_path(config, 'sigma')}={value} is not allowed: sigma >= 0")
+            raise ConfigError(f"{config.key_path('sigma')}={value} is not allowed: sigma >= 0")
     for a in values("curvature"):
         for lam in values("step_size"):
             if not lam * a < 2:
-                raise ConfigError(f"{key_path(config, 'step_size')}={lam} is not allowed: the "
+                raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the "
                                   f"chain is stable only for step_size * curvature < 2 "
                                   f"(curvature={a})")
 

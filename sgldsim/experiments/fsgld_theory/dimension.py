@@ -61,9 +61,10 @@ from ...runner import (
     ExperimentParams,
     Summary,
     Verdict,
+    cell_values,
     cells_table,
 )
-from ..common.checks import cell_values, check_coupling_betas, key_path
+from ..common.checks import check_coupling_betas
 
 CHUNK_SIZE = 1
 Part = Literal["separable", "radial", "particles", "ksd"]
@@ -122,7 +123,7 @@ PARAMS = Params
 def validate(config: ExperimentConfig) -> None:
     fixed = Params.from_config(config)
     landscape_nd(fixed.separable_potential, 1)
-    check_coupling_betas(cell_values(config, fixed, "beta"), key_path(config, "beta"))
+    check_coupling_betas(cell_values(config, fixed, "beta"), config.key_path("beta"))
     for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
     for name, dims in (("separable_dims", fixed.separable_dims),

@@ -44,8 +44,15 @@ from ...measures.flatness import (
     sharp_flat_minima,
 )
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
-from ..common.checks import cell_values, key_path
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cell_values,
+)
 from .flatness_figures import flatness_figures
 
 CHUNK_SIZE = 1
@@ -106,7 +113,7 @@ def validate(config: ExperimentConfig) -> None:
         landscape(p.potential)  # raises with the allowed names
     for gap in cell_values(config, p, "depth_gap"):
         if not (np.isfinite(gap) and gap >= 0):
-            raise ConfigError(f"{key_path(config, 'depth_gap')}={gap} is not allowed: "
+            raise ConfigError(f"{config.key_path('depth_gap')}={gap} is not allowed: "
                               "depth_gap must be finite and >= 0")
     lists = {"betas": p.betas, "sigmas": p.sigmas, "coupling_betas": p.coupling_betas,
              "coupling_etas": p.coupling_etas}

@@ -45,8 +45,15 @@ from ...measures import gibbs_1d
 from ...measures.stationary import basin_measure, basin_minimum, chain_law, distance
 from ...potentials import Quadratic
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, Verdict
-from ..common.checks import cell_values, key_path
+from ...runner import (
+    Cell,
+    ConfigError,
+    ExperimentConfig,
+    ExperimentParams,
+    Summary,
+    Verdict,
+    cell_values,
+)
 
 CHUNK_SIZE = 5
 QUADRATIC_EDGES = 20_001
@@ -101,11 +108,11 @@ def validate(config: ExperimentConfig) -> None:
     for name in ("step_size", "sigma2_beta"):
         for value in cell_values(config, fixed, name):
             if not value > 0:
-                raise ConfigError(f"{key_path(config, name)}={value} is not allowed: {name} > 0")
+                raise ConfigError(f"{config.key_path(name)}={value} is not allowed: {name} > 0")
     a_sharp = _curvatures(u, fixed.potential)["sharp"]
     for lam in cell_values(config, fixed, "step_size"):
         if not lam * a_sharp < 2:
-            raise ConfigError(f"{key_path(config, 'step_size')}={lam} is not allowed: the chain "
+            raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the chain "
                               f"is unstable in the sharp well unless step_size * {a_sharp:.4g} "
                               "(its curvature) < 2")
     if not 0 < fixed.collapse_r2 < 1:
