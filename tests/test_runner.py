@@ -308,18 +308,28 @@ def test_chunk_task_and_cells_pickle_for_remote_executors():
 
 
 PER_CELL_MODULE = '''
+from dataclasses import dataclass
+
 import jax
-from sgldsim.runner import Summary
+from sgldsim.runner import ExperimentParams, Summary
 
 calls = []
 
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    x: float
+    broken: bool = False
+
+PARAMS = Params
+
 def run_cell(config, cell, key):
     calls.append(cell.id)
-    if config.params["broken"]:
+    p = Params.from_cell(cell)
+    if p.broken:
         return [{"value": 1.0}]
     u = jax.random.uniform(key)
     return [{"measure": "u", "value": u, "replica": 0},
-            {"measure": "x_squared", "value": cell.params["x"] ** 2, "replica": 0}]
+            {"measure": "x_squared", "value": p.x ** 2, "replica": 0}]
 
 def summarize(results, config):
     return Summary(table=results.to_string(), verdicts=[("x^2 >= 0", "consistent", "closed form")])

@@ -60,31 +60,3 @@ def load_experiments(files: list[Path]) -> tuple[list[ExperimentConfig], list[Co
         except ConfigError as err:
             errors.append(err)
     return configs, errors
-
-
-def module_parameters(module: str) -> tuple[set[str], set[str]] | None:
-    """(allowed, required) parameter names of an experiment module, from the shipped definitions
-    that use it: allowed is every name any of them sets, required every name all of them set.
-    None when no shipped definition uses the module (a user's own module: nothing to check)."""
-    configs = [c for c in load_experiments(experiment_files())[0] if c.module == module]
-    if not configs:
-        return None
-    names = [{*c.params, *c.grid} for c in configs]
-    return set().union(*names), set.intersection(*names)
-
-
-def check_parameters(config: ExperimentConfig) -> None:
-    """Refuse parameters the module does not take, and missing ones it needs (ConfigError)."""
-    known = module_parameters(config.module)
-    if known is None:
-        return
-    allowed, required = known
-    given = {*config.params, *config.grid}
-    unknown = sorted(given - allowed)
-    if unknown:
-        raise ConfigError(f"experiment {config.name!r}: unknown parameter {unknown[0]!r} for "
-                          f"module {config.module}; allowed: {', '.join(sorted(allowed))}")
-    missing = sorted(required - given)
-    if missing:
-        raise ConfigError(f"experiment {config.name!r}: missing parameter {missing[0]!r}, which "
-                          f"module {config.module} needs; required: {', '.join(sorted(required))}")

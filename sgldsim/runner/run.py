@@ -55,8 +55,8 @@ from .config import (
 )
 from .executors import Executor, SerialExecutor, completed_chunks
 from .lock import LOCK_FILE, run_folder_lock
-from .params import check_params
-from .registry import check_parameters, find_experiment
+from .params import ExperimentParams, check_params
+from .registry import find_experiment
 from .summary import Summary
 from .toml_io import dumps, format_value
 
@@ -135,17 +135,14 @@ def resolve_experiment(
     if not isinstance(experiment, ExperimentConfig):
         experiment = load_experiment(find_experiment(experiment))
     module = import_experiment_module(experiment)
-    params_type = getattr(module, "PARAMS", None)
-    declared = params_type.names() if params_type is not None else ()
+    params_type = module.PARAMS
+    declared = params_type.names()
     config = apply_overrides(experiment, [*overrides, *([f"seed={seed}"] if seed is not None
                                                         else [])], declared)
     if config.chunk_size is None:
         chunk_size = getattr(module, "CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
         config = dataclasses.replace(config, chunk_size=chunk_size)
-    if params_type is not None:
-        check_params(config, params_type)
-    else:  # a module without declared parameters: names inferred from the shipped definitions
-        check_parameters(config)
+    check_params(config, params_type)
     if hasattr(module, "validate"):
         try:
             module.validate(config)
@@ -174,6 +171,11 @@ def import_experiment_module(config: ExperimentConfig) -> ModuleType:
         raise ConfigError(f"module {config.module!r} defines neither run_cells nor run_cell")
     if not hasattr(module, "summarize"):
         raise ConfigError(f"module {config.module!r} does not define summarize")
+    params_type = getattr(module, "PARAMS", None)
+    if not (isinstance(params_type, type) and issubclass(params_type, ExperimentParams)
+            and dataclasses.is_dataclass(params_type)):
+        raise ConfigError(f"module {config.module!r} does not declare PARAMS, a frozen dataclass "
+                          "subclassing sgldsim.runner.ExperimentParams (sgldsim.runner.params)")
     return module
 
 
