@@ -4,7 +4,7 @@ docs/theory.md §9.)
 
 A cell is (problem, method, seed[, learning_rate]). Cells of one problem (and learning rate)
 train together: every method and seed in one vmapped, scanned program
-(:func:`sgldsim.pinn.train_runs`). Seed s uses the key ``fold_in(key(seed), s)`` for every
+(:func:`sgldsim.pinn.train_pinn_runs`). Seed s uses the key ``fold_in(key(seed), s)`` for every
 method: the same initial network and the same collocation/boundary points at every step, so
 the methods' errors are paired by seed.
 
@@ -111,7 +111,7 @@ def _run_group(config, cells):
     hidden = tuple(int(h) for h in p["hidden"])
     keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), int(c.params["seed"]))
                       for c in cells])
-    runs = pinn.train_runs(problem, [c.params["method"] for c in cells], keys, hidden=hidden,
+    runs = pinn.train_pinn_runs(problem, [c.params["method"] for c in cells], keys, hidden=hidden,
                            **{k: p[k] for k in TRAIN_PARAMS})
     block = int(p["block_steps"])
     first_seed = min(int(c.params["seed"]) for c in cells)

@@ -93,7 +93,7 @@ def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
         beta=np.array([cells[i].params["beta"] for i, _ in runs]),
         sigma=np.array([rules[i][0] for i, _ in runs]))
     seeds = np.array([s for _, s in runs])
-    _, metrics = nn.train_runs("langevin", model, dataset, train_keys[seeds], hyper,
+    _, metrics = nn.train_classifier_runs("langevin", model, dataset, train_keys[seeds], hyper,
                                train_labels[seeds], val_labels[seeds], epochs=int(p["epochs"]),
                                batch_size=int(p["batch_size"]),
                                weight_decay=float(p["weight_decay"]))

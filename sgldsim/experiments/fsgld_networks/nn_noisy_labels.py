@@ -172,8 +172,8 @@ def _run_group(config, dataset_name, model_name, cells):
                                                                      strict=True)])
         val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
         hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
-        params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper, train_labels,
-                                  val_labels, epochs=task_epochs(p, model_name),
+        params, m = nn.train_classifier_runs(family, model, dataset, train_keys[seeds], hyper,
+                                  train_labels, val_labels, epochs=task_epochs(p, model_name),
                                   batch_size=int(p["batch_size"]),
                                   weight_decay=float(p["weight_decay"]),
                                   asam_eta=float(p["asam_eta"]))

@@ -41,7 +41,7 @@ from ...distances import (
     radial_wasserstein,
     wasserstein,
 )
-from ...dynamics import fsgld, sgld, simulate
+from ...dynamics import fsgld_sampler, sgld_sampler, simulate
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -168,8 +168,8 @@ def _run_particles(u, beta: float, sigma: float, x0, params: dict, key) -> dict:
     """Final particles (N, d) float64 of SGLD and fSGLD (one shared start)."""
     lam = float(params["step_size"])
     out = {}
-    for i, (method, sampler) in enumerate((("sgld", sgld(lam, beta)),
-                                           ("fsgld", fsgld(lam, beta, sigma)))):
+    for i, (method, sampler) in enumerate((("sgld", sgld_sampler(lam, beta)),
+                                           ("fsgld", fsgld_sampler(lam, beta, sigma)))):
         result = simulate(jax.random.fold_in(key, i), u, sampler, x0, int(params["n_steps"]))
         out[method] = np.asarray(result.particles[-1], dtype=float)
     return out

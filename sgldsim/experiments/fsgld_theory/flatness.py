@@ -42,7 +42,7 @@ import pandas as pd
 from matplotlib import patheffects
 
 from ...coupling import coupled_sigma
-from ...dynamics import fsgld, sgld, simulate
+from ...dynamics import fsgld_sampler, sgld_sampler, simulate
 from ...figures.style import LABELS, PAGE_WIDTH_IN, color_for, new_figure, save_figure
 from ...measures import chain_invariant, gibbs_1d
 from ...measures.stationary import basin_minimum
@@ -180,7 +180,7 @@ def _particle_rows(u, basin, params: dict, key, landscape_numbers: dict) -> list
     beta = np.array([c[1] for c in cells])
     sigma = np.array([c[2] for c in cells])
     x0 = np.full((n, 1), landscape_numbers["x_sharp"])
-    result = simulate(key, u, fsgld(lam, beta, sigma), x0, n_steps,
+    result = simulate(key, u, fsgld_sampler(lam, beta, sigma), x0, n_steps,
                       record_every=params["record_every"])
     x = np.asarray(result.particles[..., 0], dtype=float)  # (cells, records, N)
     inside = (x > basin[0]) & (x < basin[1])
@@ -193,7 +193,7 @@ def _particle_rows(u, basin, params: dict, key, landscape_numbers: dict) -> list
     rows = []
     for i, (method, b, s) in enumerate(cells):
         label = {"part": "particles", "method": method, "beta": b, "sigma": s}
-        sampler = sgld(lam, b) if s == 0 else fsgld(lam, b, s)
+        sampler = sgld_sampler(lam, b) if s == 0 else fsgld_sampler(lam, b, s)
         chain = chain_invariant(u, sampler).mass(*basin)
         small_step = gibbs_1d(u.smoothed(s) if s > 0 else u, b).mass(*basin)
         fraction = float(inside[i, -1].mean())
