@@ -44,7 +44,7 @@ DEVICE_RUN = textwrap.dedent("""
     rng = np.random.default_rng(0)
     u = sg.GaussianWells(2 * rng.standard_normal((4, d)), np.ones(4), np.ones(4), 0.1)
     x0 = np.zeros((n, d))
-    run = lambda: sg.simulate(jax.random.key(0), u, sg.fsgld(0.01, 10.0, 0.1), x0, steps)
+    run = lambda: sg.simulate(jax.random.key(0), u, sg.fsgld_sampler(0.01, 10.0, 0.1), x0, steps)
     result = run()
     times = []
     for _ in range(3):

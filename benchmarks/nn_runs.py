@@ -1,7 +1,7 @@
 """Benchmark: fSGLD's cost per step relative to SGD when many runs train at once (``vmap``).
 
-The training experiments (``nn.train_runs``) vmap seeds x configurations and scan the steps;
-this times that shape of program with the library's own methods (``optim.sgd`` and
+The training experiments (``nn.train_classifier_runs``) vmap seeds x configurations and scan
+the steps; this times that shape of program with the library's own methods (``optim.sgd`` and
 ``optim.fsgld``, each through ``method.train_step``): R runs, each ``--steps`` steps scanned on
 one fixed batch of synthetic inputs (40 features, 10 classes: the MNIST-1D shapes), one jitted
 call per method. The baseline is SGD in the same program shape, so the printed ratio is what the

@@ -102,7 +102,8 @@ def blackjax_runner(potential, x0, sigma, compiler_options=None):
 
 
 def sgldsim_runner(potential, x0, sigma):
-    sampler = sgldsim.fsgld(STEP_SIZE, BETA, sigma) if sigma else sgldsim.sgld(STEP_SIZE, BETA)
+    sampler = (sgldsim.fsgld_sampler(STEP_SIZE, BETA, sigma) if sigma
+               else sgldsim.sgld_sampler(STEP_SIZE, BETA))
     key = jax.random.key(0)
     return lambda n_steps: sgldsim.simulate(key, potential, sampler, x0, n_steps,
                                             record_at=[n_steps]).particles

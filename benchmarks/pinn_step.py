@@ -31,15 +31,13 @@ import optax  # noqa: E402
 
 from sgldsim import optim as so  # noqa: E402
 from sgldsim import pinn  # noqa: E402
-from sgldsim.optim._two_term import term_gradients  # noqa: E402
-from sgldsim.optim.dual_cone import center  # noqa: E402
 
 
 def lra_rule(combine):
     """A two-term step with the LRA weight on the boundary gradient (stateless for timing)."""
 
     def rule(key, params, batch, objective):
-        g_r, g_b, info = term_gradients(objective, params, batch, "lra")
+        g_r, g_b, info = so.term_gradients(objective, params, batch, "lra")
         return combine(g_r, so.lra_weight(g_r, g_b) * g_b), info
 
     return rule
@@ -87,7 +85,8 @@ def main():
              "pcgrad": so.pcgrad(), "mgda": so.mgda(),
              "dcgd-projection": so.dual_cone("projection"),
              "dcgd-average": so.dual_cone("average"), "dcgd-center": so.dual_cone("center"),
-             "dcgd-lra": lra_rule(center), "adam, jax.hessian operator": so.plain()}
+             "dcgd-lra": lra_rule(so.DUAL_CONE_COMBINATIONS["center"]),
+             "adam, jax.hessian operator": so.plain()}
     for name in args.problems:
         problem = pinn.problem(name)
         naive = pinn.problem(name, operator="hessian")

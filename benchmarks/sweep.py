@@ -41,7 +41,7 @@ def main() -> None:
     key = jax.random.key(0)
 
     start = time.perf_counter()
-    sampler = sg.fsgld(args.step_size, beta_grid, sigma_grid)
+    sampler = sg.fsgld_sampler(args.step_size, beta_grid, sigma_grid)
     batched = sg.simulate(key, u, sampler, np.broadcast_to(x0, (8, 8, args.n, 1)), args.steps)
     flat_batched = np.mean(np.asarray(batched.particles[..., -1, :, 0]) > 0, axis=-1)
     t_batched = time.perf_counter() - start
@@ -50,7 +50,8 @@ def main() -> None:
     flat_loop = np.empty((8, 8))
     for i, j in np.ndindex(8, 8):
         run = sg.simulate(jax.random.fold_in(key, 8 * i + j), u,
-                          sg.fsgld(args.step_size, float(beta_grid[i, j]), float(sigma_grid[i, j])),
+                          sg.fsgld_sampler(args.step_size, float(beta_grid[i, j]),
+                                           float(sigma_grid[i, j])),
                           x0, args.steps)
         flat_loop[i, j] = np.mean(np.asarray(run.particles[-1, :, 0]) > 0)
     t_loop = time.perf_counter() - start

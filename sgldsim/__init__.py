@@ -24,11 +24,11 @@ from .distances import (  # noqa: E402
 from .dynamics import (  # noqa: E402
     Sampler,
     SimulationResult,
-    fsgld,
-    gd,
-    rwp,
-    sgd,
-    sgld,
+    fsgld_sampler,
+    gd_sampler,
+    rwp_sampler,
+    sgd_sampler,
+    sgld_sampler,
     simulate,
 )
 from .measures import (  # noqa: E402
@@ -73,10 +73,10 @@ __all__ = [
     *_potentials_all,
     "Sampler",
     "SimulationResult",
-    "fsgld",
-    "gd",
-    "rwp",
-    "sgd",
-    "sgld",
+    "fsgld_sampler",
+    "gd_sampler",
+    "rwp_sampler",
+    "sgd_sampler",
+    "sgld_sampler",
     "simulate",
 ]

@@ -28,7 +28,7 @@ QUADRATIC_CASES = [
 @pytest.mark.parametrize(("a", "lam", "beta", "sigma"), QUADRATIC_CASES)
 def test_quadratic_chain_is_the_closed_form_gaussian(a, lam, beta, sigma):
     v = quadratic_chain_variance(a, lam, beta, sigma)
-    measure, info = chain_invariant_with_info(sg.Quadratic(a), sg.fsgld(lam, beta, sigma))
+    measure, info = chain_invariant_with_info(sg.Quadratic(a), sg.fsgld_sampler(lam, beta, sigma))
     h = np.diff(measure.edges)
     assert np.ptp(h) < 1e-9 * h[0]
     # Measure1D spreads each cell's mass uniformly: its variance is the law's plus h^2/6
@@ -47,13 +47,15 @@ def test_sgld_sampler_and_user_grid():
     a, lam, beta = 1.5, 0.2, 4.0
     v = quadratic_chain_variance(a, lam, beta, 0.0)
     edges = np.linspace(-1.0, 2.0, 301)  # cuts off the left tail: that mass is reported, dropped
-    measure, info = chain_invariant_with_info(sg.Quadratic(a), sg.sgld(lam, beta), grid=edges)
+    measure, info = chain_invariant_with_info(sg.Quadratic(a), sg.sgld_sampler(lam, beta),
+                                              grid=edges)
     np.testing.assert_array_equal(measure.edges, edges)
     outside = ndtr(edges[0] / np.sqrt(v)) + 1.0 - ndtr(edges[-1] / np.sqrt(v))
     assert abs(info.mass_outside - outside) < 1e-10
     exact = np.diff(ndtr(edges / np.sqrt(v))) / (1.0 - outside)
     assert np.max(np.abs(measure.masses - exact)) < 1e-10
-    assert chain_invariant(sg.Quadratic(a), sg.sgld(lam, beta), n_grid=101).masses.shape == (100,)
+    measure = chain_invariant(sg.Quadratic(a), sg.sgld_sampler(lam, beta), n_grid=101)
+    assert measure.masses.shape == (100,)
 
 
 def smoothed_gibbs_mass_right_of_zero(potential, beta, sigma):
@@ -74,9 +76,8 @@ def test_small_step_chain_approaches_smoothed_gibbs_linearly():
     potential, beta, sigma = sg.sharp_flat_double_well(), 10.0, 0.1
     reference = smoothed_gibbs_mass_right_of_zero(potential, beta, sigma)
     steps = np.array([1e-3, 5e-4, 2.5e-4])
-    masses = np.array([
-        chain_invariant(potential, sg.fsgld(lam, beta, sigma)).mass_of_box(0.0, np.inf)
-        for lam in steps])
+    masses = np.array([chain_invariant(potential, sg.fsgld_sampler(lam, beta, sigma))
+                       .mass_of_box(0.0, np.inf) for lam in steps])
     gaps = masses - reference
     assert np.all(gaps > 0)  # the discrete chain is flatter-biased than pi^f (docs/theory.md §6)
     np.testing.assert_allclose(gaps[:-1] / gaps[1:], 2.0, rtol=0.1)  # halving lam halves it
@@ -109,7 +110,7 @@ def test_metastable_chain_keeps_both_wells():
     potential, beta = sg.sharp_flat_double_well(), 80.0
     reference = gibbs_mass_right_of_zero(potential, beta)
     steps = np.array([2e-4, 1e-4])
-    gaps = np.array([chain_invariant(potential, sg.sgld(lam, beta)).mass_of_box(0.0, np.inf)
+    gaps = np.array([chain_invariant(potential, sg.sgld_sampler(lam, beta)).mass_of_box(0.0, np.inf)
                      for lam in steps]) - reference
     np.testing.assert_allclose(gaps[0] / gaps[1], 2.0, rtol=0.1)
     assert np.all(np.abs(gaps) < 3 * steps)
@@ -117,7 +118,7 @@ def test_metastable_chain_keeps_both_wells():
 
 def test_too_metastable_for_float64_raises():
     with pytest.raises(ValueError, match="too metastable for float64"):
-        chain_invariant(sg.sharp_flat_double_well(), sg.sgld(1e-4, 1000.0))
+        chain_invariant(sg.sharp_flat_double_well(), sg.sgld_sampler(1e-4, 1000.0))
 
 
 def simulate_fsgld(grad, lam, beta, sigma, n_particles, n_steps, seed):
@@ -138,7 +139,7 @@ def test_gaussian_wells_chain_law_matches_particles():
                                  depths=WELLS["depths"], widths=WELLS["widths"],
                                  confinement=WELLS["confinement"])
     lam, beta, sigma, n = 0.05, 3.0, 0.3, 40_000
-    measure = chain_invariant(potential, sg.fsgld(lam, beta, sigma))
+    measure = chain_invariant(potential, sg.fsgld_sampler(lam, beta, sigma))
     x = simulate_fsgld(wells_grad, lam, beta, sigma, n, 400, seed=20261128)
     se_mean = x.std() / np.sqrt(n)
     p = measure.mass_of_box(-np.inf, 0.0)
@@ -155,11 +156,11 @@ def test_gaussian_wells_chain_law_matches_particles():
 @pytest.mark.parametrize(
     ("potential", "sampler", "match"),
     [
-        (sg.Quadratic(1.0, dim=2), sg.sgld(0.1, 1.0), "dim=2"),
-        (sg.Quadratic(1.0), sg.gd(0.1), "beta=inf"),
-        (sg.Quadratic(1.0), sg.sgld(lambda k: 0.1 / (1 + k), 1.0), "schedule"),
-        (sg.Quadratic(1.0), sg.sgld(np.array([0.1, 0.2]), 1.0), "step_size has shape"),
-        (sg.Polynomial1D([0.0, 0.0, -1.0]), sg.sgld(0.1, 1.0), "not confining"),
+        (sg.Quadratic(1.0, dim=2), sg.sgld_sampler(0.1, 1.0), "dim=2"),
+        (sg.Quadratic(1.0), sg.gd_sampler(0.1), "beta=inf"),
+        (sg.Quadratic(1.0), sg.sgld_sampler(lambda k: 0.1 / (1 + k), 1.0), "schedule"),
+        (sg.Quadratic(1.0), sg.sgld_sampler(np.array([0.1, 0.2]), 1.0), "step_size has shape"),
+        (sg.Polynomial1D([0.0, 0.0, -1.0]), sg.sgld_sampler(0.1, 1.0), "not confining"),
     ],
 )
 def test_bad_inputs_raise(potential, sampler, match):
@@ -179,4 +180,4 @@ def test_bad_inputs_raise(potential, sampler, match):
 )
 def test_bad_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        chain_invariant(sg.Quadratic(1.0), sg.fsgld(0.1, 1.0, 0.1), **kwargs)
+        chain_invariant(sg.Quadratic(1.0), sg.fsgld_sampler(0.1, 1.0, 0.1), **kwargs)

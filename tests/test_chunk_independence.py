@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from sgldsim.dynamics import fsgld, simulate
+from sgldsim.dynamics import fsgld_sampler, simulate
 from sgldsim.experiments.common.particle_runs import floor_rows, simulate_cells
 from sgldsim.experiments.fsgld_theory import convergence
 from sgldsim.measures.stationary import target_measures
@@ -24,13 +24,13 @@ def test_per_cell_keys_give_each_cell_its_one_cell_run():
     dtype = "float64"
     u = AdditiveGradientNoise(sharp_flat_double_well(), 0.5)
     x0 = np.full((500, 1), 2.0)
-    batch = simulate(KEYS, u, fsgld(LAM, BETA, SIGMA), x0, 60, record_every=20, dtype=dtype)
+    batch = simulate(KEYS, u, fsgld_sampler(LAM, BETA, SIGMA), x0, 60, record_every=20, dtype=dtype)
     for i in range(3):
-        alone = simulate(KEYS[i], u, fsgld(LAM[i], BETA[i], SIGMA[i]), x0, 60, record_every=20,
-                         dtype=dtype)
+        alone = simulate(KEYS[i], u, fsgld_sampler(LAM[i], BETA[i], SIGMA[i]), x0, 60,
+                         record_every=20, dtype=dtype)
         np.testing.assert_array_equal(np.asarray(batch.particles[i]), np.asarray(alone.particles))
     # typed keys of the cell shape are the same keys
-    typed = simulate(jax.random.wrap_key_data(KEYS), u, fsgld(LAM, BETA, SIGMA), x0, 60,
+    typed = simulate(jax.random.wrap_key_data(KEYS), u, fsgld_sampler(LAM, BETA, SIGMA), x0, 60,
                      record_every=20, dtype=dtype)
     np.testing.assert_array_equal(np.asarray(typed.particles), np.asarray(batch.particles))
 
@@ -39,8 +39,8 @@ def test_per_cell_keys_differ_from_one_key_and_between_cells():
     u = sharp_flat_double_well()
     x0 = np.zeros((3, 200, 1))
     same_keys = np.repeat(KEYS[:1], 3, axis=0)
-    per_cell = simulate(same_keys, u, fsgld(np.full(3, 0.01), 3.0, 0.2), x0, 5)
-    shared = simulate(KEYS[0], u, fsgld(np.full(3, 0.01), 3.0, 0.2), x0, 5)
+    per_cell = simulate(same_keys, u, fsgld_sampler(np.full(3, 0.01), 3.0, 0.2), x0, 5)
+    shared = simulate(KEYS[0], u, fsgld_sampler(np.full(3, 0.01), 3.0, 0.2), x0, 5)
     p, s = np.asarray(per_cell.particles), np.asarray(shared.particles)
     np.testing.assert_array_equal(p[0], p[2])  # equal keys and parameters: equal cells
     assert not np.array_equal(s[0], s[2])  # one key: each cell its own counter stream
@@ -50,7 +50,7 @@ def test_per_cell_keys_differ_from_one_key_and_between_cells():
 def test_key_of_the_wrong_batch_shape_is_a_one_line_error():
     u = sharp_flat_double_well()
     with pytest.raises(ValueError, match=r"key has batch shape \(2,\); allowed: .*\(3,\)"):
-        simulate(KEYS[:2], u, fsgld(LAM, BETA, SIGMA), np.zeros((10, 1)), 5)
+        simulate(KEYS[:2], u, fsgld_sampler(LAM, BETA, SIGMA), np.zeros((10, 1)), 5)
 
 
 def test_particle_chunks_give_each_cell_its_one_cell_rows():

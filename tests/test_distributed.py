@@ -137,12 +137,12 @@ def test_readme_slurm_example_renders_a_job_script():
 
 SHARDED = textwrap.dedent("""
     import jax, numpy as np
-    from sgldsim.dynamics import fsgld, simulate
+    from sgldsim.dynamics import fsgld_sampler, simulate
     from sgldsim.potentials import AdditiveGradientNoise, sharp_flat_double_well
     assert len(jax.devices()) == 2
     u = AdditiveGradientNoise(sharp_flat_double_well(), 0.5)
     keys = np.array([[1, 2], [3, 4]], np.uint32)
-    run = lambda **kw: simulate(keys, u, fsgld(np.array([0.01, 0.005]), 3.0, 0.2),
+    run = lambda **kw: simulate(keys, u, fsgld_sampler(np.array([0.01, 0.005]), 3.0, 0.2),
                                 np.full((2, 1000, 1), 2.0), 60, record_every=20, **kw)
     sharded, single = run(), run(devices=jax.devices()[:1])
     assert (sharded.n_devices, single.n_devices) == (2, 1)

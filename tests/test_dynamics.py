@@ -17,7 +17,16 @@ from jax.extend.random import threefry_2x32
 from scipy import stats
 
 import sgldsim
-from sgldsim import AdditiveGradientNoise, Quadratic, fsgld, gd, rwp, sgd, sgld, simulate
+from sgldsim import (
+    AdditiveGradientNoise,
+    Quadratic,
+    fsgld_sampler,
+    gd_sampler,
+    rwp_sampler,
+    sgd_sampler,
+    sgld_sampler,
+    simulate,
+)
 from sgldsim._precision import enable_x64
 from sgldsim.dynamics import SamplerParams, draw_noise, init, positions, step, threefry2x32
 
@@ -83,8 +92,8 @@ def test_draw_noise_is_standard_normal_and_independent(dtype):
 # --- stationary laws on quadratics -------------------------------------------------------------
 @pytest.mark.parametrize(
     "sampler, dtype",
-    [(fsgld(0.2, 5.0, 0.7), "float32"), (sgld(0.2, 5.0), "float32"),
-     (fsgld(0.2, 5.0, 0.7), "float64")],
+    [(fsgld_sampler(0.2, 5.0, 0.7), "float32"), (sgld_sampler(0.2, 5.0), "float32"),
+     (fsgld_sampler(0.2, 5.0, 0.7), "float64")],
 )
 def test_stationary_variance_per_coordinate(sampler, dtype):
     a = np.array([0.5, 1.0, 2.0])
@@ -99,7 +108,7 @@ def test_stationary_variance_per_coordinate(sampler, dtype):
 def test_cell_grid_gives_each_cell_its_variance():
     lam = np.array([[0.05], [0.2], [0.5]])
     sigma = np.array([[0.0, 1.0]])
-    sampler = fsgld(lam, 2.0, sigma)
+    sampler = fsgld_sampler(lam, 2.0, sigma)
     n_steps = 400
     run = simulate(KEY, Quadratic(1.0, dim=1), sampler, np.zeros((10_000, 1)), n_steps,
                    record_every=200)
@@ -113,7 +122,7 @@ def test_cell_grid_gives_each_cell_its_variance():
 def test_sgd_with_gradient_noise_has_closed_form_variance():
     lam, a, s, n_steps = 0.1, 1.0, 2.0, 300
     potential = AdditiveGradientNoise(Quadratic(a, dim=2), noise_scale=s)
-    run = simulate(KEY, potential, sgd(lam), np.zeros((20_000, 2)), n_steps)
+    run = simulate(KEY, potential, sgd_sampler(lam), np.zeros((20_000, 2)), n_steps)
     expected = lam * s**2 / (a * (2 - lam * a)) * (1 - (1 - lam * a) ** (2 * n_steps))
     assert_second_moment(run.particles[-1], expected)
 
@@ -123,14 +132,14 @@ def test_sgd_with_gradient_noise_has_closed_form_variance():
 def test_gd_matches_closed_form(dtype, rtol):
     a, lam = np.array([0.5, 1.5]), 0.3
     x0 = np.random.default_rng(2).normal(size=(5, 2))
-    run = simulate(KEY, Quadratic(a, dim=2), gd(lam), x0, 50, record_every=7, dtype=dtype)
+    run = simulate(KEY, Quadratic(a, dim=2), gd_sampler(lam), x0, 50, record_every=7, dtype=dtype)
     k = run.steps[:, None, None]
     np.testing.assert_allclose(run.particles, (1 - lam * a) ** k * x0, rtol=rtol, atol=0)
 
 
 def test_rwp_mean_contracts_at_gd_rate():
     lam, a, n = 0.1, 2.0, 20_000
-    run = simulate(KEY, Quadratic(a, dim=1), rwp(lam, 0.5), np.ones((n, 1)), 20,
+    run = simulate(KEY, Quadratic(a, dim=1), rwp_sampler(lam, 0.5), np.ones((n, 1)), 20,
                    record_at=[0, 5, 10, 20])
     x = np.asarray(run.particles[..., 0], dtype=float)
     se = x.std(axis=-1) / np.sqrt(n)
@@ -140,15 +149,15 @@ def test_rwp_mean_contracts_at_gd_rate():
 
 def test_schedule_equal_to_constant_gives_identical_particles():
     args = (KEY, Quadratic(1.0, dim=2), None, np.zeros((1000, 2)), 30)
-    const = simulate(*args[:2], fsgld(0.1, 3.0, 0.5), *args[3:])
-    sched = simulate(*args[:2], fsgld(optax.constant_schedule(0.1), 3.0, 0.5), *args[3:])
+    const = simulate(*args[:2], fsgld_sampler(0.1, 3.0, 0.5), *args[3:])
+    sched = simulate(*args[:2], fsgld_sampler(optax.constant_schedule(0.1), 3.0, 0.5), *args[3:])
     np.testing.assert_array_equal(sched.particles, const.particles)
 
 
 def test_decaying_schedule_gd_matches_product_formula():
     schedule = optax.exponential_decay(0.5, transition_steps=10, decay_rate=0.3)
     x0 = np.array([[1.0], [-2.0]])
-    run = simulate(KEY, Quadratic(1.0, dim=1), gd(schedule), x0, 40, record_every=10,
+    run = simulate(KEY, Quadratic(1.0, dim=1), gd_sampler(schedule), x0, 40, record_every=10,
                    dtype="float64")
     lam = np.asarray(schedule(np.arange(40)), dtype=float)
     factors = np.concatenate([[1.0], np.cumprod(1 - lam)])[run.steps]
@@ -157,7 +166,7 @@ def test_decaying_schedule_gd_matches_product_formula():
 
 # --- reproducibility and building blocks -------------------------------------------------------
 def test_same_key_same_particles_and_recording_does_not_change_draws():
-    args = (Quadratic(1.0, dim=2), fsgld(0.1, 3.0, 0.5), np.zeros((500, 2)), 20)
+    args = (Quadratic(1.0, dim=2), fsgld_sampler(0.1, 3.0, 0.5), np.zeros((500, 2)), 20)
     first = simulate(KEY, *args, record_every=4)
     again = simulate(KEY, *args, record_every=4)
     final_only = simulate(KEY, *args, record_at=[20])
@@ -170,7 +179,7 @@ def test_same_key_same_particles_and_recording_does_not_change_draws():
 def test_simulate_equals_a_loop_of_step():
     potential, n_steps = Quadratic(np.array([0.5, 2.0]), dim=2), 5
     x0 = np.random.default_rng(3).normal(size=(100, 2)).astype(np.float32)
-    run = simulate(KEY, potential, fsgld(0.1, 3.0, 0.5), x0, n_steps, record_at=[n_steps])
+    run = simulate(KEY, potential, fsgld_sampler(0.1, 3.0, 0.5), x0, n_steps, record_at=[n_steps])
     params = SamplerParams(np.float32(0.1), np.float32(3.0), np.float32(0.5))
     state, one_step = init(x0), jax.jit(step)
     for k in range(n_steps):
@@ -184,7 +193,7 @@ def test_divergence_reports_first_bad_step_and_keeps_earlier_snapshots():
     # GD with lam a = 3 on a = 1: x_k = (-2)^k overflows float32 at the first k with
     # 2^k > float32 max, i.e. k = 128; the stable cell (lam a = 0.5) never diverges.
     overflow_step = int(np.ceil(np.log2(float(np.finfo(np.float32).max))))
-    sampler = gd(np.array([0.5, 3.0]))
+    sampler = gd_sampler(np.array([0.5, 3.0]))
     with pytest.warns(RuntimeWarning, match=rf"diverged at step {overflow_step} \(cell \(1,\)\)"):
         run = simulate(KEY, Quadratic(1.0, dim=1), sampler, np.ones((3, 1)), 200,
                        record_every=10)
@@ -217,23 +226,28 @@ def test_divergence_reports_first_bad_step_and_keeps_earlier_snapshots():
     ],
 )
 def test_bad_inputs_raise_naming_the_value(change, match):
-    kwargs = {"key": KEY, "potential": Quadratic(1.0, dim=2), "sampler": sgld([0.1, 0.2, 0.3], 1.0),
-              "x0": np.zeros((4, 2)), "n_steps": 10} | change
+    kwargs = {"key": KEY, "potential": Quadratic(1.0, dim=2),
+              "sampler": sgld_sampler([0.1, 0.2, 0.3], 1.0), "x0": np.zeros((4, 2)),
+              "n_steps": 10} | change
     with pytest.raises(ValueError, match=match):
         simulate(**kwargs)
 
 
 def test_x0_may_carry_the_cell_axes():
     x0 = np.stack([np.full((4, 1), v) for v in (1.0, 2.0)])  # (2 cells, 4 particles, d = 1)
-    run = simulate(KEY, Quadratic(1.0, dim=1), gd(np.array([0.1, 0.5])), x0, 3, record_at=[3])
+    run = simulate(KEY, Quadratic(1.0, dim=1), gd_sampler(np.array([0.1, 0.5])), x0, 3,
+                   record_at=[3])
     expected = np.array([1.0 * 0.9**3, 2.0 * 0.5**3])
     np.testing.assert_allclose(run.particles[:, 0, :, 0], expected[:, None] * np.ones(4),
                                rtol=1e-6)
 
 
 def test_public_api_is_exported():
-    for name in ("simulate", "SimulationResult", "sgld", "fsgld", "rwp", "gd", "sgd"):
+    for name in ("simulate", "SimulationResult", "sgld_sampler", "fsgld_sampler", "rwp_sampler",
+                 "gd_sampler", "sgd_sampler"):
         assert name in sgldsim.__all__ and hasattr(sgldsim, name)
+    for name in ("sgld", "fsgld", "rwp", "gd", "sgd"):  # optimisers live in sgldsim.optim only
+        assert not hasattr(sgldsim, name)
     for name in ("init", "step", "update", "draw_noise", "ParticleState", "StepInfo",
                  "SamplerParams", "positions"):  # building blocks stay in their subpackage
         assert name in sgldsim.dynamics.__all__ and not hasattr(sgldsim, name)

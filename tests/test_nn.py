@@ -160,7 +160,7 @@ def test_history_and_memorisation_metrics_are_consistent(tiny):
         k, method, model, nn.Split(dataset.train.x, labels), epochs=3, batch_size=128,
         evaluate=evaluate))(jax.random.key(0))
     hyper = nn.hyperparameters(np.full(1, 0.3))
-    _, m = nn.train_runs("langevin", model, dataset, jax.random.key(0)[None], hyper,
+    _, m = nn.train_classifier_runs("langevin", model, dataset, jax.random.key(0)[None], hyper,
                          labels[None], validation.y[None], epochs=3, batch_size=128,
                          weight_decay=5e-4)
     np.testing.assert_allclose(m.validation_accuracy[0], val[-1], atol=2e-3)
@@ -197,7 +197,7 @@ def tiny():
         hyper = nn.hyperparameters(np.full(4, 0.3), beta=beta, sigma=sigma)
         labels = [jnp.broadcast_to(s.y, (4, s.y.size)) for s in (dataset.train,
                                                                  dataset.validation)]
-        return nn.train_runs("langevin", model, dataset, keys, hyper, *labels, epochs=1,
+        return nn.train_classifier_runs("langevin", model, dataset, keys, hyper, *labels, epochs=1,
                              batch_size=128, weight_decay=5e-4)
 
     return dataset, model, train

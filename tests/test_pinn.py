@@ -120,7 +120,7 @@ def test_short_training_lowers_the_error_for_every_method():
     problem = pinn.problem("burgers")
     methods = list(pinn.PINN_METHODS)
     keys = jnp.stack([jax.random.key(3)] * len(methods))
-    runs = pinn.train_runs(problem, methods, keys, hidden=(16, 16), steps=200, block_steps=100,
+    runs = pinn.train_pinn_runs(problem, methods, keys, hidden=(16, 16), steps=200, block_steps=100,
                            learning_rate=3e-3, n_residual=64, n_boundary=16, ntk_points=8)
     net = pinn.tanh_mlp(problem.d_in, (16, 16))
     theta0 = net.init(jax.random.split(jax.random.key(3), 3)[0])
@@ -140,9 +140,9 @@ def test_short_training_lowers_the_error_for_every_method():
      r"points\[0\] = \[0.1, nan\] is not finite"),
     (lambda: pinn.problem("helmholtz2d").reference(np.zeros((3, 3))),
      r"shape \(3, 3\).*\(n, 2\) with columns x, y"),
-    (lambda: pinn.train_runs(pinn.problem("burgers"), ["adamw"], jax.random.key(0)[None]),
+    (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adamw"], jax.random.key(0)[None]),
      "unknown PINN method 'adamw'"),
-    (lambda: pinn.train_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
+    (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
                              steps=150, block_steps=100), "steps=150"),
 ])
 def test_bad_input_raises_naming_the_value(call, match):

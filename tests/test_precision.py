@@ -64,7 +64,7 @@ def test_float64_simulation_returns_float64_numpy_and_float32_stays_float32():
     u = sg.Quadratic(2.0)
     x0 = np.full((8, 1), 1.0 / 3.0)
     for dtype in ("float32", "float64"):
-        run = sg.simulate(jax.random.key(1), u, sg.gd(0.1), x0, n_steps=3, dtype=dtype)
+        run = sg.simulate(jax.random.key(1), u, sg.gd_sampler(0.1), x0, n_steps=3, dtype=dtype)
         assert isinstance(run.particles, np.ndarray) and run.particles.dtype == np.dtype(dtype)
         # gradient descent on a quadratic: x_k = (1 - lam a)^k x_0, exact to the dtype's rounding
         exact = (1 - 0.1 * 2.0) ** 3 / 3.0
@@ -120,11 +120,19 @@ def test_optimisers_keep_float32_parameters_float32(name, hyper, enable64):
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(params))
 
 
-def test_add_scaled_keeps_leaf_dtype_under_x64():
-    from sgldsim.optim._tree import add_scaled
-
+@pytest.mark.parametrize("make_rule", [
+    lambda: so.random_perturbation(np.float64(0.1), num_draws=2, antithetic=True),
+    lambda: so.sharpness_aware(np.float64(0.05)),
+    lambda: so.adaptive_sharpness_aware(np.float64(0.05), np.float64(0.01)),
+], ids=["random_perturbation", "sharpness_aware", "adaptive_sharpness_aware"])
+def test_gradient_rules_keep_float32_points_under_x64(make_rule):
+    """A float64 (NumPy) scale must not promote the float32 point where a rule takes the
+    gradient (``params + scale * direction``): with JAX's 64-bit mode on, the loss there and
+    the direction stay float32."""
     with enable_x64(True):
-        out = add_scaled({"a": jnp.ones(2, jnp.float32)}, np.float64(0.1),
-                         {"a": jnp.ones(2, jnp.float32)})
-        assert out["a"].dtype == jnp.float32
-        assert optax.tree.norm(out).dtype == jnp.float32
+        direction, info = make_rule()(jax.random.key(0), float32_params(),
+                                      jnp.array([0.0, 0.5, -0.5], jnp.float32),
+                                      so.as_objective(loss))
+        assert {leaf.dtype for leaf in jax.tree.leaves(direction)} == {jnp.dtype(jnp.float32)}
+        assert info.loss.dtype == jnp.float32
+        assert optax.tree.norm(direction).dtype == jnp.float32

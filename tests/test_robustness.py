@@ -51,7 +51,7 @@ def test_chain_invariant_refuses_a_step_unstable_for_the_confinement():
     u = sg.GaussianWells(**README_WELLS)  # lam * confinement = 50 * 0.05 = 2.5 > 2
     with pytest.raises(ValueError, match=r"step_size=50 is not allowed: the explicit step is "
                                          r"unstable.*lam u''\(x\) = 2\.5"):
-        sg.chain_invariant(u, sg.sgld(50.0, 5.0))
+        sg.chain_invariant(u, sg.sgld_sampler(50.0, 5.0))
 
 
 @pytest.mark.parametrize("step_size", [1.9, 2.1])
@@ -59,7 +59,7 @@ def test_stability_boundary_of_the_quadratic_is_lam_a_equal_2(step_size):
     # x' = (1 - lam a) x + sqrt(2 lam / beta) xi has variance 2 / (beta a (2 - lam a)) if
     # lam a < 2 and no invariant law otherwise: refuse exactly the second case.
     a, beta = 1.0, 1.0
-    sampler = sg.sgld(step_size, beta)
+    sampler = sg.sgld_sampler(step_size, beta)
     if step_size * a > 2:
         with pytest.raises(ValueError, match="unstable"):
             sg.chain_invariant(sg.Quadratic(a), sampler)
@@ -71,7 +71,7 @@ def test_stability_boundary_of_the_quadratic_is_lam_a_equal_2(step_size):
 
 
 def test_transition_operator_size_is_estimated_before_allocating(monkeypatch):
-    u, sampler = sg.Quadratic(1.0), sg.sgld(0.1, 1.0)
+    u, sampler = sg.Quadratic(1.0), sg.sgld_sampler(0.1, 1.0)
     chain = chain_module._validated_chain(u, sampler)
     lo, hi, scales = chain_module._covering_range(chain, 1e-12)
     nodes = chain_module._solve_grid(lo, hi, scales["spacing"])
@@ -91,7 +91,7 @@ def test_single_cell_divergence_warns_with_its_step():
     u = sg.GaussianWells(**README_WELLS)
     with pytest.warns(RuntimeWarning, match=r"run diverged at step \d+: particles became NaN"
                       ) as record:
-        run = sg.simulate(jax.random.key(0), u, sg.sgld(50.0, 5.0), np.full((1000, 1), 3.0),
+        run = sg.simulate(jax.random.key(0), u, sg.sgld_sampler(50.0, 5.0), np.full((1000, 1), 3.0),
                           n_steps=2000, record_every=100)
     assert run.diverged_at.shape == () and run.diverged_at > 0
     assert f"step {int(run.diverged_at)}:" in str(record[0].message)
@@ -103,21 +103,22 @@ def test_single_cell_divergence_warns_with_its_step():
 def test_stable_single_cell_run_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sg.sgld(0.1, 1.0),
+        sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sg.sgld_sampler(0.1, 1.0),
                     np.zeros((10, 1)), n_steps=5)
 
 
 def test_simulate_estimates_its_memory_and_refuses_beyond_the_available(monkeypatch):
     from sgldsim.dynamics.simulate import memory_needed
 
-    run = sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sg.sgld(np.array([0.1, 0.2]), 1.0),
-                      np.zeros((300, 1)), n_steps=40, record_every=1)
+    sampler = sg.sgld_sampler(np.array([0.1, 0.2]), 1.0)
+    run = sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sampler, np.zeros((300, 1)),
+                      n_steps=40, record_every=1)
     assert run.particles.nbytes < memory_needed(2, 41, 300, 1) < 2 * run.particles.nbytes
     tiny_memory(monkeypatch)
     with pytest.raises(ValueError, match=r"simulate of 2 cells x 5 records x N = 300 particles "
                                          r"x d = 1 needs about [\d.]+ kB of memory but 10 kB"):
-        sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sg.sgld(np.array([0.1, 0.2]), 1.0),
-                    np.zeros((300, 1)), n_steps=4, record_every=1)
+        sg.simulate(jax.random.key(0), sg.Quadratic(1.0), sampler, np.zeros((300, 1)),
+                    n_steps=4, record_every=1)
 
 
 # --- 3. the CLI's file-system and configuration mistakes: one line, status 2 --------------------

@@ -34,7 +34,8 @@ from ._inputs import as_particles, check_order
 from .quantile1d import QuantileFunction, measure_quantile, particle_quantile, wasserstein_power_1d
 from .sliced import DEFAULT_N_PROJECTIONS, sliced_powers
 
-METHODS = ("exact", "sliced", "auto")
+WASSERSTEIN_METHODS = ("exact", "sliced", "auto")
+"""The allowed values of :func:`wasserstein`'s ``method`` (how the distance is computed)."""
 GROUND_COSTS = ("euclidean", "l1")
 MAX_COST_ENTRIES = 25_000_000  # N M for exact OT: 200 MB of float64 cost, ~10 s at N = M = 5000
 """Default ``max_cost_entries``: the largest N M for exact OT between two clouds."""
@@ -128,7 +129,7 @@ def wasserstein_with_info(
         cost, or clouds above the size guard with method="exact".
     """
     p = check_order(p)
-    check_choice("method", method, METHODS)
+    check_choice("method", method, WASSERSTEIN_METHODS)
     check_choice("ground_cost", ground_cost, GROUND_COSTS)
     check_positive_int("n_samples", n_samples)
     check_positive_int("max_cost_entries", max_cost_entries)

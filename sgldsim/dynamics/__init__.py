@@ -1,6 +1,6 @@
 """Particle dynamics: GD, SGD, SGLD, RWP and fSGLD on N particles at once (docs/theory.md §1)."""
 
-from .samplers import Sampler, fsgld, gd, rwp, sgd, sgld
+from .samplers import Sampler, fsgld_sampler, gd_sampler, rwp_sampler, sgd_sampler, sgld_sampler
 from .simulate import (
     Noise,
     ParticleState,
@@ -24,13 +24,13 @@ __all__ = [
     "SimulationResult",
     "StepInfo",
     "draw_noise",
-    "fsgld",
-    "gd",
+    "fsgld_sampler",
+    "gd_sampler",
     "init",
     "positions",
-    "rwp",
-    "sgd",
-    "sgld",
+    "rwp_sampler",
+    "sgd_sampler",
+    "sgld_sampler",
     "simulate",
     "step",
     "threefry2x32",

@@ -9,6 +9,10 @@ stochastic), xi, xi' ~ N(0, I) independent. GD/SGD: beta = inf, sigma = 0; SGLD:
 RWP: beta = inf; fSGLD: both. The perturbation only moves where the gradient is taken.
 Because all methods share one update, a grid of (step size, beta, sigma) cells is one array
 program: the parameters may be arrays of a common broadcast shape (the cell shape).
+
+Names (docs/theory.md §1): ``<method>_sampler`` builds the particle sampler of a method and takes
+lam as ``step_size``; the optax-style optimiser of the same method is
+:func:`sgldsim.optim.fsgld` (etc.), which takes lam as ``learning_rate``.
 """
 
 from __future__ import annotations
@@ -62,26 +66,26 @@ def _checked(name, step_size, beta, sigma) -> Sampler:
     return sampler
 
 
-def gd(step_size) -> Sampler:
+def gd_sampler(step_size) -> Sampler:
     """Gradient descent: theta - lam grad u(theta)."""
     return _checked("gd", step_size, np.inf, 0.0)
 
 
-def sgd(step_size) -> Sampler:
+def sgd_sampler(step_size) -> Sampler:
     """Stochastic gradient descent (GD on a stochastic potential): theta - lam grad U(theta, X)."""
     return _checked("sgd", step_size, np.inf, 0.0)
 
 
-def sgld(step_size, beta) -> Sampler:
+def sgld_sampler(step_size, beta) -> Sampler:
     """SGLD: theta - lam grad U(theta, X) + sqrt(2 lam / beta) xi."""
     return _checked("sgld", step_size, beta, 0.0)
 
 
-def rwp(step_size, sigma) -> Sampler:
+def rwp_sampler(step_size, sigma) -> Sampler:
     """Random weight perturbation: theta - lam grad U(theta + sigma xi', X)."""
     return _checked("rwp", step_size, np.inf, sigma)
 
 
-def fsgld(step_size, beta, sigma) -> Sampler:
+def fsgld_sampler(step_size, beta, sigma) -> Sampler:
     """fSGLD: theta - lam grad U(theta + sigma xi', X) + sqrt(2 lam / beta) xi."""
     return _checked("fsgld", step_size, beta, sigma)

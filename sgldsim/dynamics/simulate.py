@@ -418,7 +418,8 @@ def simulate(key, potential, sampler: Sampler, x0, n_steps: int,
     """
     start = time.perf_counter()
     if not isinstance(sampler, Sampler):
-        raise ValueError(f"sampler={sampler!r} is not allowed: pass a Sampler (e.g. sgldsim.sgld)")
+        raise ValueError(f"sampler={sampler!r} is not allowed: pass a Sampler (e.g. "
+                         "sgldsim.sgld_sampler)")
     check_positive_int("n_steps", n_steps)
     record_steps = _record_steps(n_steps, record_every, record_at)
     run_dtype = _run_dtype(dtype)

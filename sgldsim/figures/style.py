@@ -24,8 +24,8 @@ COLUMN_WIDTH_IN = 3.25
 PAGE_WIDTH_IN = 6.75
 """Width of the text block across both columns, inches."""
 
-METHODS = ("fsgld", "sgld", "rwp", "sam", "asam", "sgd", "gd")
-"""The simulation methods the figures know, in legend order."""
+STYLED_METHODS = ("fsgld", "sgld", "rwp", "sam", "asam", "sgd", "gd")
+"""The methods with a house colour and label, in the order of the default colour cycle."""
 MEASURES = ("pi_beta", "pi_f", "pi_star")
 """The exact measures the figures know: pi_beta (Gibbs), pi_f (smoothed), pi_star (pi*)."""
 
@@ -52,7 +52,7 @@ RC_PARAMS = {
     "mathtext.fontset": "cm",
     "axes.labelsize": 8,
     "axes.titlesize": 8,
-    "axes.prop_cycle": cycler(color=[COLORS[m] for m in METHODS]),
+    "axes.prop_cycle": cycler(color=[COLORS[m] for m in STYLED_METHODS]),
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,

@@ -173,7 +173,8 @@ def chain_invariant_with_info(potential, sampler, grid=None, n_grid: int | None 
     Args:
       potential: a 1-D potential (``dim == 1``).
       sampler: a :class:`~sgldsim.dynamics.samplers.Sampler` with a fixed positive step size,
-        finite beta and sigma >= 0 (``sgld(lam, beta)`` or ``fsgld(lam, beta, sigma)``).
+        finite beta and sigma >= 0 (``sgld_sampler(lam, beta)`` or
+        ``fsgld_sampler(lam, beta, sigma)``).
       grid: increasing cell edges of the output measure (as in ``Measure1D.from_log_density``);
         default automatic (above). The law's mass outside is dropped (``info.mass_outside``).
       n_grid: number of edges over the automatic range (ignored if ``grid`` is given).

@@ -17,7 +17,7 @@ from ..distances import (
     particle_quantile,
     wasserstein_power_1d,
 )
-from ..dynamics import fsgld
+from ..dynamics import fsgld_sampler
 from ..measures import Measure1D, gibbs_1d
 from ..measures.chain import chain_invariant
 
@@ -43,7 +43,7 @@ def chain_law(potential, step_size: float, beta: float, sigma: float, tol: float
               **options) -> Measure1D:
     """Invariant law of the discrete fSGLD chain (SGLD for sigma = 0) with the exact gradient, by
     :func:`sgldsim.measures.chain.chain_invariant` (``tol`` and ``options`` are passed on)."""
-    return chain_invariant(potential, fsgld(step_size, beta, sigma), tol=tol, **options)
+    return chain_invariant(potential, fsgld_sampler(step_size, beta, sigma), tol=tol, **options)
 
 
 def distance(a, b, p: int) -> float:

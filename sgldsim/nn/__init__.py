@@ -10,7 +10,7 @@
     accuracy(model, params, data.test), curvature(jax.random.key(2), model, params, data.train)
 
 Many runs at once (a tuning grid x seeds, one compiled program per method family):
-:func:`train_runs`, :func:`curvature_runs`.
+:func:`train_classifier_runs`, :func:`curvature_runs`.
 """
 
 from .data import DATASETS, NUM_CLASSES, Dataset, Split, load_arrays, load_dataset, split_dataset
@@ -43,7 +43,7 @@ from .sweep import (
     build_method,
     curvature_runs,
     hyperparameters,
-    train_runs,
+    train_classifier_runs,
 )
 from .train import Curvature, accuracy, curvature, fit, fit_with_history, with_weight_decay
 
@@ -53,7 +53,8 @@ __all__ = [
     "classification_loss", "cnn", "cross_entropy", "curvature", "curvature_runs", "fit",
     "fit_with_history", "residual_mlp", "strided_cnn",
     "flat_model", "hyperparameters", "load_arrays", "load_dataset", "mlp", "model_from_name",
-    "noisy_labels", "split_dataset", "train_runs", "with_label_noise", "with_weight_decay",
+    "noisy_labels", "split_dataset", "train_classifier_runs", "with_label_noise",
+    "with_weight_decay",
     # domain generalisation (per-domain batches)
     "DOMAIN_DATASETS", "DomainSplits", "domain_accuracy", "fit_domains", "leave_one_domain_out",
     "load_domains", "split_domains",

@@ -120,10 +120,10 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
     return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
 
 
-def train_runs(family: str, model: Model, dataset: Dataset, keys, hyper: Hyperparameters,
-               train_labels, validation_labels, *, epochs: int, batch_size: int,
-               weight_decay: float = 0.0, asam_eta: float = 0.01):
-    """Train R runs at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`),
+def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
+                          hyper: Hyperparameters, train_labels, validation_labels, *, epochs: int,
+                          batch_size: int, weight_decay: float = 0.0, asam_eta: float = 0.01):
+    """Train R classifiers at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`),
     ``hyper[r]`` and its own noisy labels; accuracies are evaluated after every epoch.
 
     Args:

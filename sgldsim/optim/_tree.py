@@ -1,10 +1,12 @@
-"""Pytree helpers shared by the noise transformation and the gradient rules."""
+"""Pytree helpers shared by the noise transformation and the gradient rules (the tree algebra
+of the two-term combinations included)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 
 def as_key(key_or_seed) -> jax.Array:
@@ -34,3 +36,21 @@ def safe_inverse(norm):
 def mean_over_draws(tree):
     """Average every leaf over its leading (draw) axis."""
     return jax.tree.map(lambda x: jnp.mean(x, axis=0), tree)
+
+
+def reject(g, h):
+    """P_h_perp(g) = g - (<g, h> / |h|^2) h (g itself when h = 0)."""
+    return add_scaled(g, -optax.tree.vdot(g, h) * safe_inverse(optax.tree.norm(h, squared=True)),
+                      h)
+
+
+def norm(g):
+    """|g|, with a finite derivative (0) at g = 0 where sqrt's is infinite."""
+    squared = optax.tree.norm(g, squared=True)
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+
+
+def unit(g):
+    """g / |g| (0 when g = 0)."""
+    return optax.tree.scale(safe_inverse(norm(g)), g)

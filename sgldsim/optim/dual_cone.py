@@ -5,8 +5,9 @@ from __future__ import annotations
 import optax
 
 from ._checks import check_choice
-from ._two_term import norm, reject, two_term_rule, unit
+from ._tree import norm, reject, unit
 from .gradient_rule import GradientRule
+from .two_term import two_term_rule
 
 DUAL_CONE_VARIANTS = ("center", "projection", "average")
 """Variants :func:`dual_cone` takes (docs/theory.md §9)."""
@@ -47,6 +48,7 @@ def average(g_1, g_2):
 
 
 DUAL_CONE_COMBINATIONS = {"center": center, "projection": projection, "average": average}
+"""The combination ``(g_1, g_2) -> direction`` of each DCGD variant (see :func:`dual_cone`)."""
 
 
 def dual_cone(variant: str = "center") -> GradientRule:

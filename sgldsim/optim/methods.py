@@ -198,15 +198,16 @@ def dcgd(learning_rate, variant: str = "center") -> Method:
     return Method("dcgd", optax.adam(learning_rate), dual_cone(variant))
 
 
-METHODS: dict[str, Callable[..., Method]] = {
+METHOD_FACTORIES: dict[str, Callable[..., Method]] = {
     "sgd": sgd, "sgld": sgld, "rwp": rwp, "fsgld": fsgld, "sam": sam, "asam": asam,
     "dgsam": dgsam, "dcgd": dcgd,
 }
-"""Method constructors by name (:func:`method_from_name`)."""
+"""The optimiser factory of each method name (used by :func:`method_from_name`)."""
 
 
 def method_from_name(name: str, **hyperparameters) -> Method:
-    """``METHODS[name](**hyperparameters)``, e.g. ``method_from_name("sam", learning_rate=0.1,
-    rho=0.05)``; an unknown name raises ValueError listing the allowed ones."""
-    check_choice("method name", name, tuple(METHODS))
-    return METHODS[name](**hyperparameters)
+    """``METHOD_FACTORIES[name](**hyperparameters)``, e.g.
+    ``method_from_name("sam", learning_rate=0.1, rho=0.05)``; an unknown name raises ValueError
+    listing the allowed ones."""
+    check_choice("method name", name, tuple(METHOD_FACTORIES))
+    return METHOD_FACTORIES[name](**hyperparameters)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import optax
 
-from ._tree import safe_inverse
-from ._two_term import reject, two_term_rule
+from ._tree import reject, safe_inverse
 from .gradient_rule import GradientRule
+from .two_term import two_term_rule
 
 
 def pcgrad_direction(g_1, g_2):

@@ -19,7 +19,7 @@ from .helmholtz import Helmholtz
 from .klein_gordon import KleinGordon
 from .network import Network, tanh_mlp
 from .operators import OPERATORS, derivative, laplacian, second_derivatives
-from .train import PINN_METHODS, PinnRuns, predict, relative_l2, train_runs
+from .train import PINN_METHODS, PinnRuns, predict, relative_l2, train_pinn_runs
 
 PROBLEMS = ("helmholtz2d", "klein-gordon", "burgers", "heat5d", "helmholtz3d")
 """Names :func:`problem` takes."""
@@ -53,4 +53,4 @@ def problem(name: str, operator: str = "forward") -> PinnProblem:
 
 __all__ = ["OPERATORS", "PINN_METHODS", "PROBLEMS", "Burgers", "Heat", "Helmholtz", "KleinGordon",
            "Network", "PinnProblem", "PinnRuns", "cole_hopf", "derivative", "laplacian",
-           "predict", "problem", "relative_l2", "second_derivatives", "tanh_mlp", "train_runs"]
+           "predict", "problem", "relative_l2", "second_derivatives", "tanh_mlp", "train_pinn_runs"]

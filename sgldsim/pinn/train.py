@@ -2,7 +2,7 @@
 vmapped, scanned computation (docs/theory.md §9).
 
 Every step takes fresh collocation and boundary points, the gradients g_r, g_b of the two loss
-terms from one forward and two backward passes (:func:`sgldsim.optim` two-term rules' helper),
+terms from one forward and two backward passes (:func:`sgldsim.optim.term_gradients`),
 weights them (lambda_r g_r, lambda_b g_b), combines them into a direction, and feeds it to Adam
 with the learning rate decayed by ``decay_rate`` every ``decay_steps`` steps (the DCGD paper's
 schedule). Methods (:data:`PINN_METHODS`), as (weighting, combination):
@@ -33,15 +33,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..optim import as_objective, lra_update, ntk_trace, ntk_weights
-from ..optim._two_term import term_gradients
-from ..optim.dual_cone import average, center, projection
-from ..optim.multitask import mgda_direction, pcgrad_direction
+from ..optim import (
+    DUAL_CONE_COMBINATIONS,
+    as_objective,
+    lra_update,
+    mgda_direction,
+    ntk_trace,
+    ntk_weights,
+    pcgrad_direction,
+    term_gradients,
+)
 from ._base import PinnProblem
 from .network import tanh_mlp
 
 COMBINATIONS = {"sum": jnp.add, "pcgrad": pcgrad_direction, "mgda": mgda_direction,
-                "projection": projection, "average": average, "center": center}
+                **{v: DUAL_CONE_COMBINATIONS[v] for v in ("projection", "average", "center")}}
 WEIGHTINGS = ("none", "lra", "ntk")
 PINN_METHODS = {
     "adam": ("none", "sum"), "lra": ("lra", "sum"), "ntk": ("ntk", "sum"),
@@ -105,13 +111,14 @@ def relative_l2(prediction, reference) -> jax.Array:
     return jnp.linalg.norm(prediction - reference) / jnp.linalg.norm(reference)
 
 
-def train_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Array, *,
-               hidden: Sequence[int] = (50, 50, 50), steps: int = 1000, block_steps: int = 100,
-               learning_rate: float = 1e-3, decay_steps: int = 1000, decay_rate: float = 0.9,
-               n_residual: int = 256, n_boundary: int = 64, ntk_points: int = 32,
-               lra_alpha: float = 0.1) -> PinnRuns:
-    """Train run r with method ``methods[r]`` from key ``keys[r]`` (network initialisation and
-    every batch; equal keys give paired runs), all runs in one vmapped ``lax.scan``.
+def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Array, *,
+                    hidden: Sequence[int] = (50, 50, 50), steps: int = 1000,
+                    block_steps: int = 100, learning_rate: float = 1e-3, decay_steps: int = 1000,
+                    decay_rate: float = 0.9, n_residual: int = 256, n_boundary: int = 64,
+                    ntk_points: int = 32, lra_alpha: float = 0.1) -> PinnRuns:
+    """Train R PINNs: run r with method ``methods[r]`` from key ``keys[r]`` (network
+    initialisation and every batch; equal keys give paired runs), all runs in one vmapped
+    ``lax.scan``.
 
     Args:
       problem: a :class:`sgldsim.pinn.PinnProblem`.

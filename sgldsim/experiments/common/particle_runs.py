@@ -20,7 +20,7 @@ import pandas as pd
 from ..._memory import check_memory
 from ...coupling import parse_sigma_rule
 from ...distances import particle_noise_floor
-from ...dynamics import fsgld, simulate
+from ...dynamics import fsgld_sampler, simulate
 from ...dynamics.simulate import memory_needed
 from ...measures import Measure1D
 from ...measures.stationary import ORDERS, chain_law, distance, quantile_function, target_measures
@@ -131,7 +131,8 @@ def simulate_cells(potential, cells: Sequence[ParticleRunParams], keys, x0, n_st
       (particles (n_cells, n_records, N) float64, steps (n_records,), diverged_at (n_cells,)).
     """
     lam, beta, sigma = (np.array(v) for v in zip(*map(cell_numbers, cells), strict=True))
-    result = simulate(keys, potential, fsgld(lam, beta, sigma), x0, n_steps, record_at=record_at)
+    result = simulate(keys, potential, fsgld_sampler(lam, beta, sigma), x0, n_steps,
+                      record_at=record_at)
     return (np.asarray(result.particles, dtype=float)[..., 0], np.asarray(result.steps),
             np.asarray(result.diverged_at))
 

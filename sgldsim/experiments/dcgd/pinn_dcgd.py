@@ -4,7 +4,7 @@ docs/theory.md §9.)
 
 A cell is (problem, method, seed[, learning_rate]). Cells of one problem (and learning rate)
 train together: every method and seed in one vmapped, scanned program
-(:func:`sgldsim.pinn.train_runs`). Seed s uses the key ``fold_in(key(seed), s)`` for every
+(:func:`sgldsim.pinn.train_pinn_runs`). Seed s uses the key ``fold_in(key(seed), s)`` for every
 method: the same initial network and the same collocation/boundary points at every step, so
 the methods' errors are paired by seed.
 
@@ -118,7 +118,7 @@ class Params(ExperimentParams):
     error_map_size: tuple[int, ...] = (49, 25)
 
     def training(self) -> dict:
-        """The keyword arguments of :func:`sgldsim.pinn.train_runs` these parameters set."""
+        """The keyword arguments of :func:`sgldsim.pinn.train_pinn_runs` these parameters set."""
         return {"hidden": self.hidden, "steps": self.steps, "block_steps": self.block_steps,
                 "learning_rate": self.learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "n_residual": self.n_residual,
@@ -175,7 +175,7 @@ def _run_group(config, cells):
     p = params[0]  # every parameter but the method and the seed is shared (_group_key)
     problem = pinn.problem(p.problem)
     keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), q.seed) for q in params])
-    runs = pinn.train_runs(problem, [q.method for q in params], keys, **p.training())
+    runs = pinn.train_pinn_runs(problem, [q.method for q in params], keys, **p.training())
     block = p.block_steps
     first_seed = min(q.seed for q in params)
     out = []

@@ -148,9 +148,9 @@ def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
         beta=np.array([params[i].beta for i, _ in runs]),
         sigma=np.array([rules[i][0] for i, _ in runs]))
     seeds = np.array([s for _, s in runs])
-    _, metrics = nn.train_runs("langevin", model, dataset, train_keys[seeds], hyper,
-                               train_labels[seeds], val_labels[seeds], epochs=p.epochs,
-                               batch_size=p.batch_size, weight_decay=p.weight_decay)
+    _, metrics = nn.train_classifier_runs(
+        "langevin", model, dataset, train_keys[seeds], hyper, train_labels[seeds],
+        val_labels[seeds], epochs=p.epochs, batch_size=p.batch_size, weight_decay=p.weight_decay)
     metrics = {name: np.asarray(getattr(metrics, name)) for name in metrics._fields}
     out = [[{"measure": "sigma", "value": sigma}, {"measure": "implied_eta", "value": eta}]
            for sigma, eta in rules]

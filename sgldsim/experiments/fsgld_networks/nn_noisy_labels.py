@@ -260,11 +260,10 @@ def _run_group(config, dataset_name, model_name, cells):
                                                                      strict=True)])
         val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
         hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
-        trained_params, m = nn.train_runs(family, model, dataset, train_keys[seeds], hyper,
-                                          train_labels, val_labels,
-                                          epochs=p.task_epochs(model_name),
-                                          batch_size=p.batch_size,
-                                          weight_decay=p.weight_decay, asam_eta=p.asam_eta)
+        trained_params, m = nn.train_classifier_runs(
+            family, model, dataset, train_keys[seeds], hyper, train_labels, val_labels,
+            epochs=p.task_epochs(model_name), batch_size=p.batch_size,
+            weight_decay=p.weight_decay, asam_eta=p.asam_eta)
         m = jax.tree.map(np.asarray, m)
         for r, member in enumerate(members):
             metrics[member] = {name: float(getattr(m, name)[r]) for name in m._fields}

@@ -43,7 +43,7 @@ from ...distances import (
     radial_wasserstein,
     wasserstein,
 )
-from ...dynamics import fsgld, sgld, simulate
+from ...dynamics import fsgld_sampler, sgld_sampler, simulate
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -219,7 +219,7 @@ def _radial_rows(dim: int, beta: float, sigma: float) -> list[dict]:
 def _run_particles(u, beta: float, sigma: float, x0, params: Params, key) -> dict:
     """Final particles (N, d) float64 of each of :data:`SAMPLERS` (one shared start)."""
     lam = params.step_size
-    samplers = {"sgld": sgld(lam, beta), "fsgld": fsgld(lam, beta, sigma)}
+    samplers = {"sgld": sgld_sampler(lam, beta), "fsgld": fsgld_sampler(lam, beta, sigma)}
     out = {}
     for i, method in enumerate(SAMPLERS):
         result = simulate(jax.random.fold_in(key, i), u, samplers[method], x0, params.n_steps)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ...coupling import coupled_sigma
-from ...dynamics import fsgld, sgld, simulate
+from ...dynamics import fsgld_sampler, sgld_sampler, simulate
 from ...measures import chain_invariant, gibbs_1d
 from ...measures.flatness import (
     MEASURE_NAMES,
@@ -183,7 +183,7 @@ def _particle_rows(u, basin, params: Params, key, landscape_numbers: dict) -> li
     beta = np.array([c[1] for c in cells])
     sigma = np.array([c[2] for c in cells])
     x0 = np.full((n, 1), landscape_numbers["x_sharp"])
-    result = simulate(key, u, fsgld(lam, beta, sigma), x0, n_steps,
+    result = simulate(key, u, fsgld_sampler(lam, beta, sigma), x0, n_steps,
                       record_every=params.record_every)
     x = np.asarray(result.particles[..., 0], dtype=float)  # (cells, records, N)
     inside = (x > basin[0]) & (x < basin[1])
@@ -196,7 +196,7 @@ def _particle_rows(u, basin, params: Params, key, landscape_numbers: dict) -> li
     rows = []
     for i, (method, b, s) in enumerate(cells):
         label = {"part": "particles", "method": method, "beta": b, "sigma": s}
-        sampler = sgld(lam, b) if s == 0 else fsgld(lam, b, s)
+        sampler = sgld_sampler(lam, b) if s == 0 else fsgld_sampler(lam, b, s)
         chain = chain_invariant(u, sampler).mass_of_box(*basin)
         small_step = gibbs_1d(u.smoothed(s) if s > 0 else u, b).mass_of_box(*basin)
         fraction = float(inside[i, -1].mean())
