@@ -7,7 +7,7 @@ simulations and the experiment runner enable 64-bit types only while they run (a
 (see :func:`sgldsim.simulate`), and optimisers keep the dtype of the parameters they update.
 """
 
-from . import optim  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
+from . import optim, verdicts  # noqa: E402  (neural-network optimisers: sgldsim.optim.fsgld, ...)
 from ._version import __version__  # noqa: E402
 from .coupling import coupled_sigma, implied_eta  # noqa: E402
 from .distances import (  # noqa: E402
@@ -49,6 +49,7 @@ from .potentials import __all__ as _potentials_all  # noqa: E402
 __all__ = [
     "__version__",
     "optim",
+    "verdicts",
     "Gibbs",
     "GridMeasure2D",
     "Measure",

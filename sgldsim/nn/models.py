@@ -19,14 +19,15 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-Params = Any
+ParamTree = Any
+"""A pytree of network parameters (any nesting of arrays)."""
 
 
 class Model(NamedTuple):
     """``init(key) -> params``; ``apply(params, x) -> logits`` (float32[n, num_classes])."""
 
-    init: Callable[[jax.Array], Params]
-    apply: Callable[[Params, jax.Array], jax.Array]
+    init: Callable[[jax.Array], ParamTree]
+    apply: Callable[[ParamTree, jax.Array], jax.Array]
 
 
 class _Leaf(NamedTuple):
@@ -36,7 +37,7 @@ class _Leaf(NamedTuple):
     std: float
 
 
-def _gaussian_init(key, spec) -> Params:
+def _gaussian_init(key, spec) -> ParamTree:
     """Parameters shaped as ``spec`` (a pytree of :class:`_Leaf`) from ONE standard normal
     vector ``jax.random.normal(key, (total size,))``, cut in leaf order and scaled by each
     leaf's std (a single draw keeps the compiled program small)."""

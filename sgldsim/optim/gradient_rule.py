@@ -42,9 +42,10 @@ from typing import Any, NamedTuple
 
 import jax
 
-Params = Any
+ParamTree = Any
+"""A pytree of network parameters (any nesting of arrays)."""
 Batch = Any
-Objective = Callable[[Params, Batch], tuple[dict[str, jax.Array], Any]]
+Objective = Callable[[ParamTree, Batch], tuple[dict[str, jax.Array], Any]]
 """``objective(params, batch) -> (terms, aux)``: a loss as named terms (:func:`as_objective`)."""
 
 
@@ -65,7 +66,7 @@ class GradientInfo(NamedTuple):
     aux: Any
 
 
-GradientRule = Callable[[jax.Array, Params, Batch, Objective], tuple[Params, GradientInfo]]
+GradientRule = Callable[[jax.Array, ParamTree, Batch, Objective], tuple[ParamTree, GradientInfo]]
 """``rule(key, params, batch, objective) -> (direction, GradientInfo)``: see the module doc."""
 
 
@@ -87,7 +88,7 @@ def as_objective(loss_fn: Callable, has_aux: bool = False) -> Objective:
     return objective
 
 
-def evaluate_gradient(objective: Objective, params: Params, batch: Batch):
+def evaluate_gradient(objective: Objective, params: ParamTree, batch: Batch):
     """Gradient of the total loss at ``params``: returns ``(grad, GradientInfo)``."""
 
     def total(p):

@@ -10,10 +10,10 @@ import optax
 
 from ._checks import check_nonnegative
 from ._tree import add_scaled, safe_inverse
-from .gradient_rule import GradientRule, Params, evaluate_gradient
+from .gradient_rule import GradientRule, ParamTree, evaluate_gradient
 
 
-def _sharpness_aware(rho, scaling: Callable[[Params], Params] | None) -> GradientRule:
+def _sharpness_aware(rho, scaling: Callable[[ParamTree], ParamTree] | None) -> GradientRule:
     """e = rho T^2 g / |T g| with g = grad L(theta) and T = ``scaling(theta)`` (identity if
     None); direction = grad L(theta + e). Two gradient evaluations."""
 

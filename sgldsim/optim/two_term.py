@@ -19,9 +19,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from .gradient_rule import GradientInfo, GradientRule, Objective, Params
+from .gradient_rule import GradientInfo, GradientRule, Objective, ParamTree
 
-Combination = Callable[[Params, Params], Params]
+Combination = Callable[[ParamTree, ParamTree], ParamTree]
 """``combine(g_1, g_2) -> direction`` on two gradient pytrees of the same structure."""
 
 

@@ -1,5 +1,5 @@
-"""Figures of the flatness experiment (:mod:`.flatness`): heat maps of the flat-basin masses,
-the masses along the coupling, and the particle runs."""
+"""Figures of the flatness experiment (:mod:`sgldsim.experiments.fsgld_theory.flatness`): heat
+maps of the flat-basin masses, the masses along the coupling, and the particle runs."""
 
 from __future__ import annotations
 
