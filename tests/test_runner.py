@@ -510,3 +510,25 @@ def test_save_figure_writes_reproducible_png_and_pdf(tmp_path):
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, second, strict=True))
     with pytest.raises(ValueError, match="no colour for 'adam'"):
         color_for("adam")
+
+
+# --- run folders of the 0.1 layout (experiment modules before they were grouped by paper) -----
+
+
+def test_a_run_folder_naming_an_old_module_path_loads_shows_and_resumes(tmp_path, reference):
+    """A run folder whose config.toml names ``sgldsim.experiments.demo_quadratic`` (the module's
+    path before the experiments were grouped by paper) loads under the new path and resumes with
+    every cell reused and the same results."""
+    old = tmp_path / "old"
+    shutil.copytree(reference.run_dir, old)
+    config_file = old / "config.toml"
+    text = config_file.read_text()
+    new_path = "sgldsim.experiments.fsgld_theory.demo_quadratic"
+    assert f'module = "{new_path}"' in text
+    config_file.write_text(text.replace(new_path, "sgldsim.experiments.demo_quadratic"))
+    record = load_run(old)
+    assert record.finished and record.config.module == new_path
+    again = run_demo(old)
+    assert again.metadata["n_cells_computed"] == 0
+    assert again.metadata["n_cells_reused"] == len(expand_grid(again.config))
+    pd.testing.assert_frame_equal(again.results, reference.results)
