@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ._precision import float64
 from ._version import __version__
+from .verdicts import VERDICTS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -218,7 +219,7 @@ def _figures(args, executor) -> int:
                   for p in result.figures]
         result.results.to_csv(args.out / f"{config.name}_results.csv", index=False)
         counts = {v: sum(x.verdict == v for x in result.summary.verdicts)
-                  for v in ("consistent", "inconsistent", "inconclusive")}
+                  for v in VERDICTS}
         meta = result.metadata
         print(f"{config.name}: {meta['n_cells']} cells ({meta['n_cells_computed']} computed, "
               f"{meta['n_cells_reused']} cached), {len(copied)} figure files, verdicts: "

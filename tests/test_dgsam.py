@@ -18,13 +18,13 @@ from sgldsim import nn
 from sgldsim import optim as so
 from sgldsim.experiments.dgsam import dgsam_toy as toy
 from sgldsim.runner import (
-    VERDICTS,
     ConfigError,
     find_experiment,
     load_experiment,
     resolve_experiment,
     run_experiment,
 )
+from sgldsim.verdicts import VERDICTS
 
 RHO, ALPHA = 0.3, 0.2
 

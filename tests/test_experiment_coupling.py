@@ -8,7 +8,8 @@ import pytest
 from summary_checks import undocumented_columns
 
 from sgldsim.experiments.fsgld_theory.coupling import _curvature_gap, _flatness_verdicts
-from sgldsim.runner import VERDICTS, ConfigError, run_experiment
+from sgldsim.runner import ConfigError, run_experiment
+from sgldsim.verdicts import VERDICTS
 
 TINY = ("grid.beta=[10.0, 1000.0, 100000.0]", 'grid.sigma_rule=["eta=0.5", "sigma=0.1"]',
         "params.dims=[1, 4]", "params.fit_from_beta=10.0")

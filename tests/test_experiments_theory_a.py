@@ -14,7 +14,8 @@ from sgldsim.measures import gibbs_1d
 from sgldsim.measures.flatness import flat_masses
 from sgldsim.measures.stationary import basin_minimum
 from sgldsim.potentials.catalogue import landscape
-from sgldsim.runner import VERDICTS, ConfigError, run_experiment
+from sgldsim.runner import ConfigError, run_experiment
+from sgldsim.verdicts import VERDICTS
 
 FLATNESS_TINY = (
     "params.betas=[2.0, 200.0]", "params.sigmas=[0.03, 0.1]", "params.coupling_etas=[0.5]",

@@ -35,7 +35,8 @@ from sgldsim.measures.stationary import (
 )
 from sgldsim.potentials import Quadratic
 from sgldsim.potentials.catalogue import landscape
-from sgldsim.runner import VERDICTS, ConfigError, run_experiment
+from sgldsim.runner import ConfigError, run_experiment
+from sgldsim.verdicts import VERDICTS
 
 TINY = {
     "convergence": ["params.n_particles=300", "params.n_steps=1500", "params.n_records=21",

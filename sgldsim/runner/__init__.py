@@ -55,9 +55,10 @@ A module defines::
   ``results.parquet``) is tidy: columns ``cell_id, <grid params>, <labels>, measure, value``,
   one row per cell and measurement, in grid order.
 - ``Summary(table, fitted, verdicts)`` with ``verdicts`` a list of ``(claim, verdict, reason)``
-  and verdict one of "consistent", "inconsistent", "inconclusive", and ``legend`` a dict
-  explaining every column of the table (printed under it). A claim the grid cannot resolve is
-  "inconclusive", with the reason.
+  and verdict one of "consistent", "inconsistent", "inconclusive", "untestable"
+  (:mod:`sgldsim.verdicts`), and ``legend`` a dict explaining every column of the table (printed
+  under it). A claim the grid cannot resolve is "inconclusive", one the data could not have
+  violated "untestable", always with the reason.
 - :func:`cells_table` turns ``results`` into one row per cell with a column per measure.
 - ``figures`` runs inside :func:`sgldsim.figures.paper_style`; use
   :func:`sgldsim.figures.new_figure` and :func:`sgldsim.figures.save_figure`.
@@ -103,12 +104,11 @@ from .run import (
     resolve_experiment,
     run_experiment,
 )
-from .summary import VERDICTS, Summary, Verdict
+from .summary import Summary
 from .tables import cells_table
 
 __all__ = [
     "THREAD_LIMITS",
-    "VERDICTS",
     "Cell",
     "ChunkTask",
     "ConfigError",
@@ -122,7 +122,6 @@ __all__ = [
     "RunResult",
     "SerialExecutor",
     "Summary",
-    "Verdict",
     "apply_overrides",
     "cell_id",
     "cell_key",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-VERDICTS = ("consistent", "inconsistent", "inconclusive")
-"""The verdicts a claim can get."""
+from ..verdicts import VERDICTS, Verdict
 
 UPPER_BOUND = (
     "an upper bound W <= C x^(-b) with an unknown constant C is consistent with the data when the\n"
@@ -15,14 +13,6 @@ UPPER_BOUND = (
     "errors), inconsistent when it is smaller, and inconclusive when the grid cannot resolve it\n"
     "(too few cells above the floor, or the regime the claim needs is not reached)")
 """What "consistent" means for the paper's upper bounds; experiments add it to their legend."""
-
-
-class Verdict(NamedTuple):
-    """A claim, whether the simulation is consistent with it, and why (numbers that ran)."""
-
-    claim: str
-    verdict: str
-    reason: str
 
 
 def signed_verdict(mean: float, stderr: float, z: float, expect: str = "below") -> str:
@@ -42,8 +32,9 @@ class Summary:
     Attributes:
       table: the results table as text (e.g. ``DataFrame.to_string``).
       fitted: fitted quantities by name, e.g. ``{"w2_exponent": 0.48}``.
-      verdicts: ``Verdict(claim, verdict, reason)`` with verdict one of
-        "consistent", "inconsistent", "inconclusive"; plain 3-tuples are accepted.
+      verdicts: :class:`sgldsim.verdicts.Verdict` ``(claim, verdict, reason)`` with verdict
+        one of :data:`sgldsim.verdicts.VERDICTS` ("consistent", "inconsistent", "inconclusive",
+        "untestable"); plain 3-tuples are accepted.
       legend: what each column of the table (or any other term) means, by name; printed
         under the table.
     """

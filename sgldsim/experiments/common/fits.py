@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...figures.style import PowerLawFit, fit_power_law
-from ...runner.summary import Verdict
+from ...verdicts import Verdict
 
 FIT_SE_LIMIT = 5.0
 STEP_SIZE_EXPONENTS = {1: 0.5, 2: 0.25}  # Thm 3.5: W1 = O(lam^(1/2)), W2 = O(lam^(1/4))

@@ -32,16 +32,9 @@ import pandas as pd
 
 from ... import pinn
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import (
-    Cell,
-    ConfigError,
-    ExperimentConfig,
-    ExperimentParams,
-    Summary,
-    Verdict,
-    cell_values,
-)
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...runner.summary import signed_verdict
+from ...verdicts import Verdict
 from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 27

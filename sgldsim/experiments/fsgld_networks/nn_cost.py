@@ -38,7 +38,8 @@ from ... import nn, optim
 from ..._random import tree_normal_pair
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cell_values
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
+from ...verdicts import Verdict
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,

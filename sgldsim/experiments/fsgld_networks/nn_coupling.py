@@ -20,15 +20,8 @@ import pandas as pd
 from ... import nn
 from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import (
-    Cell,
-    ConfigError,
-    ExperimentConfig,
-    Summary,
-    Verdict,
-    cell_values,
-    cells_table,
-)
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values, cells_table
+from ...verdicts import Verdict
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,

@@ -39,8 +39,9 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from ... import nn
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict, cell_values
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
 from ...runner.summary import signed_verdict
+from ...verdicts import Verdict
 from ..common.nn_setup import (
     WIDTHS,
     NetworkParams,

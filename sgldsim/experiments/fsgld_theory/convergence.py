@@ -31,8 +31,9 @@ import pandas as pd
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...measures.stationary import ORDERS
 from ...potentials.catalogue import landscape
-from ...runner import Cell, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ExperimentConfig, Summary
 from ...runner.summary import UPPER_BOUND
+from ...verdicts import Verdict
 from ..common.fits import (
     FIT_SE_LIMIT,
     STEP_SIZE_EXPONENTS,

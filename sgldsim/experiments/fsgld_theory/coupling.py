@@ -39,11 +39,11 @@ from ...runner import (
     ExperimentConfig,
     ExperimentParams,
     Summary,
-    Verdict,
     cell_values,
     cells_table,
 )
 from ...runner.summary import UPPER_BOUND
+from ...verdicts import Verdict
 from ..common.checks import check_coupling_betas
 
 CHUNK_SIZE = 8

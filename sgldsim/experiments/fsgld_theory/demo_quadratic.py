@@ -37,10 +37,10 @@ from ...runner import (
     ExperimentConfig,
     ExperimentParams,
     Summary,
-    Verdict,
     cell_values,
     cells_table,
 )
+from ...verdicts import Verdict
 
 CHUNK_SIZE = 4
 

@@ -60,10 +60,10 @@ from ...runner import (
     ExperimentConfig,
     ExperimentParams,
     Summary,
-    Verdict,
     cell_values,
     cells_table,
 )
+from ...verdicts import Verdict
 from ..common.checks import check_coupling_betas
 
 CHUNK_SIZE = 1

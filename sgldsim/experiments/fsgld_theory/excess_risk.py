@@ -42,8 +42,9 @@ from ...figures.style import (
 )
 from ...measures.stationary import basin_measure, global_minimum, stable_interval
 from ...potentials.catalogue import landscape
-from ...runner import Cell, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ExperimentConfig, Summary
 from ...runner.summary import UPPER_BOUND
+from ...verdicts import Verdict
 from ..common.fits import (
     FIT_SE_LIMIT,
     decay_rate_verdict,

@@ -44,15 +44,8 @@ from ...measures.flatness import (
     sharp_flat_minima,
 )
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import (
-    Cell,
-    ConfigError,
-    ExperimentConfig,
-    ExperimentParams,
-    Summary,
-    Verdict,
-    cell_values,
-)
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
+from ...verdicts import Verdict
 from .flatness_figures import flatness_figures
 
 CHUNK_SIZE = 1

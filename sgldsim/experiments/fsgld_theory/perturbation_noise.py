@@ -45,15 +45,8 @@ from ...measures import gibbs_1d
 from ...measures.stationary import basin_measure, basin_minimum, chain_law, distance
 from ...potentials import Quadratic
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import (
-    Cell,
-    ConfigError,
-    ExperimentConfig,
-    ExperimentParams,
-    Summary,
-    Verdict,
-    cell_values,
-)
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
+from ...verdicts import Verdict
 
 CHUNK_SIZE = 5
 QUADRATIC_EDGES = 20_001

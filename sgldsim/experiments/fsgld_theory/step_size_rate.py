@@ -40,8 +40,9 @@ from ...figures.style import (
 )
 from ...measures.stationary import ORDERS, between_basin_w2
 from ...potentials.catalogue import FLAT_BASIN, landscape
-from ...runner import Cell, ConfigError, ExperimentConfig, Summary, Verdict
+from ...runner import Cell, ConfigError, ExperimentConfig, Summary
 from ...runner.summary import UPPER_BOUND
+from ...verdicts import Verdict
 from ..common.fits import FIT_SE_LIMIT, STEP_SIZE_EXPONENTS, exponent_verdict
 from ..common.particle_runs import (
     ParticleRunParams,
