@@ -9,7 +9,9 @@ decided it, next to the fitted quantities:
 - :func:`power_law_bound`: "y = O(x^q)" as x -> 0 or x -> infinity (Thm 3.5: W1 = O(lam^(1/2)),
   W2 = O(lam^(1/4)); Thm 3.8; Prop. 3.4; docs/theory.md §4);
 - :func:`paired_comparison`: "method a beats method b" from paired runs, with a between-unit
-  (random-effects) standard error when the runs come from several test domains, tasks or cells.
+  (random-effects) standard error when the runs come from several test domains, tasks or cells;
+- :func:`matches_reference`: "each measured value equals its exact reference" (a simulation
+  against a closed form or an exact law, cell by cell).
 
 A verdict is one of :data:`VERDICTS`:
 
@@ -37,9 +39,11 @@ __all__ = [
     "ExponentialDecay",
     "PowerLawBound",
     "PairedComparison",
+    "ReferenceMatch",
     "exponential_decay",
     "power_law_bound",
     "paired_comparison",
+    "matches_reference",
 ]
 
 VERDICTS = ("consistent", "inconsistent", "inconclusive", "untestable")
@@ -124,6 +128,24 @@ class PairedComparison(NamedTuple):
     dof: int
     n_pairs: int
     n_units: int
+
+
+class ReferenceMatch(NamedTuple):
+    """What :func:`matches_reference` concludes and computes.
+
+    Attributes:
+      verdict: the :class:`Verdict`.
+      z: (value - reference) / stderr per value (nan where any of the three is not finite).
+      threshold: the |z| (or z, one-sided) beyond which a value contradicts the claim.
+      worst: index of the value with the largest |z| (or z, one-sided); -1 when none is finite.
+      n: values compared (all three finite, stderr > 0).
+    """
+
+    verdict: Verdict
+    z: np.ndarray
+    threshold: float
+    worst: int
+    n: int
 
 
 def _vector(name: str, values, size: int | None = None) -> np.ndarray:
@@ -562,3 +584,75 @@ def paired_comparison(a, b, *, units=None, direction: str = "a > b", level: floa
               f"{dropped}" + (f"; equivalence margin {margin:g}" if margin is not None else ""))
     return PairedComparison(Verdict(claim, verdict, reason), mean, stderr, (low, high), dof,
                             n_pairs, k)
+
+
+def matches_reference(values, reference, stderr, *, side: str = "two-sided",
+                      level: float = 0.01, claim: str | None = None) -> ReferenceMatch:
+    """Test "each value equals its reference" (one comparison per cell, all judged together).
+
+    z_i = (values_i - reference_i) / stderr_i, with ``reference`` exact (a closed form, an exact
+    law's expectation, a noise floor's mean) and ``stderr`` the standard error of ``values`` (of
+    the difference, when the reference is itself estimated).
+
+    Null hypothesis: every value equals its reference up to independent, approximately normal
+    errors of the stated standard errors (valid for the Monte Carlo means and variances of many
+    iid particles the experiments compare).
+
+    Threshold: with m values compared, k is the 1 - level / (2 m) quantile of the normal
+    (``side="two-sided"``: a deviation either way contradicts the claim) or its 1 - level / m
+    quantile (``side="above"``: only values above the reference contradict it, e.g. a distance
+    that must have come down to its noise floor). "inconsistent" when some |z_i| (z_i) exceeds k:
+    by Bonferroni's inequality the false-alarm rate over all m comparisons is at most ``level``
+    (default 0.01: an "inconsistent" says a simulation disagrees with an exact law, so false
+    alarms are kept rare). "consistent" otherwise; "inconclusive" when no value can be compared.
+
+    Power: a single cell off by delta standard errors is caught with probability 0.9 when
+    delta >= k + 1.28 (m = 8, level 0.01: k = 3.23, so 4.5 SE); the reason states this size in
+    each verdict, so a "consistent" says which deviations were excluded.
+
+    Args:
+      values: the measured values (1-D).
+      reference: the exact values (a number or one per value).
+      stderr: the standard error of each value (a number or one per value).
+      side: "two-sided" or "above".
+      level: the false-alarm rate of "inconsistent" over all the values together.
+      claim: the claim's text; default "the values equal their references".
+
+    Returns:
+      A :class:`ReferenceMatch`: the verdict, the z-scores, the threshold, the worst index and
+      the number of values compared.
+
+    References:
+      docs/theory.md §4 ("What consistent means for an upper bound") and §5 (closed forms);
+      Bonferroni's inequality for the m simultaneous comparisons.
+    """
+    if side not in ("two-sided", "above"):
+        raise ValueError(f"side={side!r} is not allowed; allowed: 'two-sided', 'above'")
+    _check_level(level)
+    claim = "the values equal their references" if claim is None else claim
+    values = _vector("values", values)
+    reference = _per_point("reference", reference, values.size)
+    se = _per_point("stderr", stderr, values.size)
+    usable = np.isfinite(values) & np.isfinite(reference) & np.isfinite(se) & (se > 0)
+    z = np.full(values.size, np.nan)
+    z[usable] = (values[usable] - reference[usable]) / se[usable]
+    m = int(usable.sum())
+    if m == 0:
+        return ReferenceMatch(Verdict(claim, "inconclusive", (
+            f"none of {values.size} values has a finite value, reference and positive standard "
+            "error")), z, np.nan, -1, 0)
+    tail = level / (2 * m) if side == "two-sided" else level / m
+    k = float(stats.norm.ppf(1 - tail))
+    score = np.where(usable, np.abs(z) if side == "two-sided" else z, -np.inf)
+    worst = int(np.argmax(score))
+    beyond = int((score > k).sum())
+    shown = "|z|" if side == "two-sided" else "z"
+    reason = (f"max {shown} = {score[worst]:.2f} over {m} values (at index {worst}: "
+              f"{values[worst]:.5g} vs {reference[worst]:.5g} +- {se[worst]:.2g}); threshold "
+              f"{k:.2f} (level {level:g} over all {m}, Bonferroni, {side}); a single value off "
+              f"by {k + 1.28:.1f} SE is caught with probability 0.9")
+    if beyond:
+        return ReferenceMatch(Verdict(claim, "inconsistent",
+                                      f"{beyond} beyond the threshold: {reason}"),
+                              z, k, worst, m)
+    return ReferenceMatch(Verdict(claim, "consistent", reason), z, k, worst, m)

@@ -15,10 +15,10 @@ from summary_checks import undocumented_columns
 
 from sgldsim.distances import wasserstein
 from sgldsim.experiments.common.fits import (
-    exponent_verdict,
-    exponential_rate,
+    FAST_EFOLDS,
+    ballistic_end,
+    decay_verdict,
     settling_verdict,
-    transient_window,
 )
 from sgldsim.experiments.fsgld_theory.perturbation_noise import (
     harmonic_relative_w2,
@@ -36,7 +36,7 @@ from sgldsim.measures.stationary import (
 from sgldsim.potentials import Quadratic
 from sgldsim.potentials.catalogue import landscape
 from sgldsim.runner import ConfigError, run_experiment
-from sgldsim.verdicts import VERDICTS
+from sgldsim.verdicts import VERDICTS, exponential_decay, matches_reference
 
 TINY = {
     "convergence": ["params.n_particles=300", "params.n_steps=1500", "params.n_records=21",
@@ -105,18 +105,13 @@ def test_chain_invariant_matches_the_quadratic_closed_form(lam, sigma2_beta):
     assert closed / pi_f.std == pytest.approx(harmonic_relative_w2(x, lam * a), rel=1e-3)
 
 
-def test_exponential_rate_recovers_a_known_rate():
-    """y = D e^(-r t) + noise that overshoots below zero: the fit over the last excursion
-    (|y| above 3 noise levels) recovers r within 5 standard errors."""
-    rng = np.random.default_rng(0)
-    t = np.linspace(0, 10, 200)
-    noise = 0.002
-    y = 5 * np.exp(-8 * t) - 0.3 * np.exp(-0.7 * t) + noise * rng.standard_normal(t.size)
-    fit = exponential_rate(t, y, noise)
-    assert fit is not None and fit.n >= 20
-    assert abs(fit.rate - 0.7) < 5 * fit.stderr + 0.05
-    window = transient_window(y, noise)
-    assert np.all(y[window] < 0)  # the slow excursion, not the fast positive start
+def test_ballistic_end_is_five_efolds_in_the_well_reached_from_x0():
+    """The double well's minima have u''(-1) = 320/9 and u''(1) = 32/9: from x0 = 2 the block
+    slides into the flat well at +1, from x0 = -2 into the sharp one at -1."""
+    u = landscape("sharp-flat-double-well")
+    assert ballistic_end(u, 2.0) == pytest.approx(FAST_EFOLDS / (32 / 9), rel=1e-3)
+    assert ballistic_end(u, -2.0) == pytest.approx(FAST_EFOLDS / (320 / 9), rel=1e-3)
+    assert ballistic_end(u, 0.5) == pytest.approx(FAST_EFOLDS / (32 / 9), rel=1e-3)
 
 
 def test_distance_is_wasserstein_and_finite_for_chain_laws():
@@ -171,16 +166,25 @@ def test_bad_values_are_rejected(tmp_path, name, override, fragment):
 @pytest.mark.parametrize("z, left, expected", [
     ([1.0, -2.0], [np.nan, 0.3], "consistent"),
     ([9.0, 1.0], [0.2, np.nan], "inconsistent"),     # failing although the transient is gone
-    ([9.0, 1.0], [4.0, np.nan], "inconclusive"),     # failing while the transient is still 4 > 1
+    ([9.0, 1.0], [4.0, np.nan], "inconclusive"),     # failing while the transient is still 4 > k
     ([9.0, 7.0], [4.0, 0.1], "inconsistent"),        # one failing cell has settled
 ])
 def test_settling_verdict_separates_a_short_run_from_a_wrong_level(z, left, expected):
-    assert settling_verdict("settles", z, left, 1.0, "detail").verdict == expected
+    match = matches_reference(np.asarray(z), 0.0, 1.0, side="above")  # threshold 2.81 (m = 2)
+    assert settling_verdict(match, left, 1.0, "detail", side="above").verdict == expected
 
 
-def test_exponent_verdict_reports_the_measured_over_bound_ratio():
-    lam = np.array([1e-3, 2e-3, 4e-3, 8e-3])
-    verdict, fit = exponent_verdict("W1 = O(lam^0.5)", lam, 3.0 * lam, 0.5)
-    assert verdict.verdict == "consistent" and fit.exponent == pytest.approx(1.0)
-    assert "(ratio 2)" in verdict.reason
-    assert exponent_verdict("W", lam, lam**0.2, 0.5)[0].verdict == "inconsistent"
+def test_decay_verdict_combines_the_step_sizes():
+    """One exponential_decay per step size: all consistent -> consistent; one inconsistent ->
+    inconsistent; one unresolved -> inconclusive. Rates are reported as c = factor x rate."""
+    t = np.linspace(0.0, 10.0, 40)
+    rng = np.random.default_rng(3)
+    fit = lambda y: exponential_decay(t, y + 0.001 * rng.standard_normal(t.size), floor=0.0,
+                                      y_stderr=0.001)
+    good, slow = fit(np.exp(-0.5 * t)), fit((1 + t) ** -1.0)
+    flat = exponential_decay(t, np.full(t.size, 1e-4), floor=0.0, y_stderr=0.001)
+    lam = [0.1, 0.2]
+    both = decay_verdict("decays", lam, [good, good], rate_factor=2)
+    assert both.verdict == "consistent" and "c = 1.00" in both.reason
+    assert decay_verdict("decays", lam, [good, slow], rate_factor=2).verdict == "inconsistent"
+    assert decay_verdict("decays", lam, [good, flat], rate_factor=2).verdict == "inconclusive"

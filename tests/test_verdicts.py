@@ -297,3 +297,57 @@ def test_paired_comparison_covers_with_random_unit_effects(k):
         pooled_covers += abs(d.mean() - 0.5) <= 1.96 * d.std(ddof=1) / np.sqrt(d.size)
     assert abs(_covers(results, 0.5) - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / N_COVER)
     assert pooled_covers / N_COVER < 0.5  # the case is one where pooling under-covers
+
+
+# --- matches_reference --------------------------------------------------------------------------
+
+def test_matches_reference_docstring_states_null_threshold_and_power():
+    doc = verdicts.matches_reference.__doc__
+    for part in ("Null hypothesis", "Threshold", "Power", "Args:", "Returns:", "References:"):
+        assert part in doc, part
+
+
+@pytest.mark.parametrize("side", ["two-sided", "above"])
+def test_matches_reference_sides(side):
+    ref, se = np.ones(6), np.full(6, 0.01)
+    assert verdicts.matches_reference(ref + 0.005, ref, se, side=side).verdict.verdict == (
+        "consistent")
+    high = ref.copy()
+    high[2] += 0.06  # 6 SE above
+    assert verdicts.matches_reference(high, ref, se, side=side).verdict.verdict == "inconsistent"
+    low = ref.copy()
+    low[2] -= 0.06  # 6 SE below: only a two-sided claim is contradicted
+    expected = "inconsistent" if side == "two-sided" else "consistent"
+    assert verdicts.matches_reference(low, ref, se, side=side).verdict.verdict == expected
+
+
+def test_matches_reference_needs_values_and_names_bad_input():
+    nothing = verdicts.matches_reference([np.nan], [1.0], [0.1])
+    assert nothing.verdict.verdict == "inconclusive" and nothing.n == 0
+    with pytest.raises(ValueError, match="side='both' is not allowed"):
+        verdicts.matches_reference([1.0], [1.0], [0.1], side="both")
+
+
+@pytest.mark.parametrize("side", ["two-sided", "above"])
+def test_matches_reference_false_alarm_rate(side):
+    """Null data (8 cells, z ~ N(0, 1)): "inconsistent" at most at the level (Bonferroni)."""
+    rng = np.random.default_rng(11)
+    level, m, n = 0.05, 8, 4 * N_NULL
+    hits = sum(verdicts.matches_reference(rng.standard_normal(m), 0.0, 1.0, side=side,
+                                          level=level).verdict.verdict == "inconsistent"
+               for _ in range(n))
+    assert hits / n <= _rate_margin(level, n)
+    assert hits / n >= 0.6 * level  # Bonferroni with 8 independent cells is nearly exact
+
+
+def test_matches_reference_power_as_documented():
+    """One cell off by k + 1.28 SE is caught in about 90 % of data sets."""
+    rng = np.random.default_rng(12)
+    m, level = 8, 0.01
+    k = verdicts.matches_reference(np.zeros(m), 0.0, 1.0, level=level).threshold
+    shift = np.zeros(m)
+    shift[0] = k + 1.28
+    hits = np.mean([verdicts.matches_reference(shift + rng.standard_normal(m), 0.0, 1.0,
+                                               level=level).verdict.verdict == "inconsistent"
+                    for _ in range(N_NULL)])
+    assert 0.85 <= hits <= 0.95

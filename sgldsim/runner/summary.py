@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from ..verdicts import VERDICTS, Verdict
 
 UPPER_BOUND = (
-    "an upper bound W <= C x^(-b) with an unknown constant C is consistent with the data when the\n"
-    "measured decay exponent is at least b (ratio measured/bound exponent >= 1, within 5 standard\n"
-    "errors), inconsistent when it is smaller, and inconclusive when the grid cannot resolve it\n"
-    "(too few cells above the floor, or the regime the claim needs is not reached)")
+    "an upper bound y = O(x^q) with an unknown constant is judged on its rate\n"
+    "(sgldsim.verdicts.power_law_bound): inconsistent when the measured exponent lies on the\n"
+    "wrong side of q beyond the one-sided level-0.01 quantile of its error (normal with known\n"
+    "errors, Student's t from the fit's residuals); consistent when the data exclude, at that\n"
+    "level, a violation of q's full size; untestable when the design could not show a violating\n"
+    "exponent (the reason says why, e.g. a negative term under an upper bound); inconclusive\n"
+    "otherwise (too few points above the floor, errors too large, the regime not reached). An\n"
+    "exponential transient (sgldsim.verdicts.exponential_decay) is inconsistent when\n"
+    "log(y - floor) is convex in t (slower than exponential: a power law, 1 / log t) or\n"
+    "y - floor grows, at level 0.01 over the step sizes")
 """What "consistent" means for the paper's upper bounds; experiments add it to their legend."""
 
 

@@ -1,151 +1,116 @@
-"""Fits behind the verdicts of the theory experiments: power-law exponents against a bound's, and
-exponential decay rates of a transient (docs/theory.md §4: Thm 3.5 and Thm 3.8 of the fSGLD paper).
+"""Shared pieces of the theory experiments' verdicts (docs/theory.md §4: Thm 3.5 and Thm 3.8 of the
+fSGLD paper): the bound's exponents, where a transient's exponential phase starts (from the
+design, never from the values), and how per-step-size and per-cell tests combine into one verdict.
 
-A bound y = O(x^q) is an upper bound: a measured exponent p >= q (within FIT_SE_LIMIT standard
-errors) is consistent with it; a smaller one, beyond the errors, is not.
+The tests themselves are :mod:`sgldsim.verdicts`' (:func:`~sgldsim.verdicts.exponential_decay`,
+:func:`~sgldsim.verdicts.power_law_bound`, :func:`~sgldsim.verdicts.matches_reference`); every
+threshold is a level of one of them.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from ...figures.style import PowerLawFit, fit_power_law
-from ...verdicts import Verdict
+from ...verdicts import ExponentialDecay, ReferenceMatch, Verdict
 
-FIT_SE_LIMIT = 5.0
-STEP_SIZE_EXPONENTS = {1: 0.5, 2: 0.25}  # Thm 3.5: W1 = O(lam^(1/2)), W2 = O(lam^(1/4))
-"""Standard errors of slack allowed before a fitted exponent or rate counts as inconsistent."""
-MIN_FIT_POINTS = 3
+STEP_SIZE_EXPONENTS = {1: 0.5, 2: 0.25}
+"""Thm 3.5: W1 = O(lam^(1/2)), W2 = O(lam^(1/4)) as lam -> 0."""
+LEVEL = 0.01
+"""The false-alarm rate of an "inconsistent" over all the cells a claim covers together (each
+of m per-cell tests runs at LEVEL / m: Bonferroni)."""
+FAST_EFOLDS = 5.0
+"""e-folds of the motion inside the first well before an exponential transient's window opens."""
 
 
-def exponent_verdict(claim: str, x, y, bound: float, floor=None,
-                     what: str = "points") -> tuple[Verdict, PowerLawFit | None]:
-    """Fit y ~ C x^p over the usable points and compare p with the bound's exponent q.
+def ballistic_end(potential, x0: float) -> float:
+    """The time lam k at which the ballistic phase of a 1-D chain started at x0 is over:
+    FAST_EFOLDS / u''(x_well), x_well the local minimum the gradient flow from x0 reaches.
 
-    Usable: finite and positive y, and y > 3 * floor where a floor (noise or quadrature level, a
-    number or one per point) is given: below it y measures the floor, not the bias.
+    Particles started at one point first slide into that well as a block and relax inside it
+    at rate u''(x_well) (mean) or 2 u''(x_well) (spread); what is left afterwards (exp(-5): under
+    1 %) is the slow transient between the wells that Thm 3.5's and Thm 3.8's first terms bound.
+    The window of :func:`~sgldsim.verdicts.exponential_decay` starts here: a choice made from
+    the design (landscape and start), not from the values, so it cannot select a falling
+    segment.
+
+    Args:
+      potential: a 1-D :class:`~sgldsim.potentials.Potential`.
+      x0: the particles' start.
 
     Returns:
-      (verdict, fit): "consistent" if p >= q - FIT_SE_LIMIT * se(p), "inconsistent" otherwise,
-      "inconclusive" with fewer than MIN_FIT_POINTS usable points (fit is then None).
+      The start of the window in units of lam k.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    usable = np.isfinite(y) & (y > 0)
-    if floor is not None:
-        usable &= y > 3.0 * np.broadcast_to(np.asarray(floor, dtype=float), y.shape)
-    if usable.sum() < MIN_FIT_POINTS:
-        return Verdict(claim, "inconclusive",
-                       f"only {usable.sum()} of {y.size} {what} are usable (finite, positive"
-                       f"{', above 3x the floor' if floor is not None else ''}); "
-                       f"a fit needs {MIN_FIT_POINTS}"), None
-    fit = fit_power_law(x[usable], y[usable])
-    ok = fit.exponent >= bound - FIT_SE_LIMIT * fit.stderr
-    return Verdict(claim, "consistent" if ok else "inconsistent",
-                   f"measured exponent {fit.exponent:.3f} +- {fit.stderr:.3f} over {usable.sum()} "
-                   f"{what} vs the bound's {bound:g} (ratio {fit.exponent / bound:.3g})"), fit
+    value = lambda x: np.asarray(potential.value(np.asarray(x, dtype=float)[:, None]))
+    h = 1e-3
+    downhill = -1.0 if value([x0 + h])[0] > value([x0 - h])[0] else 1.0
+    path = x0 + downhill * h * np.arange(200_000)  # up to 200 length units downhill
+    u = value(path)
+    rises = np.flatnonzero(np.diff(u) >= 0)
+    if not rises.size:
+        raise ValueError(f"x0={x0}: no minimum within 200 length units downhill")
+    well = path[rises[0]]
+    curvature = float(np.asarray(potential.laplacian(np.array([[well]])))[0])
+    return FAST_EFOLDS / curvature
 
 
-class RateFit(NamedTuple):
-    """|y| ≈ D exp(-rate t) on the transient window [t_start, t_end] (``n`` points)."""
+def decay_verdict(claim: str, step_sizes, fits: list[ExponentialDecay], rate_factor: float
+                  ) -> Verdict:
+    """One verdict on "the transient decays exponentially at every step size" from one
+    :func:`~sgldsim.verdicts.exponential_decay` per step size (each at level LEVEL / m).
 
-    rate: float
-    stderr: float
-    prefactor: float
-    n: int
-    t_start: float
-    t_end: float
-
-
-def transient_window(y, floor: float, factor: float = 3.0) -> np.ndarray:
-    """Indices of the last exponential transient of a series y_0, y_1, ... relaxing to 0.
-
-    The transient is the last run of at least MIN_FIT_POINTS consecutive points with |y| above
-    ``factor * floor`` and one sign (a relaxation may overshoot: the excess risk first falls
-    from above, then returns from below on the slow, barrier-crossing time scale), cut to start
-    at its first point at or below half its largest |y|: the turnaround, or the initial
-    ballistic phase where the law still moves as a block, is not exponential.
+    "inconsistent" when one step size's decay is (slower than exponential or growing),
+    "consistent" when every step size's is, "inconclusive" otherwise. The rates are reported as
+    c = ``rate_factor`` x the fitted rate (2 for Thm 3.5's exp(-c lam k / 2), 4 for Thm 3.8's
+    exp(-c lam k / 4)) with the slowest, the common rate c_min.
     """
-    y = np.asarray(y, dtype=float)
-    above = np.abs(y) > factor * floor
-    run_id = np.cumsum(np.concatenate([[1], (np.diff(np.sign(y)) != 0) | ~above[1:]
-                                       | ~above[:-1]]))
-    runs = [np.flatnonzero((run_id == r) & above) for r in np.unique(run_id[above])]
-    runs = [r for r in runs if r.size >= MIN_FIT_POINTS]
-    if not runs:
-        return np.arange(0)
-    run = runs[-1]
-    peak = run[int(np.argmax(np.abs(y[run])))]
-    start = np.flatnonzero((run >= peak) & (np.abs(y[run]) <= 0.5 * abs(y[peak])))
-    return run[start[0]:] if start.size else np.arange(0)
+    lam = np.asarray(step_sizes, dtype=float)
+    labels = [f.verdict.verdict for f in fits]
+    listed = "; ".join(
+        f"lam={a:g}: {f.verdict.verdict}, c = {rate_factor * f.rate:.3f} +- "
+        f"{rate_factor * f.rate_stderr:.3f}, curvature of log {f.curvature:.3g} +- "
+        f"{f.curvature_stderr:.2g} over {f.n} records in lam k [{f.t_start:.3g}, {f.t_end:.3g}]"
+        for a, f in zip(lam, fits, strict=True))
+    rates = np.array([rate_factor * f.rate for f in fits])
+    common = ""
+    if np.isfinite(rates).any():
+        slowest = int(np.nanargmin(rates))
+        common = (f"; common rate c_min = {rates[slowest]:.3f} (at lam={lam[slowest]:g})")
+    verdict = ("inconsistent" if "inconsistent" in labels else
+               "consistent" if all(v == "consistent" for v in labels) else "inconclusive")
+    return Verdict(claim, verdict, (
+        f"{listed}{common}; each step size tested for convexity of log(excess) (slower than "
+        f"exponential) and growth at level {LEVEL:g}/{len(fits)} (family-wise {LEVEL:g})"))
 
 
-def exponential_rate(t, y, floor: float) -> RateFit | None:
-    """Least-squares fit of log |y| = log D - rate t over :func:`transient_window`; None when
-    the window has fewer than MIN_FIT_POINTS points. The rate's standard error is OLS's."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    window = transient_window(y, floor)
-    if window.size < MIN_FIT_POINTS:
-        return None
-    tw, log_y = t[window], np.log(np.abs(y[window]))
-    centred = tw - tw.mean()
-    slope = float(centred @ (log_y - log_y.mean()) / (centred @ centred))
-    residuals = log_y - log_y.mean() - slope * centred
-    dof = window.size - 2
-    stderr = float(np.sqrt(residuals @ residuals / dof / (centred @ centred))) if dof else np.nan
-    return RateFit(-slope, stderr, float(np.exp(log_y.mean() - slope * tw.mean())), window.size,
-                   float(tw[0]), float(tw[-1]))
+def transient_left(t_end: float, excess_at_end: float, rate: float, t) -> np.ndarray:
+    """What a fitted exponential transient still predicts at times t: the excess at the window's
+    last point, decayed at the fitted rate (nan when no fit ran)."""
+    return excess_at_end * np.exp(-rate * (np.asarray(t, dtype=float) - t_end))
 
 
-def decay_rate_verdict(claim: str, step_sizes, rates, stderrs, n_points) -> Verdict:
-    """Verdict on "the transient decays exponentially in lam k, at a rate c common to all step
-    sizes" from one fitted rate per step size (nan: no transient window).
+def settling_verdict(match: ReferenceMatch, left, stderr, detail: str, side: str) -> Verdict:
+    """A :func:`~sgldsim.verdicts.matches_reference` verdict on "the particles settle on the
+    stationary level", told apart from a run that is too short.
 
-    Consistent if every rate exceeds FIT_SE_LIMIT standard errors (then c_min = the slowest is a
-    common rate); inconsistent if one is below -FIT_SE_LIMIT standard errors (growth);
-    inconclusive otherwise (a window missing, or a rate not resolved from 0).
+    ``left``: what each compared value's fitted transient still predicts (nan: no transient
+    was fitted, i.e. none stood above the floor); ``stderr``: the standard errors the match
+    used; ``side``: the match's side. A value beyond the match's threshold whose transient alone
+    still exceeds that threshold (left > threshold x stderr) shows only that the run stops
+    early: if every failing value is such, the verdict is "inconclusive" (more steps needed),
+    otherwise it stays.
     """
-    lam, c, se = (np.asarray(v, dtype=float) for v in (step_sizes, rates, stderrs))
-    listed = ", ".join(f"lam={a:g}: {b:.3f} +- {e:.3f} ({int(n)} records)"
-                       for a, b, e, n in zip(lam, c, se, n_points, strict=True))
-    if np.isnan(c).any():
-        return Verdict(claim, "inconclusive", f"no transient of >= {MIN_FIT_POINTS} records "
-                       f"above 3x the floor for lam in {lam[np.isnan(c)].tolist()} ({listed})")
-    decaying, growing = c > FIT_SE_LIMIT * se, c < -FIT_SE_LIMIT * se
-    slowest = int(np.argmin(c))
-    trend = ("grow" if len(c) > 2 and np.corrcoef(np.log(lam), c)[0, 1] > 0.5 else
-             "do not grow")
-    reason = (f"fitted c in lam k units: {listed}; {int(decaying.sum())} of {len(c)} exceed "
-              f"{FIT_SE_LIMIT:g} SE; common rate c_min = {c[slowest]:.3f} (at "
-              f"lam={lam[slowest]:g}); the rates {trend} with lam (larger steps add heat, which "
-              "speeds up the barrier crossings)")
-    verdict = ("consistent" if decaying.all() else "inconsistent" if growing.any() else
-               "inconclusive")
-    return Verdict(claim, verdict, reason)
-
-
-def settling_verdict(claim: str, z, transient_left, tolerance, detail: str) -> Verdict:
-    """Verdict on "the particles settle on the stationary level" from one z-score per cell.
-
-    ``z``: (late value - stationary level) / its standard error; ``transient_left``: what the
-    fitted exponential transient still predicts at the compared records (nan: no transient
-    was fitted, i.e. none stood above the floor); ``tolerance``: FIT_SE_LIMIT standard errors
-    in the units of ``transient_left``. Consistent if every |z| <= FIT_SE_LIMIT. A cell beyond
-    it whose fitted transient has not yet decayed below the tolerance only shows that the run
-    is too short: if all such cells are short, the verdict is "inconclusive"; otherwise
-    "inconsistent".
-    """
-    z, left = np.asarray(z, dtype=float), np.asarray(transient_left, dtype=float)
-    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), z.shape)
-    failing = np.abs(z) > FIT_SE_LIMIT
-    if not failing.any():
-        return Verdict(claim, "consistent", detail)
-    short = failing & (left > tol)
+    verdict = match.verdict._replace(reason=f"{match.verdict.reason}; {detail}")
+    if verdict.verdict != "inconsistent":
+        return verdict
+    z = np.abs(match.z) if side == "two-sided" else match.z
+    left = np.asarray(left, dtype=float)
+    tolerance = match.threshold * np.broadcast_to(np.asarray(stderr, dtype=float), left.shape)
+    failing = np.nan_to_num(z, nan=-np.inf) > match.threshold
+    short = failing & (left > tolerance)
     if short[failing].all():
-        return Verdict(claim, "inconclusive",
-                       f"the runs stop before the transient has decayed (fitted transient "
-                       f"still {np.nanmax(left[short]):.3g} against a tolerance of "
-                       f"{np.nanmin(tol[short]):.3g} in {int(short.sum())} of {int(failing.sum())} "
-                       f"cells beyond {FIT_SE_LIMIT:g} SE; more steps needed): {detail}")
-    return Verdict(claim, "inconsistent", detail)
+        return verdict._replace(verdict="inconclusive", reason=(
+            f"the runs stop before the transient has decayed (fitted transient still "
+            f"{np.nanmax(left[short]):.3g} against a tolerance of "
+            f"{np.nanmin(tolerance[short]):.3g} in {int(short.sum())} of {int(failing.sum())} "
+            f"values beyond the threshold; more steps needed): {verdict.reason}"))
+    return verdict

@@ -14,9 +14,14 @@ in W1 and W2, beside the noise floor of N iid draws. The theorem's bound,
 reads here: the distance to the chain law decays exponentially in the time lam k at a rate that
 does not vanish with lam (first term); the plateau is the stationary distance
 W(chain, pi*) <= W(chain, pi^f) + W(pi^f, pi*), a discretisation part O(lam^(1/2)) (W2:
-O(lam^(1/4))) plus the smoothing bias Dbias = W(pi^f, pi*). The rate is fitted on the transient
-of W1(particles, chain) (:func:`._fits.transient_window`); the plateau is the mean over the last
-quarter of the records, tested against the floor with the records' spread.
+O(lam^(1/4))) plus the smoothing bias Dbias = W(pi^f, pi*). The transient is tested for
+exponential decay (:func:`sgldsim.verdicts.exponential_decay`: a convex log(W1 - floor), as a power
+law or 1 / log t would give, or growth, is "inconsistent") on W1(particles, chain) minus its noise
+floor, from the end of the ballistic phase (:func:`..common.fits.ballistic_end`, fixed by the
+landscape and x0) until the excess sinks into the floor's spread; the plateau is the mean over the
+last quarter of the records, tested against the floor with the records' spread
+(:func:`sgldsim.verdicts.matches_reference`); the discretisation part of the plateau against
+Thm 3.5's exponents (:func:`sgldsim.verdicts.power_law_bound`).
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ from ...measures.stationary import ORDERS
 from ...potentials.catalogue import landscape
 from ...runner import Cell, ExperimentConfig, Summary
 from ...runner.summary import UPPER_BOUND
-from ...verdicts import Verdict
+from ...verdicts import Verdict, exponential_decay, matches_reference, power_law_bound
 from ..common.fits import (
-    FIT_SE_LIMIT,
+    LEVEL,
     STEP_SIZE_EXPONENTS,
-    decay_rate_verdict,
-    exponent_verdict,
-    exponential_rate,
+    ballistic_end,
+    decay_verdict,
     settling_verdict,
+    transient_left,
 )
 from ..common.particle_runs import (
     FLOOR_REPEATS,
@@ -114,11 +119,15 @@ def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[di
             for i, refs in enumerate(references)]
 
 
-def _analysis(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
-    """One row per cell: fitted rate, plateaus and their floors, exact stationary distances."""
-    cells = per_cell_parameters(results, config, Params.from_config(config))
+def _analysis(results: pd.DataFrame, config: ExperimentConfig
+              ) -> tuple[pd.DataFrame, list]:
+    """(one row per cell: fitted rate, plateaus and their floors, exact stationary distances;
+    the W1 transient's :class:`~sgldsim.verdicts.ExponentialDecay` per cell, in row order)."""
+    fixed = Params.from_config(config)
+    cells = per_cell_parameters(results, config, fixed)
     series, exact, floors = particle_series(results), exact_distances(results), floor_table(results)
-    rows = []
+    start = ballistic_end(landscape(fixed.potential), fixed.x0)
+    rows, decays = [], []
     for cell in cells.itertuples():
         s = series[series.cell_id == cell.cell_id]
         f = floors[floors.cell_id == cell.cell_id].set_index("target")
@@ -126,16 +135,21 @@ def _analysis(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         row = {"cell_id": cell.cell_id, "step_size": cell.step_size, "beta": cell.beta,
                "sigma": cell.sigma}
         to_chain = s[s.target == "chain"].sort_values("step")
-        fit = exponential_rate(cell.step_size * to_chain.step, to_chain.w1, f.w1_floor["chain"])
+        time = (cell.step_size * to_chain.step).to_numpy()
         late_from = s.step.max() * (1 - LATE_FRACTION)
-        row |= {"rate": np.nan, "rate_stderr": np.nan, "fit_points": 0} if fit is None else {
-            "rate": 2 * fit.rate, "rate_stderr": 2 * fit.stderr, "fit_points": fit.n,
-            "fit_from": fit.t_start, "fit_to": fit.t_end}
-        for p in ORDERS:  # what each order's fitted transient still predicts when "late" starts
-            fit_p = exponential_rate(cell.step_size * to_chain.step, to_chain[f"w{p}"],
-                                     f[f"w{p}_floor"]["chain"])
-            row[f"transient_late_w{p}"] = (np.nan if fit_p is None else fit_p.prefactor
-                                           * np.exp(-fit_p.rate * cell.step_size * late_from))
+        for p in ORDERS:  # W1 decides the verdict; each order's fit predicts its late transient
+            w, floor = to_chain[f"w{p}"].to_numpy(), f[f"w{p}_floor"]["chain"]
+            fit = exponential_decay(time, w, floor=floor, y_stderr=f[f"w{p}_floor_std"]["chain"],
+                                    start=start, level=LEVEL / len(cells))
+            end = np.searchsorted(time, fit.t_end)
+            row[f"transient_late_w{p}"] = (np.nan if fit.n == 0 else transient_left(
+                fit.t_end, w[min(end, len(w) - 1)] - floor, fit.rate,
+                cell.step_size * late_from))
+            if p == 1:
+                decays.append(fit)
+                row |= {"rate": 2 * fit.rate, "rate_stderr": 2 * fit.rate_stderr,
+                        "curvature": fit.curvature, "curvature_stderr": fit.curvature_stderr,
+                        "fit_points": fit.n, "fit_from": fit.t_start, "fit_to": fit.t_end}
         for target in REFERENCES:
             late = s[(s.target == target) & (s.step >= late_from)]
             for p in ORDERS:
@@ -147,39 +161,39 @@ def _analysis(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
             for source, target in (("chain", "pi_f"), ("chain", "pi_star"), ("pi_f", "pi_star")):
                 row[f"exact_w{p}_{source}_{target}"] = e[f"w{p}"][(source, target)]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), decays
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
-    table = _analysis(results, config)
+    table, decays = _analysis(results, config)
     diverged = results[(results.measure == "diverged_at") & (results.value >= 0)]
-    verdicts = [decay_rate_verdict(
+    verdicts = [decay_verdict(
         "W1(Law(theta_k), chain law) <= D1 exp(-c lam k / 2) for all lam (Thm 3.5, first term)",
-        table.step_size, table.rate, table.rate_stderr, table.fit_points),
-        _plateau_verdict(table)]
+        table.step_size, decays, rate_factor=2), _plateau_verdict(table)]
     fitted = {f"rate[lam={r.step_size:g}]": r.rate for r in table.itertuples()}
     for (beta, sigma), group in table.groupby(["beta", "sigma"], sort=False):
         for p in ORDERS:
             claim = (f"plateau's discretisation part W{p}(chain, pi^f) = "
                      f"O(lam^{STEP_SIZE_EXPONENTS[p]:g}) at beta={beta:g}, sigma={sigma:.3g}")
-            verdict, fit = exponent_verdict(claim, group.step_size,
-                                            group[f"exact_w{p}_chain_pi_f"], STEP_SIZE_EXPONENTS[p],
-                                            what="step sizes (exact chain law)")
+            fit = power_law_bound(group.step_size, group[f"exact_w{p}_chain_pi_f"],
+                                  STEP_SIZE_EXPONENTS[p], limit="zero", level=LEVEL,
+                                  claim=claim)
             bias = group[f"exact_w{p}_pi_f_pi_star"].iloc[0]
-            verdicts.append(verdict._replace(reason=verdict.reason + (
+            verdicts.append(fit.verdict._replace(reason=fit.verdict.reason + (
                 f"; smoothing bias Dbias = W{p}(pi^f, pi*) = {bias:.4g}, so the plateau to pi* "
                 f"is W{p}(chain, pi*) in [{group[f'exact_w{p}_chain_pi_star'].min():.4g}, "
                 f"{group[f'exact_w{p}_chain_pi_star'].max():.4g}]")))
-            if fit is not None:
+            if np.isfinite(fit.exponent):
                 fitted[f"plateau_exponent_w{p}[beta={beta:g}]"] = fit.exponent
                 fitted[f"plateau_exponent_w{p}_stderr[beta={beta:g}]"] = fit.stderr
     if len(diverged):
         verdicts.append(Verdict("the chains stay finite", "inconsistent",
                                 f"{len(diverged)} cells diverged (records after it are dropped)"))
-    shown = table[["step_size", "rate", "rate_stderr", "fit_points", "late_w1_chain",
-                   "floor_w1_chain", "late_w2_chain", "floor_w2_chain", "late_w1_pi_star",
-                   "exact_w1_chain_pi_star", "late_w2_pi_star", "exact_w2_chain_pi_star",
-                   "exact_w1_chain_pi_f", "exact_w2_chain_pi_f"]]
+    shown = table[["step_size", "rate", "rate_stderr", "curvature", "curvature_stderr",
+                   "fit_points", "late_w1_chain", "floor_w1_chain", "late_w2_chain",
+                   "floor_w2_chain", "late_w1_pi_star", "exact_w1_chain_pi_star",
+                   "late_w2_pi_star", "exact_w2_chain_pi_star", "exact_w1_chain_pi_f",
+                   "exact_w2_chain_pi_f"]]
     text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=LEGEND)
 
@@ -189,7 +203,12 @@ LEGEND = {
     "rate": "c fitted to W1(particles, chain law) ~ exp(-c lam k / 2) over the transient"
             " (Thm 3.5's first term)",
     "rate_stderr": "standard error of the fitted rate",
-    "fit_points": "records in the transient window (above 3x the floor, after the peak)",
+    "curvature, curvature_stderr": "curvature of log(W1 - floor) in lam k over the window and its"
+                                   " standard error\n(0 for an exponential, > 0 for a slower"
+                                   " decay such as a power law)",
+    "fit_points": "records in the transient window (from the end of the ballistic phase, fixed by"
+                  " the landscape and x0,\nuntil W1 - floor sinks below 3 floor standard"
+                  " deviations)",
     "late_w<p>_<target>": f"mean W_p(particles, target) over the last {LATE_FRACTION:.0%} of"
                           " records; targets:"
                           " chain = the exact\ninvariant law of the discrete chain, pi_star = pi*",
@@ -202,30 +221,31 @@ LEGEND = {
 
 
 def _plateau_verdict(table: pd.DataFrame) -> Verdict:
-    """Late W(particles, chain law) at the noise floor: z = (late - floor) / (late SE + floor
-    std / sqrt(repeats)) <= FIT_SE_LIMIT for W1 and W2."""
-    scale = {p: table[f"late_w{p}_chain_se"]
-             + table[f"floor_w{p}_chain_std"] / np.sqrt(FLOOR_REPEATS) for p in ORDERS}
-    z = {p: (table[f"late_w{p}_chain"] - table[f"floor_w{p}_chain"]) / scale[p] for p in ORDERS}
-    # The fitted transient of each order, in the same standard errors, where that order fails.
-    left = pd.concat([((table[f"transient_late_w{p}"] - table[f"floor_w{p}_chain"]) / scale[p])
-                      .where(z[p] > FIT_SE_LIMIT) for p in ORDERS], axis=1).min(axis=1)
-    worst = max(float(z[p].max()) for p in ORDERS)
+    """Late W(particles, chain law) at the noise floor, for W1 and W2 in every cell: a one-sided
+    :func:`~sgldsim.verdicts.matches_reference` with standard error late SE + floor std /
+    sqrt(repeats) (a sum, not a quadrature: the late records share their particles)."""
+    late = np.concatenate([table[f"late_w{p}_chain"] for p in ORDERS])
+    floor = np.concatenate([table[f"floor_w{p}_chain"] for p in ORDERS])
+    scale = np.concatenate([table[f"late_w{p}_chain_se"]
+                            + table[f"floor_w{p}_chain_std"] / np.sqrt(FLOOR_REPEATS)
+                            for p in ORDERS])
+    left = np.concatenate([table[f"transient_late_w{p}"] for p in ORDERS])
+    match = matches_reference(late, floor, scale, side="above", level=LEVEL, claim=(
+        "the particle law settles on the chain's invariant law (the plateau is the stationary "
+        "bias)"))
     detail = "; ".join(
         f"lam={r.step_size:g}: W1 {r.late_w1_chain:.4f} vs floor {r.floor_w1_chain:.4f}, "
         f"W2 {r.late_w2_chain:.4f} vs {r.floor_w2_chain:.4f}" for r in table.itertuples())
-    return settling_verdict(
-        "the particle law settles on the chain's invariant law (the plateau is the stationary "
-        "bias)", np.maximum(z[1], z[2]).clip(lower=0), left, FIT_SE_LIMIT,
-        f"late W(particles, chain law) minus floor, in standard errors: max z = {worst:.2f} "
-        f"(limit {FIT_SE_LIMIT:g}); {detail}")
+    return settling_verdict(match, left, scale, "late W(particles, chain law) (W1 then W2 per "
+                            f"cell) vs floor: {detail}", side="above")
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """Rows W1, W2. Columns: distance to pi^f and to pi* against k (dashed: the exact chain
     plateau; grey band: noise floor), and to the chain law against lam k with the fitted
-    exponentials (the collapse of the step sizes onto one rate)."""
-    series, table = particle_series(results), _analysis(results, config)
+    exponentials floor + D exp(-c lam k / 2) over each window (the collapse of the step sizes
+    onto one rate)."""
+    series, table = particle_series(results), _analysis(results, config)[0]
     lams = sorted(table.step_size)
     cmap = matplotlib.colormaps["viridis"]
     colours = {lam: cmap(0.9 * i / max(len(lams) - 1, 1)) for i, lam in enumerate(lams)}
@@ -244,8 +264,10 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                 if time_axis and p == 1 and np.isfinite(r.rate):
                     t = np.linspace(r.fit_from, r.fit_to, 20)
                     fit = s[(x >= r.fit_from) & (x <= r.fit_to)]
-                    y0 = np.exp(np.mean(np.log(fit.w1) + r.rate / 2 * fit.step * r.step_size))
-                    ax.plot(t, y0 * np.exp(-r.rate / 2 * t), color=colours[r.step_size],
+                    floor = r.floor_w1_chain  # the fit is of W1 - floor over the window
+                    y0 = np.exp(np.mean(np.log(fit.w1 - floor)
+                                        + r.rate / 2 * fit.step * r.step_size))
+                    ax.plot(t, floor + y0 * np.exp(-r.rate / 2 * t), color=colours[r.step_size],
                             linestyle=":", linewidth=1.4)
                 if not time_axis:
                     ax.axhline(getattr(r, f"exact_w{p}_chain_{target}"), color=colours[r.step_size],
