@@ -43,11 +43,11 @@ def ballistic_end(potential, x0: float) -> float:
     value = lambda x: np.asarray(potential.value(np.asarray(x, dtype=float)[:, None]))
     h = 1e-3
     downhill = -1.0 if value([x0 + h])[0] > value([x0 - h])[0] else 1.0
-    path = x0 + downhill * h * np.arange(200_000)  # up to 200 length units downhill
+    path = x0 + downhill * h * np.arange(50_000)  # up to 50 length units downhill
     u = value(path)
     rises = np.flatnonzero(np.diff(u) >= 0)
     if not rises.size:
-        raise ValueError(f"x0={x0}: no minimum within 200 length units downhill")
+        raise ValueError(f"x0={x0}: no minimum within 50 length units downhill")
     well = path[rises[0]]
     curvature = float(np.asarray(potential.laplacian(np.array([[well]])))[0])
     return FAST_EFOLDS / curvature

@@ -161,7 +161,7 @@ def _tables(results: pd.DataFrame, config: ExperimentConfig
     for cell_id, s in series.groupby("cell_id", sort=False):
         s = s.sort_values("step")
         window = s[s.time >= start]
-        sign = 1.0 if window.above_chain.iloc[0] >= 0 else -1.0
+        sign = -1.0 if len(window) and window.above_chain.iloc[0] < 0 else 1.0
         fit = exponential_decay(window.time.to_numpy(), sign * window.above_chain.to_numpy(),
                                 floor=0.0, y_stderr=window.excess_risk_stderr.to_numpy(),
                                 level=LEVEL / len(cells))
