@@ -19,6 +19,12 @@ With equal depths L -> +inf along the coupling (beta sigma^2 -> inf), so m(pi*) 
 m(pi_beta) keeps its sqrt(u'') split; with delta > 0 sigma -> 0 and the deeper minimum wins again
 once (sigma^2/2) Delta tr < delta. A particle run counts as mixed when the residual-bias bound is
 below one standard error; the flat fraction at T/2 is reported beside it.
+
+Verdicts on exact masses compare quadrature numbers (to MASS_TOL, the quadrature's error); the
+particle verdicts are z tests (:func:`sgldsim.verdicts.z_test`, level 0.01): the flat fraction
+against the chain law's mass ("= 0", Bonferroni over the runs) and SGLD's survival minus fSGLD's
+at SGLD's median exit step ("> 0"). Each fails on data that violate it
+(tests/test_falsification_theory.py).
 """
 
 from __future__ import annotations
