@@ -516,7 +516,8 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     """Left: exact W2(pi^f, pi*) against d (radial wells, one line per sigma rule; separable
     products dashed) with the bound's three terms as reference slopes. Middle: radial W2 of
     fSGLD particles to pi^f and pi* with the floor. Right: the U-statistic of KSD^2 of fSGLD
-    particles against pi^f and pi* (embedded wells), +- 2 standard errors, symlog axis."""
+    particles against pi^f and pi* (embedded wells), and their difference on the same particles
+    (the quantity the KSD verdict tests), +- 2 standard errors, symlog axis."""
     table = _per_dim_scalars(_table(results, config))
     fig, axes = new_figure(1, 3, width_in=PAGE_WIDTH_IN, aspect=1.35, squeeze=False)
     ax_w2, ax_particles, ax_ksd = axes[0]
@@ -565,6 +566,10 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                                     fmt=marker, color=colour, capsize=2,
                                     label=rf"to $\pi^{{{'f' if target == 'pi_f' else '*'}}}$, "
                                           f"{rule}")
+                if "ksd2_u_diff" in g and g.ksd2_u_diff.notna().any():  # what the verdict tests
+                    ax_ksd.errorbar(g.dim * 1.08, g.ksd2_u_diff, yerr=2.0 * g.ksd2_u_stderr_diff,
+                                    fmt="D:", color=colour, markerfacecolor="none", capsize=2,
+                                    label=rf"to $\pi^f$ minus to $\pi^*$, {rule}")
         ax_ksd.axhline(0.0, color="0.3", linewidth=0.6)
         ax_ksd.set_yscale("symlog", linthresh=0.03)
     ax_w2.set(xscale="log", yscale="log", xlabel="dimension $d$",
