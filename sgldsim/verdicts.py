@@ -12,6 +12,8 @@ decided it, next to the fitted quantities:
   (random-effects) standard error when the runs come from several test domains, tasks or cells;
 - :func:`matches_reference`: "each measured value equals its exact reference" (a simulation
   against a closed form or an exact law, cell by cell).
+- :func:`z_test`: the sign of (or agreement with 0 of) one or more estimates that come with
+  their own standard errors (a binomial proportion, a U-statistic), with a Bonferroni level.
 
 A verdict is one of :data:`VERDICTS`:
 
@@ -44,6 +46,8 @@ __all__ = [
     "power_law_bound",
     "paired_comparison",
     "matches_reference",
+    "ZTest",
+    "z_test",
 ]
 
 VERDICTS = ("consistent", "inconsistent", "inconclusive", "untestable")
@@ -656,3 +660,100 @@ def matches_reference(values, reference, stderr, *, side: str = "two-sided",
                                       f"{beyond} beyond the threshold: {reason}"),
                               z, k, worst, m)
     return ReferenceMatch(Verdict(claim, "consistent", reason), z, k, worst, m)
+
+
+class ZTest(NamedTuple):
+    """What :func:`z_test` concludes.
+
+    Attributes:
+      verdict: the :class:`Verdict`.
+      z: the z-scores estimate / stderr, one per estimate (an array).
+      threshold: k, the per-estimate critical |z| of "inconsistent" (Bonferroni over the
+        estimates).
+      consistent_threshold: k', the critical z every estimate must pass for "consistent" with
+        ``direction`` "> 0" or "< 0" (no Bonferroni: an intersection-union test); equal to
+        ``threshold`` for "= 0".
+    """
+
+    verdict: Verdict
+    z: np.ndarray
+    threshold: float
+    consistent_threshold: float
+
+
+def z_test(estimate, stderr, *, direction: str, level: float = 0.01,
+           claim: str | None = None) -> ZTest:
+    """Test the sign of m estimates with known standard errors: z_i = estimate_i / stderr_i.
+
+    For estimates whose standard error is computed from many draws (a binomial proportion from
+    N particles, a U-statistic over N (N - 1) pairs), so that z_i is close to standard normal
+    under the null; with few degrees of freedom use :func:`paired_comparison` instead.
+
+    Null hypothesis: the z_i are independent N(delta_i / stderr_i, 1); the claim is about the
+    sign of every delta_i ("> 0", "< 0") or that every delta_i is 0 ("= 0": a goodness-of-fit
+    claim, e.g. particles against an exact law).
+
+    Threshold (default level 0.01 for the m estimates together):
+
+    - ``direction="> 0"`` (``"< 0"`` mirrored): "inconsistent" when some z_i < -k,
+      k = Phi^-1(1 - level / (2 m)) (Bonferroni: false-alarm rate <= level / 2 when every
+      delta_i >= 0); "consistent" when every z_i > k', k' = Phi^-1(1 - level / 2) (an
+      intersection-union test: the rate of "consistent" while some delta_i <= 0 is at most
+      level / 2, with no correction for m); "inconclusive" otherwise.
+    - ``direction="= 0"``, k = Phi^-1(1 - level / (2 m)): "inconsistent" when some |z_i| > k
+      (false-alarm rate <= level when every delta_i = 0); "consistent" otherwise. Such a
+      "consistent" only means that no departure larger than about (k + 1.28) stderr_i exists
+      (power 0.9): the reason states k so the reader can convert it into the claim's units.
+
+    Power: one delta_i on the wrong side (or away from 0) by (k + 1.28) stderr_i is detected with
+    probability 0.9; k = 2.81 for m = 1, 3.29 for m = 5 at level 0.01.
+
+    Args:
+      estimate: the estimates (a number or a 1-D array).
+      stderr: their standard errors (same shape, positive).
+      direction: "> 0", "< 0" or "= 0".
+      level: the false-alarm rate of "inconsistent" over all m estimates.
+      claim: the claim's text; default "estimate {direction}".
+
+    Returns:
+      A :class:`ZTest`: the verdict, the z-scores and the threshold. Estimates with a
+      non-finite value or standard error are dropped; none left gives "inconclusive".
+
+    References:
+      docs/theory.md §6 (flat-basin masses of particles against exact laws, exit times) and §10
+      (KSD U-statistics); Bonferroni's inequality for the m estimates.
+    """
+    if direction not in ("> 0", "< 0", "= 0"):
+        raise ValueError(f"direction={direction!r} is not allowed; allowed: '> 0', '< 0', '= 0'")
+    _check_level(level)
+    claim = f"estimate {direction}" if claim is None else claim
+    est = np.atleast_1d(np.asarray(estimate, dtype=float))
+    se = np.atleast_1d(np.asarray(stderr, dtype=float))
+    if est.ndim != 1 or se.shape != est.shape:
+        raise ValueError(f"estimate has shape {est.shape} and stderr {se.shape}; one 1-D array "
+                         "of each, of the same length, is required")
+    keep = np.isfinite(est) & np.isfinite(se) & (se > 0)
+    z = est[keep] / se[keep]
+    m = z.size
+    if m == 0:
+        return ZTest(Verdict(claim, "inconclusive", "no finite estimate with a positive "
+                             "standard error"), z, np.nan, np.nan)
+    k = float(stats.norm.ppf(1 - level / (2 * m)))
+    k_all = k if direction == "= 0" else float(stats.norm.ppf(1 - level / 2))
+    signed = -z if direction == "< 0" else z
+    if direction == "= 0":
+        verdict = "inconsistent" if np.any(np.abs(z) > k) else "consistent"
+    elif np.any(signed < -k):
+        verdict = "inconsistent"
+    else:
+        verdict = "consistent" if np.all(signed > k_all) else "inconclusive"
+    shown = ", ".join(f"{v:.2f}" for v in z)
+    dropped = f"; {int((~keep).sum())} non-finite dropped" if (~keep).any() else ""
+    if direction == "= 0":
+        rule = f"threshold |z| > {k:.2f} (level {level:g}, Bonferroni over {m})"
+    else:
+        rule = (f"consistent when every z {direction[0]} {'-' if direction == '< 0' else ''}"
+                f"{k_all:.2f}, inconsistent when one is beyond {k:.2f} the other way (level "
+                f"{level:g}; Bonferroni over {m} for the latter)")
+    reason = f"z = {shown} ({m} estimate{'s' if m > 1 else ''}{dropped}); {rule}"
+    return ZTest(Verdict(claim, verdict, reason), z, k, k_all)

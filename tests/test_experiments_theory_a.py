@@ -70,9 +70,16 @@ def test_dimension_smoke(tmp_path, monkeypatch):
     assert {"w2_floor", "noise_ratio", "ksd", "ksd_floor", "ksd2_u",
             "ksd2_u_stderr"} <= set(results.measure)
     _verdicts_well_formed(run.summary)
-    separable = run.summary.verdicts[0]
-    assert "sqrt(d)" in separable.claim and separable.verdict == "consistent"
+    # the product W2 is computed as sqrt(d) W2_1d: shown in the table, never judged
+    assert not any("sqrt(d)" in v.claim for v in run.summary.verdicts)
+    assert "by construction; not judged" in run.summary.table
+    diff = results[(results.part == "ksd") & (results.target == "pi_f-pi_star")]
+    assert set(diff.measure) == {"ksd2_u", "ksd2_u_stderr"} and set(diff.method) == {"sgld",
+                                                                                      "fsgld"}
+    # sigma = 0.1 at beta = 8 implies eta = 3.43, outside (0, 1): no Prop. 3.4 verdict on it
+    assert not any("grows in d" in v.claim for v in run.summary.verdicts)
     assert "radial_d_exponent[sigma=0.1]" in run.summary.fitted
+    assert "outside (0, 1)" in run.summary.table
     assert "columns:" in run.summary.table
 
 

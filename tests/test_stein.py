@@ -208,3 +208,24 @@ def test_score_of_the_wrong_shape_is_named(score, match):
 def test_bad_options_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sg.ksd(np.zeros((5, 2)), standard_normal_score, **kwargs)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.2])
+def test_ksd_difference_is_the_difference_and_its_stderr_is_its_spread(shift):
+    """300 clouds of N = 200 draws of N(shift, I_2) against the scores of N(0, I_2) and
+    N(0.3, I_2): the difference equals U_a - U_b on the same particles, and its mean reported
+    standard error is the difference's standard deviation over clouds (known to ~4 %: 20 % is 5
+    of its standard errors); the two U-statistics share the particles, so their separate SEs do
+    not give it."""
+    score_b = lambda x: -(x - 0.3)
+    clouds = np.random.default_rng(12).normal(size=(300, 200, 2)) + shift
+    results = [sg.distances.ksd_difference(x, standard_normal_score, score_b) for x in clouds]
+    diff = np.array([r.difference for r in results])
+    stderr = np.array([r.stderr for r in results])
+    x = clouds[0]
+    separate = [sg.ksd_with_info(x, s, statistic="u") for s in (standard_normal_score, score_b)]
+    assert diff[0] == pytest.approx(separate[0].ksd_squared - separate[1].ksd_squared, rel=1e-9)
+    assert stderr.mean() == pytest.approx(diff.std(ddof=1), rel=0.2)
+    assert 0.01 <= np.mean(np.abs(diff - diff.mean()) > 2 * stderr) <= 0.12
+    with pytest.raises(ValueError, match="at least 4 particles"):
+        sg.distances.ksd_difference(x[:3], standard_normal_score, score_b)

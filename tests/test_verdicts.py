@@ -12,6 +12,7 @@ from sgldsim.verdicts import (
     exponential_decay,
     paired_comparison,
     power_law_bound,
+    z_test,
 )
 
 N_NULL = 1000  # null data sets per calibration check (>= 200)
@@ -37,7 +38,8 @@ def test_module_is_importable_and_verdicts_are_named():
         assert getattr(verdicts, name).__doc__
 
 
-@pytest.mark.parametrize("function", [exponential_decay, power_law_bound, paired_comparison])
+@pytest.mark.parametrize("function", [exponential_decay, power_law_bound, paired_comparison,
+                                      z_test])
 def test_docstrings_state_null_threshold_and_power(function):
     doc = function.__doc__
     for part in ("Null hypothesis", "Threshold", "Power", "Args:", "Returns:", "References:"):
@@ -351,3 +353,51 @@ def test_matches_reference_power_as_documented():
                                                level=level).verdict.verdict == "inconsistent"
                     for _ in range(N_NULL)])
     assert 0.85 <= hits <= 0.95
+
+
+# --- z_test -------------------------------------------------------------------------------------
+
+def test_z_test_directions_and_agreement():
+    se = np.full(4, 0.01)
+    assert z_test([0.05, 0.06, 0.1, 0.2], se, direction="> 0").verdict.verdict == "consistent"
+    assert z_test([0.05, 0.06, -0.05, 0.2], se, direction="> 0").verdict.verdict == "inconsistent"
+    assert z_test([0.05, 0.0, 0.1, 0.2], se, direction="> 0").verdict.verdict == "inconclusive"
+    assert z_test([-0.05, -0.1], se[:2], direction="< 0").verdict.verdict == "consistent"
+    assert z_test([0.005, -0.01], se[:2], direction="= 0").verdict.verdict == "consistent"
+    assert z_test([0.005, -0.05], se[:2], direction="= 0").verdict.verdict == "inconsistent"
+    assert z_test([np.nan], [0.1], direction="= 0").verdict.verdict == "inconclusive"
+    with pytest.raises(ValueError, match="direction"):
+        z_test(1.0, 1.0, direction=">0")
+
+
+@pytest.mark.parametrize("direction", ["> 0", "= 0"])
+def test_z_test_false_alarm_rate(direction):
+    """At delta = 0 (the worst case of "> 0"), "inconsistent" happens at most at the level."""
+    rng = np.random.default_rng(7)
+    level, m = 0.05, 5
+    found = sum(z_test(rng.standard_normal(m), np.ones(m), direction=direction,
+                       level=level).verdict.verdict == "inconsistent" for _ in range(N_NULL))
+    rate = level / 2 if direction == "> 0" else level
+    assert found / N_NULL <= _rate_margin(rate, N_NULL)
+
+
+def test_z_test_power_as_documented():
+    """One estimate (k + 1.28) SE on the wrong side is caught about 90 % of the time."""
+    rng = np.random.default_rng(8)
+    m = 5
+    k = z_test(np.ones(m), np.ones(m), direction="> 0").threshold
+    caught = np.mean([z_test(np.r_[-(k + 1.28) + rng.standard_normal(), 10 * np.ones(m - 1)],
+                             np.ones(m), direction="> 0").verdict.verdict == "inconsistent"
+                      for _ in range(400)])
+    assert 0.85 <= caught <= 0.95
+
+
+def test_z_test_consistent_rate_when_one_estimate_is_at_zero():
+    """Intersection-union: with one delta_i = 0 and the others large, "consistent" happens at
+    most at level / 2."""
+    rng = np.random.default_rng(9)
+    level, m = 0.05, 4
+    found = sum(z_test(np.r_[rng.standard_normal(), np.full(m - 1, 10.0)], np.ones(m),
+                       direction="> 0", level=level).verdict.verdict == "consistent"
+                for _ in range(N_NULL))
+    assert found / N_NULL <= _rate_margin(level / 2, N_NULL)

@@ -7,7 +7,15 @@ exact optimal transport for particle clouds up to a size guard, sliced above it.
 from .quantile1d import QuantileFunction, measure_quantile, particle_quantile, wasserstein_power_1d
 from .radial import radial_noise_floor, radial_wasserstein
 from .sliced import random_directions, sliced_wasserstein
-from .stein import KSDInfo, gibbs_score, ksd, ksd_noise_floor, ksd_with_info
+from .stein import (
+    KSDDifference,
+    KSDInfo,
+    gibbs_score,
+    ksd,
+    ksd_difference,
+    ksd_noise_floor,
+    ksd_with_info,
+)
 from .wasserstein import (
     MAX_COST_ENTRIES,
     WassersteinInfo,
@@ -17,9 +25,11 @@ from .wasserstein import (
 )
 
 __all__ = [
+    "KSDDifference",
     "KSDInfo",
     "gibbs_score",
     "ksd",
+    "ksd_difference",
     "ksd_noise_floor",
     "ksd_with_info",
     "radial_noise_floor",

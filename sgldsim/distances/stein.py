@@ -14,6 +14,8 @@ Estimators from N particles: the V-statistic (1/N^2) sum_ij k_0(x_i, x_j) (>= 0,
 O(1/N)) and the U-statistic over i != j (unbiased for KSD^2, can be negative), with its standard
 error (:class:`KSDInfo`). Pairs are summed in blocks of ``block_size`` rows and columns, so memory
 is O(block_size^2 + N d) for any N.
+:func:`ksd_difference` is the U-statistic of KSD^2(mu, pi_a) - KSD^2(mu, pi_b) from the same
+particles, with a standard error that accounts for the two statistics sharing them.
 The package knows the scores of its measures exactly: -beta grad u for pi_beta, -beta grad g_sigma
 for pi^f and -beta grad v for pi* (:func:`gibbs_score`).
 
@@ -134,9 +136,66 @@ def ksd_with_info(particles, score, kernel: str = "imq", *, statistic: str = "v"
                    float(np.sqrt(diagonal.mean() / n)), float(stderr))
 
 
-def _u_statistic_stderr(n: int, pair_sum: float, rows: np.ndarray, squares: float) -> float:
+class KSDDifference(NamedTuple):
+    """What :func:`ksd_difference` estimates.
+
+    Attributes:
+      difference: U_a - U_b, the U-statistic of KSD^2(mu, pi_a) - KSD^2(mu, pi_b) (the U-statistic
+        of the kernel h = k_0^a - k_0^b over the same pairs).
+      stderr: its standard error, sqrt(Var U) of Hoeffding's formula (:class:`KSDInfo`) for h,
+        with max(zeta_1, 0): h is not a Stein kernel of one measure, so U_a - U_b is not
+        degenerate at mu = pi_a or mu = pi_b, and the full variance applies.
+      n: particles.
+    """
+
+    difference: float
+    stderr: float
+    n: int
+
+
+def ksd_difference(particles, score_a, score_b, *, block_size: int = DEFAULT_BLOCK,
+                   c: float = 1.0, exponent: float = -0.5) -> KSDDifference:
+    """U-statistic of KSD^2(mu, pi_a) - KSD^2(mu, pi_b) from one set of particles of mu.
+
+    The two U-statistics share the particles, so their errors are correlated (strongly when
+    pi_a and pi_b are close): their difference is itself the U-statistic of the kernel
+    h(x, y) = k_0^a(x, y) - k_0^b(x, y) (IMQ Stein kernels, module docstring), whose standard
+    error follows from Hoeffding's formula as in :class:`KSDInfo`. Negative: mu is nearer
+    pi_a than pi_b in KSD.
+
+    Args:
+      particles: (N, d) (or (N,) in 1-D), N >= 4.
+      score_a, score_b: the two targets' scores (as ``score`` of :func:`ksd_with_info`).
+      block_size, c, exponent: as :func:`ksd_with_info`.
+
+    Returns:
+      :class:`KSDDifference`.
+    """
+    check_positive_int("block_size", block_size)
+    check_positive("c", c)
+    if not -1.0 < exponent < 0.0:
+        raise ValueError(f"exponent={exponent!r} is not allowed: the IMQ exponent must be in "
+                         "(-1, 0)")
+    x = as_particles("particles", particles)
+    n = x.shape[0]
+    if n < 4:
+        raise ValueError(f"ksd_difference needs at least 4 particles, got N={n}")
+    with enable_x64(True):
+        s_a, s_b = _score_values(score_a, x), _score_values(score_b, x)
+        _, off_total, rows, squares = _block_sums(
+            jnp.asarray(x), jnp.asarray(s_a), int(block_size), float(c), float(exponent),
+            jnp.asarray(s_b))
+    pairs = n * (n - 1)
+    return KSDDifference(float(off_total / pairs),
+                         _u_statistic_stderr(n, off_total, rows, squares, degenerate=False), n)
+
+
+def _u_statistic_stderr(n: int, pair_sum: float, rows: np.ndarray, squares: float, *,
+                        degenerate: bool = True) -> float:
     """Standard error of the U-statistic (:class:`KSDInfo`) from S = ``pair_sum``, the
-    off-diagonal row sums ``rows`` and Q = ``squares``; nan for N < 4."""
+    off-diagonal row sums ``rows`` and Q = ``squares``; nan for N < 4. ``degenerate``: the
+    kernel is a Stein kernel (degenerate at mu = pi), so the null variance is used below
+    ``NULL_SWITCH``; otherwise the full variance always."""
     if n < 4:
         return np.nan
     pairs = n * (n - 1)
@@ -145,7 +204,7 @@ def _u_statistic_stderr(n: int, pair_sum: float, rows: np.ndarray, squares: floa
     zeta_1 = (row_squares - squares) / (pairs * (n - 2)) - fourth
     zeta_2 = squares / pairs - fourth
     null_variance = max(2.0 * zeta_2 / pairs, 0.0)
-    if pair_sum / pairs <= NULL_SWITCH * np.sqrt(null_variance):
+    if degenerate and pair_sum / pairs <= NULL_SWITCH * np.sqrt(null_variance):
         return float(np.sqrt(null_variance))
     return float(np.sqrt(null_variance + 4.0 * (n - 2) / pairs * max(zeta_1, 0.0)))
 
@@ -163,22 +222,29 @@ def _score_values(score, x: np.ndarray) -> np.ndarray:
     return values
 
 
-def _block_sums(x, s, block: int, c: float, b: float):
+def _block_sums(x, s, block: int, c: float, b: float, t=None):
     """Over blocks of pairs (i <= j blocks only: k_0 is symmetric): sum_ij k_0, sum_{i != j} k_0,
-    the off-diagonal row sums (N,) and sum_{i != j} k_0^2."""
+    the off-diagonal row sums (N,) and sum_{i != j} k_0^2. With a second score array ``t``,
+    k_0 is the difference of the Stein kernels of the scores ``s`` and ``t``
+    (:func:`ksd_difference`)."""
     n, d = x.shape
     block = min(block, n)
     n_blocks = -(-n // block)
     pad = n_blocks * block - n
     mask = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(n_blocks, block)
-    x = jnp.concatenate([x, jnp.zeros((pad, d))]).reshape(n_blocks, block, d)
-    s = jnp.concatenate([s, jnp.zeros((pad, d))]).reshape(n_blocks, block, d)
+
+    def padded(a):
+        return jnp.concatenate([a, jnp.zeros((pad, d))]).reshape(n_blocks, block, d)
+
+    x, s = padded(x), padded(s)
+    t = s if t is None else padded(t)
+    two = t is not s
     rows = np.zeros((n_blocks, block))
     total = off_total = squares = 0.0
     for i in range(n_blocks):
         for j in range(i, n_blocks):
             full, diagonal, row, col, sq = (np.asarray(v) for v in _pair_block(
-                x[i], s[i], mask[i], x[j], s[j], mask[j], c, b, i == j))
+                x[i], s[i], t[i], mask[i], x[j], s[j], t[j], mask[j], c, b, i == j, two))
             weight = 1.0 if i == j else 2.0
             total += weight * float(full)
             off_total += weight * float(full - diagonal)
@@ -189,20 +255,28 @@ def _block_sums(x, s, block: int, c: float, b: float):
     return total, off_total, rows.reshape(-1)[:n], squares
 
 
-@functools.partial(jax.jit, static_argnames=("same",))
-def _pair_block(xa, sa, ma, xb, sb, mb, c, b, same: bool):
-    """For a block of pairs (module docstring), weighted by the padding masks: sum of k_0, its
-    diagonal part (``same`` block), off-diagonal row and column sums, off-diagonal sum of k_0^2."""
+def _stein_kernel(xa, sa, xb, sb, r2, c, b):
+    """k_0 (module docstring) between the rows of xa (scores sa) and xb (scores sb)."""
     d = xa.shape[1]
-    sq_a, sq_b = jnp.sum(xa**2, axis=1), jnp.sum(xb**2, axis=1)
-    r2 = jnp.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * xa @ xb.T, 0.0)
     base = c**2 + r2
     ss = sa @ sb.T
     # (s(y) - s(x)).(x - y) = s(y).x - s(y).y - s(x).x + s(x).y
     cross = (xa @ sb.T - jnp.sum(sb * xb, axis=1)[None, :]
              - jnp.sum(sa * xa, axis=1)[:, None] + sa @ xb.T)
-    k0 = (ss * base**b + 2.0 * b * base ** (b - 1.0) * cross - 2.0 * b * d * base ** (b - 1.0)
-          - 4.0 * b * (b - 1.0) * base ** (b - 2.0) * r2)
+    return (ss * base**b + 2.0 * b * base ** (b - 1.0) * cross - 2.0 * b * d * base ** (b - 1.0)
+            - 4.0 * b * (b - 1.0) * base ** (b - 2.0) * r2)
+
+
+@functools.partial(jax.jit, static_argnames=("same", "two"))
+def _pair_block(xa, sa, ta, ma, xb, sb, tb, mb, c, b, same: bool, two: bool):
+    """For a block of pairs (module docstring), weighted by the padding masks: sum of k_0, its
+    diagonal part (``same`` block), off-diagonal row and column sums, off-diagonal sum of k_0^2.
+    ``two``: k_0 of the scores s minus k_0 of the scores t."""
+    sq_a, sq_b = jnp.sum(xa**2, axis=1), jnp.sum(xb**2, axis=1)
+    r2 = jnp.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * xa @ xb.T, 0.0)
+    k0 = _stein_kernel(xa, sa, xb, sb, r2, c, b)
+    if two:
+        k0 = k0 - _stein_kernel(xa, ta, xb, tb, r2, c, b)
     weights = ma[:, None] * mb[None, :]
     off = weights * (1.0 - jnp.eye(xa.shape[0])) if same else weights
     full = jnp.sum(weights * k0)

@@ -19,6 +19,12 @@ With equal depths L -> +inf along the coupling (beta sigma^2 -> inf), so m(pi*) 
 m(pi_beta) keeps its sqrt(u'') split; with delta > 0 sigma -> 0 and the deeper minimum wins again
 once (sigma^2/2) Delta tr < delta. A particle run counts as mixed when the residual-bias bound is
 below one standard error; the flat fraction at T/2 is reported beside it.
+
+Verdicts on exact masses compare quadrature numbers (to MASS_TOL, the quadrature's error); the
+particle verdicts are z tests (:func:`sgldsim.verdicts.z_test`, level 0.01): the flat fraction
+against the chain law's mass ("= 0", Bonferroni over the runs) and SGLD's survival minus fSGLD's
+at SGLD's median exit step ("> 0"). Each fails on data that violate it
+(tests/test_falsification_theory.py).
 """
 
 from __future__ import annotations
@@ -45,11 +51,10 @@ from ...measures.flatness import (
 )
 from ...potentials.catalogue import FLAT_BASIN, landscape
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
-from ...verdicts import Verdict
+from ...verdicts import Verdict, z_test
 from .flatness_figures import flatness_figures
 
 CHUNK_SIZE = 1
-Z_LIMIT = 5.0  # standard errors beyond which particles and an exact law disagree
 L_MARGIN = 2.0  # winner rule checked where |log-odds| >= this (and v's minima did not move)
 MASS_TOL = 1e-6  # quadrature error allowed when comparing two exact masses
 CONCENTRATED = 0.99  # "m(pi*) -> 1": at least this at the largest coupled beta
@@ -307,9 +312,9 @@ LEGEND = {
     "exited_fraction": "fraction of particles that ever reached the flat basin",
     "relaxation_bias_bound, mixed": "upper bound on the bias left after the run (two-state"
                                     " picture); mixed: it is below 1 SE",
-    "consistent": "the numbers in the reason meet the requirement stated there (5 SE, the"
-                  " predicted sign);\ninconclusive: the grid or the run cannot test the claim"
-                  " (limit not reached, not mixed)",
+    "consistent": "the numbers in the reason meet the requirement stated there (a z test at"
+                  " level 0.01, the predicted sign);\ninconclusive: the grid or the run cannot"
+                  " test the claim (limit not reached, not mixed)",
 }
 
 
@@ -328,7 +333,7 @@ def _exact_verdicts(tables: dict) -> list[Verdict]:
         for eta, curve in group.groupby("eta", sort=True):
             out.append(_coupling_verdict(curve.sort_values("beta"), gap, eta))
     land = tables["landscape"]
-    both = pd.concat([grid, tables["coupling"]])
+    both = pd.concat([grid, tables["coupling"]], ignore_index=True)
     spacing = (land.x_flat - land.x_sharp).loc[both.depth_gap].to_numpy()
     both["small_sigma"] = both.v_minimum_shift <= SHIFT_LIMIT * spacing
     for gap, group in both[both.depth_gap > 0].groupby("depth_gap", sort=True):
@@ -411,8 +416,11 @@ def _particle_verdicts(table: pd.DataFrame, n: int, record_every: int) -> list[V
     mixing = (f"mixing: residual-bias bound <= {table.relaxation_bias_bound.max():.2g} (1 SE = "
               f"{table.flat_fraction_stderr.min():.2g}), exited {table.exited_fraction.min():.4f}, "
               f"max |z(T/2 vs T)| = {table.z_half.abs().max():.2f}")
-    claim = "particles confirm the exact chain law's flat-basin mass (within 5 SE)"
-    reason = (f"max |z| = {abs(worst.z_chain):.2f} over {len(table)} runs of N={n} (worst: "
+    claim = "particles confirm the exact chain law's flat-basin mass (z test, level 0.01)"
+    test = z_test((table.flat_fraction - table.flat_mass_chain).to_numpy(),
+                  table.flat_fraction_stderr.to_numpy(), direction="= 0", claim=claim)
+    reason = (f"max |z| = {abs(worst.z_chain):.2f} over {len(table)} runs of N={n}, threshold "
+              f"{test.threshold:.2f} (level 0.01, Bonferroni over the runs) (worst: "
               f"{worst.method}, delta={worst.depth_gap:g}, beta={worst.beta:g}, sigma="
               f"{worst.sigma:g}: {worst.flat_fraction:.4f} vs {worst.flat_mass_chain:.4f}); "
               f"{mixing}")
@@ -421,8 +429,7 @@ def _particle_verdicts(table: pd.DataFrame, n: int, record_every: int) -> list[V
     elif not table.mixed.all():
         out.append(Verdict(claim, "inconclusive", f"not all runs mixed; {reason}"))
     else:
-        ok = (table.z_chain.abs() < Z_LIMIT).all()
-        out.append(Verdict(claim, "consistent" if ok else "inconsistent", reason))
+        out.append(Verdict(claim, test.verdict.verdict, reason))
     out.append(_chain_bias_verdict(table))
     out += [_exit_verdict(group, n, record_every)
             for _, group in table.groupby(["depth_gap", "beta"], sort=True)]
@@ -448,26 +455,29 @@ def _chain_bias_verdict(table: pd.DataFrame) -> Verdict:
 
 def _exit_verdict(group: pd.DataFrame, n: int, record_every: int) -> Verdict:
     """Two-sample z at SGLD's median exit time t: S_sgld(t) - S_fsgld(t) over
-    sqrt((S_sgld (1 - S_sgld) + S_fsgld (1 - S_fsgld)) / N); consistent beyond +5."""
+    sqrt((S_sgld (1 - S_sgld) + S_fsgld (1 - S_fsgld)) / N), one per fSGLD sigma:
+    :func:`sgldsim.verdicts.z_test` (direction "> 0", level 0.01, Bonferroni over the sigmas)."""
     gap, beta = group.depth_gap.iloc[0], group.beta.iloc[0]
     claim = f"fSGLD leaves the sharp well faster than SGLD (delta={gap:g}, beta={beta:g})"
     base, runs = group[group.method == "sgld"], group[group.method == "fsgld"]
     if not len(base) or not len(runs):
         return Verdict(claim, "inconclusive", "needs an SGLD and an fSGLD run")
     s_ref = base.survival_at_reference.iloc[0]
-    zs, parts = [], []
+    gaps, ses, parts = [], [], []
     for r in runs.itertuples():
         se = np.sqrt((s_ref * (1 - s_ref) + r.survival_at_reference
                       * (1 - r.survival_at_reference)) / n)
-        zs.append((s_ref - r.survival_at_reference) / se if se > 0 else np.inf)
+        gaps.append(s_ref - r.survival_at_reference)
+        # a zero standard error (both survivals 0 or 1): one particle's worth, 1 / N
+        ses.append(se if se > 0 else 1.0 / n)
         parts.append(f"sigma={r.sigma:g}: median {r.exit_median:g}, survival "
-                     f"{r.survival_at_reference:.3f} (z = {zs[-1]:.1f})")
+                     f"{r.survival_at_reference:.3f} (z = {gaps[-1] / ses[-1]:.1f})")
+    test = z_test(np.array(gaps), np.array(ses), direction="> 0", claim=claim)
     reason = (f"median exit step SGLD {base.exit_median.iloc[0]:g} (survival there "
               f"{s_ref:.3f}); fSGLD " + "; ".join(parts) + f"; exits resolved to "
-              f"{record_every} steps")
-    verdict = ("consistent" if min(zs) > Z_LIMIT else
-               "inconsistent" if min(zs) < -Z_LIMIT else "inconclusive")
-    return Verdict(claim, verdict, reason)
+              f"{record_every} steps; consistent when every z > {test.consistent_threshold:.2f},"
+              f" inconsistent when one is below -{test.threshold:.2f} (level 0.01)")
+    return Verdict(claim, test.verdict.verdict, reason)
 
 
 def _summary_text(tables: dict) -> str:

@@ -29,6 +29,13 @@ The collapse is tested on the (cell, basin) pairs where the perturbation noise d
 (x >= lam u'') and |Hess u| is one number over the perturbation's reach (smoothing changes the
 basin's curvature by at most HARMONIC_REGIME); a basin is compared only where both laws hold at
 least MIN_BASIN_MASS of mass (at large x the chain empties the sharp basin: a total departure).
+
+Every number judged here is exact (quadrature of the chain's invariant law and of pi^f), so no
+verdict has a statistical level: the closed form must hold to CLOSED_FORM_TOLERANCE (the output
+grid's error is ~1e-7, see QUADRATIC_EDGES), the collapse needs R^2 >= ``collapse_r2`` against
+the harmonic curve, which has no free parameter (a scatter of a factor 3 about it gives 0.73),
+and better than lam or sigma^2 beta alone, and the sharp basin must depart more in every cell.
+Each fails on data that violate it (tests/test_falsification_theory.py).
 """
 
 from __future__ import annotations
