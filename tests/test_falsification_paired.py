@@ -102,6 +102,17 @@ def test_dgsam_accuracy_gain_carried_by_one_test_domain_is_not_declared(domains)
     assert verdict["rotated_digits: DGSAM beats ERM in test-domain accuracy"] == "inconclusive"
 
 
+def test_dgsam_few_test_domains_use_t_quantiles(domains):
+    """MNIST-1D has 4 test domains: DGSAM - ERM = -0.81 +- 0.34 pp is 2.4 SE, beyond the old
+    z = 2 but inside t_{0.975, 3} = 3.18: inconclusive."""
+    results, config = domains
+    summary = dgsam_domains.summarize(results, config)
+    verdict = {v.claim: v for v in summary.verdicts}
+    erm = verdict["mnist1d: DGSAM beats ERM in test-domain accuracy"]
+    assert erm.verdict == "inconclusive" and "(3 dof)" in erm.reason
+    assert summary.fitted["mnist1d:accuracy_gain_vs_erm"] == pytest.approx(-0.00806, abs=1e-5)
+
+
 # --- dgsam-toy -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -380,12 +391,19 @@ def test_dcgd_claims_can_fail(ratio, expected):
 
 
 def test_dcgd_problems_are_the_units():
-    """A 10x gain on one problem, none on the other two: 9 paired seeds, but 3 problems with
-    2 degrees of freedom: inconclusive (seeds as independent pairs would declare it)."""
-    verdicts, _ = pinn_dcgd._verdicts(_pinn_runs({"burgers": 0.1, "helmholtz2d": 1.0,
-                                                  "klein-gordon": 1.0}))
+    """Gains that differ by problem (ratios 0.3, 0.5, 1): the 9 paired seeds taken as independent
+    pairs would declare "beats" (t quantile, 8 dof); with the 3 problems as units (2 dof) the
+    spread between problems leaves it inconclusive."""
+    from sgldsim.verdicts import paired_comparison
+
+    runs = _pinn_runs({"burgers": 0.3, "helmholtz2d": 0.5, "klein-gordon": 1.0}, noise=0.05)
+    verdicts, _ = pinn_dcgd._verdicts(runs)
     assert {v.verdict for v in verdicts} == {"inconclusive"}
     assert all("3 units" in v.reason for v in verdicts)
+    for method, baseline, _ in pinn_dcgd.CLAIMS:
+        d = pinn_dcgd._paired(runs, method, baseline)
+        pairs = paired_comparison(d.a.to_numpy(), d.b.to_numpy(), direction="a < b")
+        assert pairs.verdict.verdict == "consistent"
 
 
 def test_dcgd_committed_run_verdicts_use_problems_as_units():
