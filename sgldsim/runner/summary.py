@@ -21,16 +21,6 @@ UPPER_BOUND = (
 """What "consistent" means for the paper's upper bounds; experiments add it to their legend."""
 
 
-def signed_verdict(mean: float, stderr: float, z: float, expect: str = "below") -> str:
-    """Verdict on a claimed sign of ``mean``: "consistent" when it lies beyond ``z`` standard
-    errors on the expected side of 0 (``expect`` "below" or "above"), "inconsistent" beyond them
-    on the other side, "inconclusive" in between."""
-    sign = -1.0 if expect == "below" else 1.0
-    if sign * mean > z * stderr:
-        return "consistent"
-    return "inconsistent" if -sign * mean > z * stderr else "inconclusive"
-
-
 @dataclass(frozen=True)
 class Summary:
     """An experiment's conclusions, written to ``summary.txt`` and ``summary.json``.

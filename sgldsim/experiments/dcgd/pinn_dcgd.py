@@ -33,13 +33,10 @@ import pandas as pd
 from ... import pinn
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
-from ...runner.summary import signed_verdict
-from ...verdicts import Verdict
+from ...verdicts import Verdict, paired_comparison
 from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 27
-Z = 2.0
-"""A paired difference counts as significant beyond this many standard errors."""
 
 METHOD_LABELS = {
     "adam": "Adam", "lra": "LRA", "ntk": "NTK", "pcgrad": "PCGrad", "mgda": "MGDA",
@@ -230,34 +227,35 @@ def per_method(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _paired(runs: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
-    """log(err_method / err_baseline) at the best-loss iterate, per (problem, seed)."""
+    """log err_method and log err_baseline at the best-loss iterate, per (problem, seed)."""
     wide = runs.pivot_table(index=["problem", "seed"], columns="method",
                             values="rel_l2_best_loss")
     if method not in wide or baseline not in wide:
-        return pd.DataFrame(columns=["problem", "diff"])
-    diff = np.log(wide[method] / wide[baseline]).dropna()
-    return diff.rename("diff").reset_index()
+        return pd.DataFrame(columns=["problem", "a", "b"])
+    pairs = pd.DataFrame({"a": np.log(wide[method]), "b": np.log(wide[baseline])}).dropna()
+    return pairs.reset_index()
 
 
 def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
+    """Each claim of :data:`CLAIMS` by :func:`sgldsim.verdicts.paired_comparison` of the log
+    errors over (problem, seed) pairs, problems as units (seeds of one problem share it: SE
+    between the per-problem mean log ratios, t quantiles with problems - 1 degrees of freedom;
+    with a single problem the seeds are the units)."""
     verdicts, fitted = [], {}
     for method, baseline, claim in CLAIMS:
         d = _paired(runs, method, baseline)
-        n = len(d)
-        if n < 2:
-            verdicts.append(Verdict(claim, "inconclusive", f"only {n} paired run(s)"))
-            continue
-        mean = float(d["diff"].mean())
-        se = float(d["diff"].std(ddof=1) / np.sqrt(n))
-        fitted[f"log_error_ratio[{method}/{baseline}]"] = mean
-        fitted[f"log_error_ratio[{method}/{baseline}]_stderr"] = se
-        per_problem = d.groupby("problem", sort=False)["diff"].mean()
+        units = d.problem.to_numpy() if d.problem.nunique() > 1 else None
+        result = paired_comparison(d.a.to_numpy(float), d.b.to_numpy(float), units=units,
+                                   direction="a < b", claim=claim)
+        if np.isfinite(result.mean):
+            fitted[f"log_error_ratio[{method}/{baseline}]"] = result.mean
+            fitted[f"log_error_ratio[{method}/{baseline}]_stderr"] = result.stderr
+        per_problem = (d.a - d.b).groupby(d.problem, sort=False).mean()
         wins = ", ".join(f"{prob} {np.exp(v):.2f}" for prob, v in per_problem.items())
-        verdict = signed_verdict(mean, se, Z)
-        verdicts.append(Verdict(claim, verdict, (
+        verdicts.append(result.verdict._replace(reason=(
             f"geometric-mean error ratio {METHOD_LABELS[method]}/{METHOD_LABELS[baseline]} = "
-            f"{np.exp(mean):.3f} (log {mean:+.3f} ± {se:.3f} SE over {n} paired seeds; "
-            f"{Z:g} SE decides); per problem: {wins}")))
+            f"{np.exp(result.mean):.3f}; per problem: {wins}; log ratio: "
+            f"{result.verdict.reason}")))
     return verdicts, fitted
 
 

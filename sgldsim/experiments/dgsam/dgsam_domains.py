@@ -31,8 +31,7 @@ import pandas as pd
 from ... import nn, optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
-from ...runner.summary import signed_verdict
-from ...verdicts import Verdict
+from ...verdicts import Verdict, paired_comparison
 from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 1
@@ -40,8 +39,6 @@ LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "G
           "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)"}
 COLORS = {"erm": "#777777", "sam": "#009988", "domain_sam": "#EE7733", "gsam": "#33BBEE",
           "sagm": "#0077BB", "dgsam": "#CC3311", "dgsam_no_first": "#AA3377"}
-Z = 2.0
-"""A paired difference counts as significant beyond this many standard errors."""
 
 
 @dataclass(frozen=True)
@@ -254,22 +251,22 @@ def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def _paired(runs: pd.DataFrame, method: str, baseline: str, column: str, log: bool = False):
-    """Paired differences method - baseline over (test domain, trial): (mean, se, n, above,
-    below) where above/below count the test domains whose mean difference exceeds 0."""
+def _paired(runs: pd.DataFrame, method: str, baseline: str, column: str, claim: str,
+            direction: str, log: bool = False):
+    """:func:`sgldsim.verdicts.paired_comparison` of method against baseline over (test domain,
+    trial) pairs (the same split and training key), test domains as units: trials of one test
+    domain share it, so the standard error is the spread of the per-domain mean differences
+    (t quantiles with test domains - 1 degrees of freedom). With ``log``: log(method /
+    baseline). Also returns how many test domains have a mean difference above / below 0."""
     keys = ["test_domain", "trial"]
     a = runs[runs.method == method].set_index(keys)[column]
-    b = runs[runs.method == baseline].set_index(keys)[column]
-    diff = (np.log(a / b) if log else a - b).dropna()
-    n = len(diff)
-    if n < 2:
-        return None
-    # trials of one test domain are not independent of the domain: SE over test domains
-    per_domain = diff.groupby(level="test_domain").mean()
-    k = len(per_domain)
-    se = float(per_domain.std(ddof=1) / np.sqrt(k)) if k > 1 else float("nan")
-    return (float(diff.mean()), se, k, int((per_domain > 0).sum()),
-            int((per_domain < 0).sum()))
+    b = runs[runs.method == baseline].set_index(keys)[column].reindex(a.index)
+    a, b = (np.log(a), np.log(b)) if log else (a, b)
+    result = paired_comparison(a.to_numpy(), b.to_numpy(),
+                               units=a.index.get_level_values("test_domain"),
+                               direction=direction, claim=claim)
+    per_domain = (a - b).dropna().groupby(level="test_domain").mean()
+    return result, int((per_domain > 0).sum()), int((per_domain < 0).sum())
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
@@ -307,27 +304,22 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                         & (results.measure == "training_domains")].value.iloc[0])
         for baseline in ("erm", "sam"):
             claim = f"{dataset}: DGSAM beats {baseline.upper()} in test-domain accuracy"
-            res = _paired(part, "dgsam", baseline, "test_accuracy")
-            if res is None:
-                verdicts.append(Verdict(claim, "inconclusive", "missing runs"))
-                continue
-            mean, se, k, above, below = res
-            fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = mean
-            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z, "above"), (
-                f"DGSAM - {baseline.upper()} = {100 * mean:+.2f} ± {100 * se:.2f} pp (SE over "
-                f"{k} test domains, trials paired); higher on {above}, lower on {below} test "
-                "domains")))
+            res, above, below = _paired(part, "dgsam", baseline, "test_accuracy", claim,
+                                        "a > b")
+            if np.isfinite(res.mean):
+                fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = res.mean
+            verdicts.append(res.verdict._replace(reason=(
+                f"DGSAM - {baseline.upper()} = {100 * res.mean:+.2f} ± {100 * res.stderr:.2f} pp"
+                f"; higher on {above}, lower on {below} test domains; {res.verdict.reason}")))
         claim = f"{dataset}: DGSAM reaches lower individual sharpness than SAM"
-        res = _paired(part, "dgsam", "sam", "individual_zeroth_order", log=True)
-        if res is None:
-            verdicts.append(Verdict(claim, "inconclusive", "missing runs"))
-        else:
-            mean, se, k, above, below = res
-            fitted[f"{dataset}:log_individual_sharpness_ratio_vs_sam"] = mean
-            verdicts.append(Verdict(claim, signed_verdict(mean, se, Z), (
-                f"mean log(DGSAM / SAM) of the individual zeroth-order sharpness = {mean:+.3f} "
-                f"± {se:.3f} (ratio {np.exp(mean):.2f}); lower on {below}, higher on {above} "
-                f"of {k} test domains")))
+        res, above, below = _paired(part, "dgsam", "sam", "individual_zeroth_order", claim,
+                                    "a < b", log=True)
+        if np.isfinite(res.mean):
+            fitted[f"{dataset}:log_individual_sharpness_ratio_vs_sam"] = res.mean
+        verdicts.append(res.verdict._replace(reason=(
+            f"mean log(DGSAM / SAM) of the individual zeroth-order sharpness = {res.mean:+.3f} "
+            f"± {res.stderr:.3f} (ratio {np.exp(res.mean):.2f}); lower on {below}, higher on "
+            f"{above} test domains; {res.verdict.reason}")))
         if "dgsam" in cost and "sam" in cost:
             claim = f"{dataset}: DGSAM costs S + 1 per-domain gradients per step, SAM 2S"
             ok = cost["dgsam"] == s + 1 and cost["sam"] == 2 * s
@@ -343,7 +335,10 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         "of their pooled loss; gap = ind_sharp - pool_sharp (>= 0);\n"
         "ind_top / pool_top: top Hessian eigenvalue (Lanczos), mean over domains / pooled; "
         "ind_trace: Hutchinson trace, mean over domains;\ngrads: per-domain loss evaluations "
-        "counted in one step (S training domains).")
+        "counted in one step (S training domains).\nVerdicts: paired differences over (test "
+        "domain, trial), test domains as units (sgldsim.verdicts.paired_comparison: SE between "
+        "the test-domain means, 95 % interval with t quantiles; consistent when it excludes 0 on "
+        "the claimed side, inconsistent when on the other).")
     return Summary(table="\n\n".join([*blocks, legend]), fitted=fitted, verdicts=verdicts)
 
 

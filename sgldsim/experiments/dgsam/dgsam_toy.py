@@ -35,7 +35,7 @@ import pandas as pd
 from ... import optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
-from ...verdicts import Verdict
+from ...verdicts import Verdict, paired_comparison
 from ..common.nn_setup import check_range
 
 CHUNK_SIZE = 90
@@ -257,26 +257,27 @@ def _avoid_verdict(ends: pd.DataFrame, method: str, diverged: int) -> Verdict:
 
 
 def _paired_verdict(ends: pd.DataFrame, method: str, baseline: str) -> tuple[Verdict, dict]:
-    """Mean over repeats per (rho, u_start), then the paired difference method - baseline in
-    the domains' top curvature A(u_end), with its standard error over the pairs."""
+    """Mean over repeats per (rho, start), then :func:`sgldsim.verdicts.paired_comparison` of
+    method against baseline in the domains' top curvature A(u_end), rho as the unit (the starts
+    at one rho share its perturbation radius: SE between the per-rho means, t quantiles with
+    rhos - 1 degrees of freedom)."""
     claim = (f"{LABELS[method]} ends where the domains are flatter than where "
              f"{LABELS[baseline]} ends (top per-domain curvature A(u))")
     keys = [c for c in ("rho", "learning_rate", "v_start", "u_start") if c in ends.columns]
     per = ends.groupby([*keys, "method"]).domain_curvature_closed.mean().unstack("method")
     if method not in per or baseline not in per:
         return Verdict(claim, "inconclusive", "missing runs"), {}
+    result = paired_comparison(per[method].to_numpy(), per[baseline].to_numpy(),
+                               units=per.index.get_level_values("rho"), direction="a < b",
+                               claim=claim)
     diff = (per[method] - per[baseline]).dropna()
-    n = len(diff)
-    if n < 2:
-        return Verdict(claim, "inconclusive", f"only {n} pair(s)"), {}
-    mean, se = float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(n))
     lower, higher = int((diff < -1e-3).sum()), int((diff > 1e-3).sum())
-    reason = (f"A({method}) - A({baseline}) = {mean:+.2f} ± {se:.2f} over {n} (rho, start) "
-              f"pairs; lower in {lower}, higher in {higher}; mean A: {per[method].mean():.2f} vs "
-              f"{per[baseline].mean():.2f} (minimum 10.67 at u = 1/3)")
-    verdict = ("consistent" if mean < -2 * se and higher == 0 else
-               "inconsistent" if mean > 2 * se else "inconclusive")
-    return Verdict(claim, verdict, reason), {f"domain_curvature_diff[{method}-{baseline}]": mean}
+    reason = (f"A({method}) - A({baseline}) lower in {lower}, higher in {higher} of {len(diff)} "
+              f"(rho, start) pairs; mean A: {per[method].mean():.2f} vs "
+              f"{per[baseline].mean():.2f} (minimum 10.67 at u = 1/3); {result.verdict.reason}")
+    fitted = ({f"domain_curvature_diff[{method}-{baseline}]": result.mean}
+              if np.isfinite(result.mean) else {})
+    return result.verdict._replace(reason=reason), fitted
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:

@@ -21,7 +21,7 @@ from ... import nn
 from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values, cells_table
-from ...verdicts import Verdict
+from ...verdicts import Verdict, paired_comparison
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
@@ -37,14 +37,12 @@ from ..common.nn_setup import (
 )
 
 CHUNK_SIZE = 32
-Z = 2.0
-"""Significance threshold in standard errors for a drop."""
-Z_PLATEAU = 3.0
-"""Looser threshold for the plateau (many cells are compared at once)."""
 TOLERANCE = 0.01
-"""Accuracy differences below one percentage point count as no change (a "drop" must be
-larger). Standard errors treat seeds as independent; they are paired (common random
-numbers), so the errors are if anything overstated."""
+"""Accuracy differences below one percentage point count as no change: a "drop" must be larger,
+and a cell off the plateau must differ from it by more."""
+LEVEL = 0.05
+"""One minus the coverage of the verdicts' intervals (:func:`sgldsim.verdicts.paired_comparison`);
+the plateau's per-cell intervals share it over the cells (Bonferroni)."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +184,70 @@ def _with_plateau(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["total", "count", "se2"])
 
 
+def plateau_pairs(results: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Per (cell, seed): the cell's test accuracy (``accuracy``) and its plateau in the same
+    seed (``plateau``: the mean of the *other* cells with implied eta in (0,1) at its beta, same
+    seed: the seeds are paired across cells); cells without a plateau are left out."""
+    runs = results[results.measure == "test_accuracy"]
+    accuracy = runs.pivot_table(index="cell_id", columns="seed", values="value", sort=False)
+    rows = []
+    for cell in table.itertuples():
+        others = table[table.inside & (table.beta == cell.beta)
+                       & (table.cell_id != cell.cell_id)].cell_id
+        if others.empty or cell.cell_id not in accuracy.index:
+            continue
+        plateau = accuracy.loc[others].mean(axis=0, skipna=False)
+        rows += [{"cell_id": cell.cell_id, "seed": seed, "accuracy": value,
+                  "plateau": plateau[seed]}
+                 for seed, value in accuracy.loc[cell.cell_id].items()]
+    return pd.DataFrame(rows, columns=["cell_id", "seed", "accuracy", "plateau"])
+
+
+def _plateau_verdict(pairs: pd.DataFrame, table: pd.DataFrame) -> Verdict:
+    """"Accuracy is flat for eta in (0,1)": each inside cell against its plateau over the paired
+    seeds (:func:`sgldsim.verdicts.paired_comparison`, t quantiles, level LEVEL / cells:
+    Bonferroni, so a false alarm anywhere has probability <= LEVEL). "inconsistent" when some
+    cell's interval excludes 0 and its mean gap exceeds TOLERANCE; "consistent" when every
+    cell's interval lies inside (-TOLERANCE, TOLERANCE) (equivalence); else "inconclusive"."""
+    claim = "test accuracy is on a plateau for eta in (0,1)"
+    inside = table[table.inside].cell_id
+    pairs = pairs[pairs.cell_id.isin(inside)]
+    cells = list(dict.fromkeys(pairs.cell_id))
+    if not cells:
+        return Verdict(claim, "inconclusive", "fewer than 2 cells in (0,1) at every beta")
+    level = LEVEL / len(cells)
+    results = {c: paired_comparison(part.accuracy.to_numpy(float), part.plateau.to_numpy(float),
+                                    direction="a != b", margin=TOLERANCE, level=level)
+               for c, part in pairs.groupby("cell_id", sort=False)}
+    off = [c for c, r in results.items()
+           if r.verdict.verdict == "consistent" and abs(r.mean) > TOLERANCE]
+    flat = all(r.verdict.verdict == "inconsistent" for r in results.values())
+    verdict = "inconsistent" if off else "consistent" if flat else "inconclusive"
+    worst = max(results, key=lambda c: abs(results[c].mean))
+    row = table.set_index("cell_id").loc[worst]
+    r = results[worst]
+    return Verdict(claim, verdict, (
+        f"{len(cells)} cells with implied eta in (0,1) over "
+        f"{table[table.cell_id.isin(cells)].beta.nunique()} betas; {len(off)} differ from their "
+        f"beta's plateau by more than {100 * TOLERANCE:g} pp; largest gap {100 * r.mean:+.2f} pp "
+        f"({row.sigma_rule}, beta={row.beta:g}), {100 * (1 - level):.2f} % interval "
+        f"[{100 * r.interval[0]:+.2f}, {100 * r.interval[1]:+.2f}] pp over {r.n_pairs} paired "
+        f"seeds (t quantiles, {r.dof} dof; Bonferroni over the cells); flat needs every "
+        f"interval inside ±{100 * TOLERANCE:g} pp"))
+
+
+def _drop_verdict(pairs: pd.DataFrame, cells: pd.DataFrame, claim: str):
+    """"Accuracy drops by more than TOLERANCE" on the given cells: paired comparison of the
+    cells' accuracy with their plateau minus TOLERANCE, over (cell, seed) pairs with the cells as
+    units (the SE is the spread of the cells' gaps: cells at different betas and rules differ
+    in more than seed noise; t quantiles with cells - 1 degrees of freedom)."""
+    pairs = pairs[pairs.cell_id.isin(cells.cell_id)]
+    return paired_comparison(pairs.accuracy.to_numpy(float),
+                             pairs.plateau.to_numpy(float) - TOLERANCE,
+                             units=pairs.cell_id.to_numpy(), direction="a < b", level=LEVEL,
+                             claim=claim)
+
+
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     table = _with_plateau(per_cell(results, config))
     rules = list(dict.fromkeys(table.sigma_rule))
@@ -209,46 +271,32 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         "('eta=E': sigma = beta^(-(1+E)/4); 'sigma=S': fixed); accuracies are means over the "
         "paired seeds (test: clean labels; train: the noisy labels it was trained on); implied "
         "eta = 4 ln(1/sigma) / ln(beta) - 1, (0,1) the paper's range. Verdicts compare each "
-        "cell with the mean of the other cells in (0,1) at its beta (the plateau).",
+        "cell with the mean of the other cells in (0,1) at its beta (the plateau), seed by seed "
+        "(sgldsim.verdicts.paired_comparison, t quantiles): the plateau cell by cell "
+        f"(Bonferroni over the cells), a drop over the cells outside (0,1) as units (SE "
+        f"between cells); changes below {100 * TOLERANCE:g} pp count as none.",
     ])
-    verdicts, fitted = [], {}
+    pairs = plateau_pairs(results, table)
+    verdicts, fitted = [_plateau_verdict(pairs, table)], {}
     inside = table[table.inside & table.plateau.notna()]
     if len(inside):
-        worst = inside.loc[(inside.gap.abs() / inside.gap_se).idxmax()]
-        flat = ((inside.gap.abs() <= Z_PLATEAU * inside.gap_se)
-                | (inside.gap.abs() <= TOLERANCE)).all()
         fitted["plateau_max_abs_gap"] = float(inside.gap.abs().max())
-        verdicts.append(Verdict(
-            "test accuracy is on a plateau for eta in (0,1)", "consistent" if flat else
-            "inconsistent",
-            f"{len(inside)} cells with implied eta in (0,1) over {inside.beta.nunique()} betas; "
-            f"largest gap to its beta's plateau {100 * worst.gap:+.2f} ± "
-            f"{100 * worst.gap_se:.2f} pp ({worst.sigma_rule}, beta={worst.beta:g}); allowed "
-            f"{Z_PLATEAU:g} SE or {100 * TOLERANCE:g} pp"))
-    else:
-        verdicts.append(Verdict("test accuracy is on a plateau for eta in (0,1)",
-                                "inconclusive", "fewer than 2 cells in (0,1) at every beta"))
     for side, mask, meaning in (
             ("eta <= 0", table.implied_eta <= 0, "sigma above the coupling"),
             ("eta >= 1", table.implied_eta >= 1, "sigma below the coupling, towards SGLD")):
         out = table[mask & table.plateau.notna()]
         claim = f"accuracy drops when the implied eta leaves (0,1) on the side {side} ({meaning})"
-        if out.empty:
-            verdicts.append(Verdict(claim, "inconclusive", "no cell on this side has a plateau "
-                                    "at its beta"))
-            continue
-        gap = float(out.gap.mean())
-        se = float(np.sqrt((out.gap_se**2).sum()) / len(out))
-        fitted[f"gap_outside[{side}]"] = gap
-        fitted[f"gap_outside_stderr[{side}]"] = se
-        drops = int((out.gap < -Z * out.gap_se).sum())
-        verdict = ("consistent" if gap < -TOLERANCE and gap + Z * se < 0 else
-                   "inconsistent" if gap - Z * se > -TOLERANCE else "inconclusive")
-        verdicts.append(Verdict(claim, verdict, (
-            f"mean gap to the plateau {100 * gap:+.2f} ± {100 * se:.2f} pp over {len(out)} "
-            f"cells, {drops} of them significantly below ({Z:g} SE); a drop is a mean gap "
-            f"below -{100 * TOLERANCE:g} pp and below 0 by {Z:g} SE, no drop a mean gap above "
-            f"-{100 * TOLERANCE:g} pp by {Z:g} SE")))
+        result = _drop_verdict(pairs, out, claim)
+        gap = result.mean - TOLERANCE  # the mean gap to the plateau itself
+        if np.isfinite(gap):
+            fitted[f"gap_outside[{side}]"] = gap
+            fitted[f"gap_outside_stderr[{side}]"] = result.stderr
+        gaps = ", ".join(f"{100 * g:+.1f}" for g in out.gap)
+        verdicts.append(result.verdict._replace(reason=(
+            f"mean gap to the plateau {100 * gap:+.2f} ± {100 * result.stderr:.2f} pp (SE "
+            f"between cells) over {len(out)} cells (gaps {gaps} pp); a drop is a "
+            f"{100 * (1 - LEVEL):g} % interval of the mean gap below -{100 * TOLERANCE:g} pp, no "
+            f"drop one above it; gap + {100 * TOLERANCE:g} pp: {result.verdict.reason}")))
     return Summary(table=text, fitted=fitted, verdicts=verdicts)
 
 

@@ -12,11 +12,13 @@ every configuration of the method's tuning grid trains for every seed. Every met
 same budget: the task's learning rates x one list of its own, all own lists of equal length
 (SGD's own list: learning-rate factors). Accuracies on the noisy validation split and the clean
 test split are recorded after every epoch. The configuration with the best mean validation
-accuracy at the end of training (noisy labels, as a practitioner would have) is selected and
-its seeds reported: test accuracy at the end and at the epoch of best validation accuracy, the
-train accuracy on the noisy labels, the fraction of flipped labels memorised, and the top
-Hessian eigenvalue and trace of the noisy training loss (no weight decay) on the first
-``hessian_examples`` training examples. The test split is never used to choose.
+accuracy at the end of training (noisy labels, as a practitioner would have) is selected (exact
+ties, reported in the summary, go to the smaller learning rate, then the weaker perturbation or
+noise: :func:`select_configuration`) and its seeds reported: test accuracy at the end and at
+the epoch of best validation accuracy, the train accuracy on the noisy labels, the fraction of
+flipped labels memorised, and the top Hessian eigenvalue and trace of the noisy training loss
+(no weight decay) on the first ``hessian_examples`` training examples. The test split is never
+used to choose.
 
 Cells of one task run together: one compiled, vmapped program per method family
 (:mod:`sgldsim.nn.sweep`); seeds follow :mod:`sgldsim.experiments.common.nn_setup` (paired across
@@ -40,8 +42,7 @@ from ... import nn
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
-from ...runner.summary import signed_verdict
-from ...verdicts import Verdict
+from ...verdicts import Verdict, paired_comparison
 from ..common.nn_setup import (
     WIDTHS,
     NetworkParams,
@@ -67,8 +68,10 @@ OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgld": "langevin_betas",
 these betas, without Langevin noise)."""
 MEMORISES = 0.95
 """SGD "memorises" when its train accuracy on the noisy labels is at least this."""
-Z = 2.0
-"""A difference counts as significant beyond this many standard errors."""
+TIE_TOLERANCE = 1e-6
+"""Mean validation accuracies closer than this are tied: accuracies are counts over the
+validation split stored in float32, so one example more moves a mean by at least 1 / (seeds x
+validation examples), far above float32's rounding (~1e-7), and equal counts agree to it."""
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,7 @@ def _run_group(config, dataset_name, model_name, cells):
     for i, grid in enumerate(grids):
         val = [np.mean([metrics[i, j, s]["validation_accuracy"] for s in range(num_seeds)])
                for j in range(len(grid))]
-        selected.append(int(np.argmax(val)))
+        selected.append(select_configuration([label for label, _ in grid], val)[0])
 
     # Curvature of every cell's selected configuration, all seeds, in one batch.
     n_hessian = p.hessian_examples
@@ -307,9 +310,57 @@ def _run_group(config, dataset_name, model_name, cells):
     return out
 
 
+def tie_break_key(label: str) -> tuple[float, float]:
+    """The order in which tied configurations are preferred, from a label of
+    :func:`tuning_grid`: the smaller learning rate first, then the weaker perturbation or noise
+    (the smaller rho or sigma; without either, the larger beta; none: 0). The same rule for
+    every method: among configurations the noisy validation split cannot tell apart, the one
+    closest to plain small-step SGD."""
+    values = dict(part.split("=", 1) for part in label.split())
+    learning_rate = float(values["lr"])
+    for name in ("rho", "sigma"):
+        if name in values:
+            return learning_rate, float(values[name])
+    return learning_rate, 1.0 / float(values["beta"]) if "beta" in values else 0.0
+
+
+def select_configuration(labels: list[str], validation) -> tuple[int, list[int]]:
+    """The selected configuration: the highest mean noisy-validation accuracy; configurations
+    within :data:`TIE_TOLERANCE` of it are tied and the first by :func:`tie_break_key` wins.
+
+    Returns:
+      ``(index of the selected configuration, indices of all tied at the best)``.
+    """
+    validation = np.asarray(validation, dtype=float)
+    tied = [int(j) for j in np.flatnonzero(validation >= validation.max() - TIE_TOLERANCE)]
+    return min(tied, key=lambda j: tie_break_key(labels[j])), tied
+
+
+def selection(results: pd.DataFrame) -> pd.DataFrame:
+    """Per cell (setting and method): the configuration :func:`select_configuration` picks from
+    the recorded validation accuracies (``config``), the configurations tied at the best
+    (``tied``, in the tie-break order) and the one the run recorded as selected
+    (``recorded``)."""
+    val = results[results.measure == "validation_accuracy"]
+    means = val.groupby(["cell_id", *SETTING, "method", "config"], sort=False).value.mean()
+    recorded = val[val.selected.astype(bool)].groupby("cell_id").config.first()
+    rows = []
+    for (cell_id, *setting, method), part in means.groupby(
+            level=["cell_id", *SETTING, "method"], sort=False):
+        labels = list(part.index.get_level_values("config"))
+        chosen, tied = select_configuration(labels, part.to_numpy())
+        rows.append({"cell_id": cell_id, **dict(zip(SETTING, setting, strict=True)),
+                     "method": method, "config": labels[chosen],
+                     "tied": [labels[j] for j in sorted(tied, key=lambda j:
+                                                        tie_break_key(labels[j]))],
+                     "recorded": recorded.get(cell_id)})
+    return pd.DataFrame(rows)
+
+
 def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell, seed) of the selected configuration, a column per measure."""
-    chosen = results[results.selected.astype(bool)]
+    """One row per (cell, seed) of the selected configuration (:func:`selection`), a column per
+    measure. The curvature measures exist only for the configuration the run selected."""
+    chosen = results.merge(selection(results)[["cell_id", "config"]], on=["cell_id", "config"])
     keys = [*SETTING, "method", "config", "seed"]
     wide = chosen.pivot_table(index=keys, columns="measure", values="value", sort=False)
     wide = wide.reset_index()
@@ -335,66 +386,65 @@ def per_setting(results: pd.DataFrame) -> pd.DataFrame:
     return grouped.agg(**aggregations).reset_index()
 
 
-def _paired(results: pd.DataFrame, baseline: str, measure: str, log: bool = False
+def _paired(runs: pd.DataFrame, baseline: str, measure: str, log: bool = False
             ) -> pd.DataFrame:
-    """Per setting: the mean over seeds of fSGLD's value minus the baseline's (or the log ratio)
-    in the same seed (paired: same initialisation, batches and flipped labels), with its
-    standard error std / sqrt(n) over the seeds."""
-    runs = selected_runs(results)
+    """fSGLD's value (``a``) and the baseline's (``b``) in the same setting and seed (paired:
+    same initialisation, batches and flipped labels), logs with ``log``; ``unit`` names the
+    setting; ``runs`` from :func:`selected_runs`."""
     if measure not in runs:
-        return pd.DataFrame({"diff": [], "se": []})
+        return pd.DataFrame({"unit": [], "a": [], "b": []})
     wide = runs.pivot_table(index=[*SETTING, "seed"], columns="method", values=measure,
                             sort=False)
     if "fsgld" not in wide or baseline not in wide:
-        return pd.DataFrame({"diff": [], "se": []})
-    diff = (np.log(wide.fsgld / wide[baseline]) if log else wide.fsgld - wide[baseline]).dropna()
-    grouped = diff.groupby(level=SETTING, sort=False)
-    n = grouped.size()
-    se = grouped.std(ddof=1) / np.sqrt(n)
-    return pd.DataFrame({"diff": grouped.mean(), "se": se.fillna(np.inf)})
+        return pd.DataFrame({"unit": [], "a": [], "b": []})
+    a, b = (np.log(wide.fsgld), np.log(wide[baseline])) if log else (wide.fsgld, wide[baseline])
+    pairs = pd.DataFrame({"a": a, "b": b}).dropna().reset_index()
+    pairs["unit"] = pairs[SETTING].astype(str).agg(" ".join, axis=1)
+    return pairs
 
 
-def _pooled(d: pd.DataFrame) -> tuple[float, float, int, int, int]:
-    """Mean difference over settings and its standard error, the larger of the seed-noise SE
-    (sqrt(sum se_i^2) / n) and the spread over settings (std / sqrt(n)); and how many settings
-    are significantly above / below zero / neither (Z per-setting standard errors)."""
-    n = len(d)
-    mean = float(d["diff"].mean())
-    seed_se = float(np.sqrt((d.se**2).sum()) / n)
-    spread_se = float(d["diff"].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    se = max(seed_se, spread_se) if n > 1 else seed_se
-    above = int((d["diff"] > Z * d.se).sum())
-    below = int((d["diff"] < -Z * d.se).sum())
-    return mean, se, above, below, n - above - below
+def _compare(d: pd.DataFrame, direction: str, claim: str):
+    """:func:`sgldsim.verdicts.paired_comparison` over the settings as units (the SE is the
+    spread of the per-setting mean differences, t quantiles with settings - 1 degrees of
+    freedom), and per setting over its seeds: how many settings are on the claimed side /
+    the other side / neither (95 % intervals with t quantiles over the seeds)."""
+    result = paired_comparison(d.a.to_numpy(float), d.b.to_numpy(float),
+                               units=d.unit.to_numpy(), direction=direction, claim=claim)
+    counts = {"consistent": 0, "inconsistent": 0, "inconclusive": 0}
+    for _, part in d.groupby("unit", sort=False):
+        one = paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
+                                direction=direction)
+        counts[one.verdict.verdict] += 1
+    return result, counts["consistent"], counts["inconsistent"], counts["inconclusive"]
 
 
-def _accuracy_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
+def _accuracy_verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
     verdicts, fitted = [], {}
     for measure, when in (("test_accuracy", "end of training"),
                           ("test_accuracy_at_best", "best validation epoch")):
         for baseline in BASELINES:
-            d = _paired(results, baseline, measure)
+            d = _paired(runs, baseline, measure)
             claim = f"fSGLD matches or beats {baseline.upper()} (test accuracy, {when})"
-            if len(d) < 2:
-                verdicts.append(Verdict(claim, "inconclusive",
-                                        f"only {len(d)} setting(s) with both"))
-                continue
-            mean, se, better, worse, tied = _pooled(d)
-            fitted[f"{measure}_gain_vs_{baseline}"] = mean
-            fitted[f"{measure}_gain_vs_{baseline}_stderr"] = se
-            reason = (f"fSGLD - {baseline.upper()} = {100 * mean:+.2f} ± {100 * se:.2f} pp over "
-                      f"{len(d)} settings; fSGLD wins in {better}, loses in {worse}, ties in "
-                      f"{tied} ({Z:g} paired SE over seeds)")
-            verdicts.append(Verdict(claim, "consistent" if mean >= -Z * se else "inconsistent",
-                                    reason))
+            result, better, worse, tied = _compare(d, "a > b", claim)
+            if np.isfinite(result.mean):
+                fitted[f"{measure}_gain_vs_{baseline}"] = result.mean
+                fitted[f"{measure}_gain_vs_{baseline}_stderr"] = result.stderr
+            reason = (f"fSGLD - {baseline.upper()} = {100 * result.mean:+.2f} ± "
+                      f"{100 * result.stderr:.2f} pp; fSGLD wins in {better}, loses in "
+                      f"{worse}, ties in {tied} settings (95 % paired intervals over seeds); "
+                      f"{result.verdict.reason}")
+            # non-inferiority: contradicted only by an interval below 0
+            matches = ("inconclusive" if result.n_units < 2 else
+                       "inconsistent" if result.verdict.verdict == "inconsistent" else
+                       "consistent")
+            verdicts.append(Verdict(claim, matches, reason))
             if baseline in ("sgd", "sam") and measure == "test_accuracy":
-                strict = signed_verdict(mean, se, Z, "above")
                 verdicts.append(Verdict(f"fSGLD beats {baseline.upper()} (the headline's "
-                                        f"ranking, {when})", strict, reason))
+                                        f"ranking, {when})", result.verdict.verdict, reason))
     return verdicts, fitted
 
 
-def _memorisation_verdicts(results: pd.DataFrame, table: pd.DataFrame
+def _memorisation_verdicts(runs: pd.DataFrame, table: pd.DataFrame
                            ) -> tuple[list[Verdict], dict]:
     verdicts, fitted = [], {}
     sgd = table[(table.method == "sgd") & (table.noise == "symmetric")
@@ -408,37 +458,33 @@ def _memorisation_verdicts(results: pd.DataFrame, table: pd.DataFrame
                                                                  strict=True))
         verdicts.append(Verdict(claim, "consistent" if (sgd.train_mean >= MEMORISES).all()
                                 else "inconsistent", f"SGD's noisy train accuracy: {shown}"))
-    d = _paired(results, "sgd", "memorized_fraction")
+    d = _paired(runs, "sgd", "memorized_fraction")
     claim = "fSGLD memorises fewer flipped labels than SGD"
-    if len(d) < 2:
-        verdicts.append(Verdict(claim, "inconclusive", f"only {len(d)} setting(s)"))
-    else:
-        mean, se, more, fewer, tied = _pooled(d)
-        fitted["memorized_fraction_diff_vs_sgd"] = mean
-        verdict = signed_verdict(mean, se, Z)
-        verdicts.append(Verdict(claim, verdict, (
-            f"fSGLD - SGD = {100 * mean:+.1f} ± {100 * se:.1f} pp of the flipped labels over "
-            f"{len(d)} settings; fewer in {fewer}, more in {more}, neither in {tied}")))
+    result, fewer, more, tied = _compare(d, "a < b", claim)
+    if np.isfinite(result.mean):
+        fitted["memorized_fraction_diff_vs_sgd"] = result.mean
+    verdicts.append(result.verdict._replace(reason=(
+        f"fSGLD - SGD = {100 * result.mean:+.1f} ± {100 * result.stderr:.1f} pp of the flipped "
+        f"labels; fewer in {fewer}, more in {more}, neither in {tied} settings; "
+        f"{result.verdict.reason}")))
     return verdicts, fitted
 
 
-def _flatness_verdicts(results: pd.DataFrame) -> tuple[list[Verdict], dict]:
+def _flatness_verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
     verdicts, fitted = [], {}
     for baseline in ("sgd", "sgld", "sam"):
         for column, name in (("top_eigenvalue", "top Hessian eigenvalue"),
                              ("trace", "Hessian trace")):
-            d = _paired(results, baseline, column, log=True)
+            d = _paired(runs, baseline, column, log=True)
             claim = f"fSGLD reaches flatter minima than {baseline.upper()} ({name})"
-            if len(d) < 2:
-                verdicts.append(Verdict(claim, "inconclusive", f"only {len(d)} setting(s)"))
-                continue
-            mean, se, higher, lower, tied = _pooled(d)
-            fitted[f"log_{column}_ratio_vs_{baseline}"] = mean
-            verdict = signed_verdict(mean, se, Z)
-            verdicts.append(Verdict(claim, verdict, (
-                f"mean log(fSGLD / {baseline.upper()}) = {mean:+.3f} ± {se:.3f} over {len(d)} "
-                f"settings (ratio {np.exp(mean):.2f}); significantly lower in {lower}, higher "
-                f"in {higher}, neither in {tied}")))
+            result, lower, higher, tied = _compare(d, "a < b", claim)
+            if np.isfinite(result.mean):
+                fitted[f"log_{column}_ratio_vs_{baseline}"] = result.mean
+            verdicts.append(result.verdict._replace(reason=(
+                f"mean log(fSGLD / {baseline.upper()}) = {result.mean:+.3f} ± "
+                f"{result.stderr:.3f} (ratio {np.exp(result.mean):.2f}); significantly lower in "
+                f"{lower}, higher in {higher}, neither in {tied} settings; "
+                f"{result.verdict.reason}")))
     return verdicts, fitted
 
 
@@ -460,8 +506,30 @@ on the mean noisy-validation accuracy at the end of training; mean over the seed
   top eigenvalue   largest Hessian eigenvalue of the noisy training loss (Lanczos)
   trace            Hessian trace of the noisy training loss (Hutchinson)
   selected         the selected configuration (learning rate and the method's own parameter)
-Verdicts compare fSGLD with each baseline per setting on the same seeds (paired differences);
-"wins/loses" means beyond 2 paired standard errors, "ties" neither."""
+Selection ties (equal mean validation accuracy, within 1e-6) go to the smaller learning rate,
+then the weaker perturbation or noise (smaller rho or sigma, else larger beta): the same rule for
+every method; the tied cells are listed above.
+Verdicts compare fSGLD with each baseline on the same seeds (paired differences) with
+sgldsim.verdicts.paired_comparison, settings as units: the standard error is the spread of the
+per-setting mean differences, the 95 % interval uses t quantiles (settings - 1 degrees of
+freedom). "matches or beats" holds unless the interval lies below 0; "beats", "fewer" and
+"flatter" need it on the claimed side of 0. Per setting, "wins/loses" means a 95 % interval over
+its seeds (t quantiles) above / below 0, "ties" neither."""
+
+
+def _ties_text(chosen: pd.DataFrame) -> str:
+    """The cells whose best mean validation accuracy is shared by several configurations, the
+    one the tie-break rule picks, and any cell whose recorded selection differs from it."""
+    tied = chosen[chosen.tied.map(len) > 1]
+    lines = [f"selection ties: {len(tied)} of {len(chosen)} cells have several configurations "
+             "at the best mean validation accuracy (broken by the rule in the legend)"]
+    lines += [f"  {' '.join(str(r[c]) for c in SETTING)} {r.method}: "
+              f"{' = '.join(r.tied)} -> {r.config}" for _, r in tied.iterrows()]
+    moved = chosen[chosen.recorded.notna() & (chosen.recorded != chosen.config)]
+    lines += [f"  {' '.join(str(r[c]) for c in SETTING)} {r.method}: the run selected "
+              f"{r.recorded}; the rule selects {r.config} (its curvature was not measured)"
+              for _, r in moved.iterrows()]
+    return "\n".join(lines)
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
@@ -484,10 +552,12 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         [f"{len(table)} (setting, method) rows, {n} seeds each"]
         + [f"{title}:\n" + _wide(table, cell).to_string() for title, cell in sections]
         + ["mean test accuracy at end over settings (%): " + ", ".join(
-            f"{m} {100 * overall[m]:.2f}" for m in COMPARED_METHODS if m in overall), LEGEND])
-    acc_verdicts, acc_fitted = _accuracy_verdicts(results)
-    mem_verdicts, mem_fitted = _memorisation_verdicts(results, table)
-    flat_verdicts, flat_fitted = _flatness_verdicts(results)
+            f"{m} {100 * overall[m]:.2f}" for m in COMPARED_METHODS if m in overall),
+           _ties_text(selection(results)), LEGEND])
+    runs = selected_runs(results)
+    acc_verdicts, acc_fitted = _accuracy_verdicts(runs)
+    mem_verdicts, mem_fitted = _memorisation_verdicts(runs, table)
+    flat_verdicts, flat_fitted = _flatness_verdicts(runs)
     overall_fitted = {f"mean_test_accuracy[{m}]": overall[m] for m in overall.index}
     return Summary(table=text,
                    fitted={**overall_fitted, **acc_fitted, **mem_fitted, **flat_fitted},
