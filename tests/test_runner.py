@@ -532,3 +532,26 @@ def test_a_run_folder_naming_an_old_module_path_loads_shows_and_resumes(tmp_path
     assert again.metadata["n_cells_computed"] == 0
     assert again.metadata["n_cells_reused"] == len(expand_grid(again.config))
     pd.testing.assert_frame_equal(again.results, reference.results)
+
+
+def test_a_cached_rerun_keeps_the_time_the_cells_took_to_compute(tmp_path, reference):
+    """``cells_wall_time_s`` is the computing invocation's wall time, carried through reruns that
+    only re-summarise (``sgldsim figures``); from metadata written before the field, the previous
+    wall time counts only if that invocation computed cells."""
+    from sgldsim.runner.run import METADATA_FILE, cells_wall_time
+
+    first = reference.metadata
+    assert first["n_cells_computed"] > 0 and first["cells_wall_time_s"] == first["wall_time_s"]
+    run_dir = tmp_path / "again"
+    shutil.copytree(reference.run_dir, run_dir)
+    again = run_demo(run_dir)
+    assert again.metadata["n_cells_computed"] == 0
+    assert again.metadata["cells_wall_time_s"] == first["wall_time_s"]
+    assert json.loads((run_dir / METADATA_FILE).read_text())["cells_wall_time_s"] == \
+        first["wall_time_s"]
+    reused = {"wall_time_s": 2.0, "n_cells_computed": 0, "n_cells_reused": 8}
+    assert cells_wall_time(reused, {"wall_time_s": 40.0, "n_cells_computed": 8}) == 40.0
+    assert cells_wall_time(reused, {"wall_time_s": 3.0, "n_cells_computed": 0}) is None
+    assert cells_wall_time(reused, None) is None
+    partly = {"wall_time_s": 5.0, "n_cells_computed": 2, "n_cells_reused": 6}
+    assert cells_wall_time(partly, {"cells_wall_time_s": 30.0, "wall_time_s": 1.0}) == 35.0

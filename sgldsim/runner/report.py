@@ -127,7 +127,7 @@ def results_index(run_dirs: list[str | Path]) -> str:
         name = record.config.name
         lines.append(f"| [{name}]({name}.md) | {_cell(record.config.description)} | "
                      + " | ".join(str(counts[v]) for v in VERDICTS)
-                     + f" | {record.metadata['wall_time_s']:.0f} |")
+                     + f" | {_seconds(compute_time(record.metadata))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -142,19 +142,36 @@ def results_pages(runs_root: str | Path, out_dir: str | Path) -> dict[str, str]:
 def experiments_table(runs_root: str | Path, pages_link: str,
                       configs: list[ExperimentConfig] | None = None) -> str:
     """A Markdown table of the experiments (default: the shipped definitions): name, what it
-    tests (its description), and the wall time of its run folder under ``runs_root``, linked to
+    tests (its description), and the compute time of its run folder under ``runs_root``
+    (:func:`compute_time`), linked to
     its results page in ``pages_link``; "not run here" when there is no finished run."""
     configs = list_experiments() if configs is None else configs
-    lines = ["| experiment | what it tests | wall time |", "|---|---|---:|"]
+    lines = ["| experiment | what it tests | compute time |", "|---|---|---:|"]
     for config in configs:
         run = Path(runs_root) / config.name
         name, wall = f"`{config.name}`", "not run here"
         if (run / METADATA_FILE).is_file() and (run / SUMMARY_JSON_FILE).is_file():
             meta = json.loads((run / METADATA_FILE).read_text())
             name = f"[{config.name}]({pages_link}/{config.name}.md)"
-            wall = _duration(meta["wall_time_s"]) + (" (overrides)" if meta["overrides"] else "")
+            wall = compute_time(meta)
+            wall = ("not recorded" if wall is None else _duration(wall)) + (
+                " (overrides)" if meta["overrides"] else "")
         lines.append(f"| {name} | {_cell(config.description)} | {wall} |")
     return "\n".join(lines) + "\n"
+
+
+def compute_time(meta: dict) -> float | None:
+    """Seconds the run's cells took to compute: the summed per-cell compute time when every cell
+    recorded it, else the wall time of the invocations that computed them
+    (``cells_wall_time_s``, see :func:`sgldsim.runner.run.cells_wall_time`), else ``None``."""
+    computed = meta.get("cells_computed", {})
+    if computed.get("n_cells_without_record", 1) == 0 and "compute_s" in computed:
+        return float(computed["compute_s"])
+    return meta.get("cells_wall_time_s")
+
+
+def _seconds(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:.0f}"
 
 
 def refresh_readme(text: str, table: str) -> str:
@@ -238,7 +255,8 @@ def _provenance(meta: dict) -> list[str]:
         f"- seed {meta['seed']}; overrides: "
         + (" ".join(f"`{o}`" for o in meta["overrides"]) if meta["overrides"] else "none"),
         f"- run started {meta['started']}, finished {meta['finished']}, wall time "
-        f"{meta['wall_time_s']:.1f} s; {meta['n_cells']} cells ({meta['n_cells_computed']} "
+        f"{meta['wall_time_s']:.1f} s (computing the cells: {_seconds(compute_time(meta))} s); "
+        f"{meta['n_cells']} cells ({meta['n_cells_computed']} "
         f"computed, {meta['n_cells_reused']} reused), chunk size {meta['chunk_size']}, "
         f"{meta['executor']}",
         f"- platform {meta['platform']}, JAX backend {meta['jax_backend']} "

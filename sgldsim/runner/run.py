@@ -208,11 +208,13 @@ def run_experiment(
     started, clock = _now(), time.perf_counter()
     config, module = resolve_experiment(experiment, overrides, seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config.name)
-    with _locked_run_dir(run_dir, config):
-        return _run(config, module, run_dir, overrides, executor, progress, started, clock)
+    with _locked_run_dir(run_dir, config) as previous:
+        return _run(config, module, run_dir, overrides, executor, progress, started, clock,
+                    previous)
 
 
-def _run(config, module, run_dir, overrides, executor, progress, started, clock) -> RunResult:
+def _run(config, module, run_dir, overrides, executor, progress, started, clock,
+         previous: dict | None = None) -> RunResult:
     """The body of :func:`run_experiment`, with the run folder prepared and locked."""
     cells = expand_grid(config)
     finished = finished_cells(lambda c: _cell_path(run_dir, c), cells)
@@ -243,6 +245,7 @@ def _run(config, module, run_dir, overrides, executor, progress, started, clock)
     metadata = _metadata(config, overrides, started, time.perf_counter() - clock, len(cells),
                          len(todo), executor, figures, run_dir)
     metadata["cells_computed"] = cells_provenance(run_dir, cells)
+    metadata["cells_wall_time_s"] = cells_wall_time(metadata, previous)
     _write_text(run_dir / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
     return RunResult(run_dir, config, results, summary, figures, metadata)
 
@@ -423,8 +426,7 @@ def _locked_run_dir(run_dir: Path, config: ExperimentConfig):
         _check_run_dir_path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         with run_folder_lock(run_dir):
-            _prepare_run_dir(run_dir, config)
-            yield
+            yield _prepare_run_dir(run_dir, config)
     except OSError as err:
         if err.filename is None or not _is_within(Path(err.filename), run_dir):
             raise
@@ -452,8 +454,9 @@ def _has_files(folder: Path) -> bool:
     return any(p.name != LOCK_FILE for p in folder.iterdir())
 
 
-def _prepare_run_dir(run_dir: Path, config: ExperimentConfig) -> None:
-    """Create the folder, or check it holds the same configuration; write ``config.toml``."""
+def _prepare_run_dir(run_dir: Path, config: ExperimentConfig) -> dict | None:
+    """Create the folder, or check it holds the same configuration; write ``config.toml``.
+    Returns the metadata of the previous finished invocation in the folder (None if none)."""
     existing = _read_config(run_dir) if run_dir.is_dir() else None
     if existing is not None:
         differences = config_differences(existing, config)
@@ -466,9 +469,29 @@ def _prepare_run_dir(run_dir: Path, config: ExperimentConfig) -> None:
     for folder in (run_dir, run_dir / CELLS_FOLDER):
         for stale in folder.glob(".*.tmp"):  # left by a kill mid-write
             stale.unlink()
+    previous = None
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads((run_dir / METADATA_FILE).read_text())
     with contextlib.suppress(FileNotFoundError):
         (run_dir / METADATA_FILE).unlink()  # present iff the latest invocation finished
     _write_text(run_dir / CONFIG_FILE, dumps(config.to_dict()))
+    return previous if isinstance(previous, dict) else None
+
+
+def cells_wall_time(metadata: dict, previous: dict | None) -> float | None:
+    """Wall time of the invocations that computed the run's cells, in seconds (``None`` when not
+    recorded): this invocation's when it computed every cell; when it reused cells, the time the
+    previous finished invocation recorded for them (its ``cells_wall_time_s``, or for metadata
+    written before that field its ``wall_time_s`` if it computed cells) plus this one's if it
+    computed the rest. A rerun that only re-summarises cached cells keeps the computing run's
+    time, so "how long does this experiment take" survives ``sgldsim figures``."""
+    own = metadata["wall_time_s"] if metadata["n_cells_computed"] > 0 else 0.0
+    if metadata["n_cells_reused"] == 0:
+        return own
+    carried = None if previous is None else previous.get("cells_wall_time_s")
+    if carried is None and previous is not None and previous.get("n_cells_computed", 0) > 0:
+        carried = previous.get("wall_time_s")
+    return None if carried is None else round(float(carried) + own, 3)
 
 
 def _read_config(run_dir: Path) -> ExperimentConfig | None:
