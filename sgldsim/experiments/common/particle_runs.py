@@ -54,6 +54,29 @@ class ParticleRunParams(ExperimentParams):
     n_steps: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class TransientRunParams(ParticleRunParams):
+    """A particle experiment that keeps a series over time from one start (convergence,
+    excess-risk): the parameters of :class:`ParticleRunParams` plus
+
+    Attributes:
+      x0: every particle's start (fixed).
+      n_records: recorded steps, half linearly, half geometrically spaced, step 0 included
+        (fixed); 2 <= n_records <= n_steps + 1.
+    """
+
+    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "x0", "n_records")
+
+    x0: float
+    n_records: int
+
+
+def validate_transient_config(config: ExperimentConfig, params_type) -> None:
+    """:func:`validate_particle_config` for a :class:`TransientRunParams` experiment."""
+    fixed = params_type.from_config(config)
+    validate_particle_config(config, fixed, fixed.n_records)
+
+
 FLOOR_REPEATS = 10
 
 

@@ -49,7 +49,7 @@ from ..common.fits import (
 )
 from ..common.particle_runs import (
     FLOOR_REPEATS,
-    ParticleRunParams,
+    TransientRunParams,
     cell_references,
     distance_rows,
     exact_distances,
@@ -60,7 +60,7 @@ from ..common.particle_runs import (
     per_cell_parameters,
     record_schedule,
     simulate_cells,
-    validate_particle_config,
+    validate_transient_config,
 )
 
 CHUNK_SIZE = 8
@@ -69,7 +69,7 @@ REFERENCES = ("chain", "pi_f", "pi_star")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Params(ParticleRunParams):
+class Params(TransientRunParams):
     """convergence's parameters (each may be swept in ``[grid]`` unless marked fixed).
 
     Attributes:
@@ -85,8 +85,6 @@ class Params(ParticleRunParams):
         (fixed); 2 <= n_records <= n_steps + 1.
     """
 
-    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "x0", "n_records")
-
     beta: float = 3.0
     sigma_rule: str = "sigma=0.2"
     x0: float = 2.0
@@ -99,8 +97,7 @@ PARAMS = Params
 
 
 def validate(config: ExperimentConfig) -> None:
-    fixed = Params.from_config(config)
-    validate_particle_config(config, fixed, fixed.n_records)
+    validate_transient_config(config, Params)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:

@@ -56,14 +56,14 @@ from ...runner.summary import UPPER_BOUND
 from ...verdicts import Verdict, exponential_decay, matches_reference, power_law_bound
 from ..common.fits import LEVEL, ballistic_end, decay_verdict, settling_verdict, transient_left
 from ..common.particle_runs import (
-    ParticleRunParams,
+    TransientRunParams,
     cell_numbers,
     cell_references,
     labelled_table,
     per_cell_parameters,
     record_schedule,
     simulate_cells,
-    validate_particle_config,
+    validate_transient_config,
 )
 
 CHUNK_SIZE = 8
@@ -71,7 +71,7 @@ BOUND_EXPONENT = 0.25  # D2' lam^(1/4)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Params(ParticleRunParams):
+class Params(TransientRunParams):
     """excess-risk's parameters (each may be swept in ``[grid]`` unless marked fixed).
 
     Attributes:
@@ -87,8 +87,6 @@ class Params(ParticleRunParams):
         2 <= n_records <= n_steps + 1.
     """
 
-    NOT_SWEPT = (*ParticleRunParams.NOT_SWEPT, "x0", "n_records")
-
     beta: float = 3.0
     sigma_rule: str = "sigma=0.2"
     x0: float = 2.0
@@ -101,8 +99,7 @@ PARAMS = Params
 
 
 def validate(config: ExperimentConfig) -> None:
-    fixed = Params.from_config(config)
-    validate_particle_config(config, fixed, fixed.n_records)
+    validate_transient_config(config, Params)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
