@@ -37,7 +37,8 @@ def lra_rule(combine):
     """A two-term step with the LRA weight on the boundary gradient (stateless for timing)."""
 
     def rule(key, params, batch, objective):
-        g_r, g_b, info = so.term_gradients(objective, params, batch, "lra")
+        gradients, info = so.term_gradients(objective, params, batch, "lra")
+        g_r, g_b = gradients["residual"], gradients["boundary"]
         return combine(g_r, so.lra_weight(g_r, g_b) * g_b), info
 
     return rule

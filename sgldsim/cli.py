@@ -296,3 +296,7 @@ def _use_agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+if __name__ == "__main__":  # python -m sgldsim.cli, like python -m sgldsim
+    raise SystemExit(main())

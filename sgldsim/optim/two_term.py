@@ -27,7 +27,12 @@ Combination = Callable[[ParamTree, ParamTree], ParamTree]
 
 def term_gradients(objective: Objective, params, batch, rule_name: str):
     """The gradients of the loss's two named terms from one forward pass and two backward passes
-    (``jax.vjp``).
+    (``jax.vjp``), keyed by the terms' names.
+
+    The gradients are identified by name, never by position: ``jax.vjp`` rebuilds the loss's
+    dict with sorted keys (``"boundary"`` before ``"residual"``), so an order taken from it is
+    not the order the loss wrote them in, and an asymmetric weighting (LRA, NTK) fed by position
+    would weight the wrong term.
 
     Args:
       objective: the loss in standard form (:func:`sgldsim.optim.as_objective`), returning two
@@ -37,8 +42,8 @@ def term_gradients(objective: Objective, params, batch, rule_name: str):
       rule_name: the caller's name, for the error message.
 
     Returns:
-      ``(g_1, g_2, GradientInfo)``: the two terms' gradients, in the order the loss returns
-      them, and the total loss, the terms and the loss's auxiliary output.
+      ``(gradients, GradientInfo)``: a dict from each term's name to its gradient, and the total
+      loss, the terms and the loss's auxiliary output.
 
     Raises:
       ValueError: the loss does not return exactly two named terms.
@@ -48,18 +53,27 @@ def term_gradients(objective: Objective, params, batch, rule_name: str):
         raise ValueError(f"{rule_name} needs a loss with exactly two named terms (e.g. "
                          f"{{'residual': L_r, 'boundary': L_b}}); got {len(terms)}: "
                          f"{sorted(terms)}")
-    g_1, g_2 = [pullback({n: jnp.ones_like(v) if n == name else jnp.zeros_like(v)
-                          for n, v in terms.items()})[0] for name in terms]
-    return g_1, g_2, GradientInfo(sum(terms.values()), terms, aux)
+    gradients = {name: pullback({n: jnp.ones_like(v) if n == name else jnp.zeros_like(v)
+                                 for n, v in terms.items()})[0] for name in terms}
+    return gradients, GradientInfo(sum(terms.values()), terms, aux)
 
 
-def two_term_rule(rule_name: str, combine: Combination) -> GradientRule:
+def two_term_rule(rule_name: str, combine: Combination,
+                  names: tuple[str, str] | None = None) -> GradientRule:
     """A gradient rule whose direction is ``combine(g_1, g_2)`` of the two terms' gradients
-    (:func:`term_gradients`); ``rule_name`` names the rule in its errors."""
+    (:func:`term_gradients`); ``rule_name`` names the rule in its errors.
+
+    ``names``: which term is g_1 and which g_2; required for a combination that is not
+    symmetric in its arguments. ``None`` (for the symmetric combinations: the sum, PCGrad's,
+    MGDA's and DCGD's) takes the names in sorted order."""
 
     def rule(key, params, batch, objective):
         del key
-        g_1, g_2, info = term_gradients(objective, params, batch, rule_name)
-        return combine(g_1, g_2), info
+        gradients, info = term_gradients(objective, params, batch, rule_name)
+        first, second = sorted(gradients) if names is None else names
+        if {first, second} != set(gradients):
+            raise ValueError(f"{rule_name}: names={names!r} must be the loss's two terms "
+                             f"{sorted(gradients)}")
+        return combine(gradients[first], gradients[second]), info
 
     return rule

@@ -177,7 +177,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
 
         def step(c: _Carry, t):
             batch = problem.sample(jax.random.fold_in(k_data, t), n_residual, n_boundary)
-            g_r, g_b, info = term_gradients(objective, c.theta, batch, "a PINN method")
+            gradients, info = term_gradients(objective, c.theta, batch, "a PINN method")
+            g_r, g_b = gradients["residual"], gradients["boundary"]  # by name, never position
             weight_b = jnp.where(weighting == 1, lra_update(c.weight_b, g_r, g_b, lra_alpha),
                                  c.weight_b)
             w_r, w_b = c.weight_r * g_r, weight_b * g_b
