@@ -1,10 +1,11 @@
-"""Parameter checks the theory experiments share."""
+"""Parameter checks several experiments share (each error names the key and what is allowed)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...runner import ConfigError
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams, cell_values
+from ...runner.toml_io import format_value
 
 
 def check_coupling_betas(betas, key: str) -> None:
@@ -18,3 +19,18 @@ def check_coupling_betas(betas, key: str) -> None:
         if not (beta > 1 and np.isfinite(beta)):
             raise ConfigError(f"{key}={beta} is not allowed: beta must be a finite number > 1 "
                               "(the coupling exponent needs ln beta > 0)")
+
+
+def check_range(config: ExperimentConfig, params: ExperimentParams, name: str, low: float,
+                high: float = float("inf"), low_inclusive: bool = False) -> None:
+    """Every value (or list entry) of parameter ``name`` lies in (low, high] (or [low, high]);
+    ``params`` is ``Params.from_config(config)``; ``None`` (a parameter left absent) passes."""
+    for value in cell_values(config, params, name):
+        if value is None:
+            continue
+        for v in value if isinstance(value, tuple) else [value]:
+            above = v >= low if low_inclusive else v > low
+            if not (above and v <= high):
+                bracket = "[" if low_inclusive else "("
+                raise ConfigError(f"{config.key_path(name)}={format_value(value)} is not allowed: "
+                                  f"each value must be in {bracket}{low:g}, {high:g}]")

@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from ... import nn
-from ...runner import ConfigError, ExperimentConfig, ExperimentParams, cell_values
-from ...runner.toml_io import format_value
+from ...runner import ConfigError, ExperimentConfig, ExperimentParams
 
 DatasetName = Literal[nn.DATASETS]
 """A dataset of :data:`sgldsim.nn.DATASETS`."""
@@ -115,21 +114,6 @@ def noisy_label_sets(noise_keys, dataset: nn.Dataset, noise: str, rate: float
     """Noisy (train, validation) labels of every seed: int[S, n_train], int[S, n_validation]."""
     noisy = [nn.with_label_noise(k, dataset, noise, rate, nn.NUM_CLASSES) for k in noise_keys]
     return (jnp.stack([d.train.y for d in noisy]), jnp.stack([d.validation.y for d in noisy]))
-
-
-def check_range(config: ExperimentConfig, params: ExperimentParams, name: str, low: float,
-                high: float = float("inf"), low_inclusive: bool = False) -> None:
-    """Every value (or list entry) of parameter ``name`` lies in (low, high] (or [low, high]);
-    ``params`` is ``Params.from_config(config)``; ``None`` (a parameter left absent) passes."""
-    for value in cell_values(config, params, name):
-        if value is None:
-            continue
-        for v in value if isinstance(value, tuple) else [value]:
-            above = v >= low if low_inclusive else v > low
-            if not (above and v <= high):
-                bracket = "[" if low_inclusive else "("
-                raise ConfigError(f"{config.key_path(name)}={format_value(value)} is not allowed: "
-                                  f"each value must be in {bracket}{low:g}, {high:g}]")
 
 
 def check_dataset_fits(config: ExperimentConfig, params: NetworkParams, names, key: str,

@@ -32,7 +32,7 @@ from ... import nn, optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
-from ..common.nn_setup import check_range
+from ..common.checks import check_range
 
 CHUNK_SIZE = 1
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",

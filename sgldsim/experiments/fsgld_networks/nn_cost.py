@@ -40,13 +40,13 @@ from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
 from ...verdicts import Verdict
+from ..common.checks import check_range
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
     ModelName,
     NetworkParams,
     check_dataset_fits,
-    check_range,
     dataset_from_params,
     model_from_params,
 )

@@ -22,6 +22,7 @@ from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values, cells_table
 from ...verdicts import Verdict, paired_comparison
+from ..common.checks import check_range
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
@@ -29,7 +30,6 @@ from ..common.nn_setup import (
     NetworkParams,
     NoiseKind,
     check_dataset_fits,
-    check_range,
     dataset_from_params,
     model_from_params,
     noisy_label_sets,

@@ -41,12 +41,12 @@ from ... import nn
 from ...coupling import coupled_sigma
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
+from ..common.checks import check_range
 from ..common.nn_setup import (
     WIDTHS,
     NetworkParams,
     NoiseKind,
     check_dataset_fits,
-    check_range,
     dataset_from_params,
     model_from_params,
     noisy_label_sets,
