@@ -1,20 +1,29 @@
-"""Benchmark: time per PINN training step of every method relative to Adam, and the
-forward-mode PDE operator against a naive ``jax.hessian`` residual (docs/theory.md §9).
+"""Benchmark: one PINN training step at the DCGD paper's setup, sgldsim against a PyTorch loop
+written like the official DCGD code and a plain JAX loop, in one run; then the cost of every
+method in sgldsim's trainer relative to Adam (docs/dcgd.md, "Cost per step").
 
-Same network (tanh 3 x 50 by default), same batch (the paper's 1280 collocation points and 128
-points per boundary part), float32, one run. Each step is ``make_train_step`` with Adam and the
-method's gradient rule (:func:`sgldsim.optim.pcgrad`, :func:`sgldsim.optim.mgda`,
-:func:`sgldsim.optim.dual_cone`); Adam uses the plain gradient (one forward, one backward pass),
-the two-term rules one forward and two backward passes. LRA and DCGD+LRA add the weight
-lambda_hat = max|g_r| / mean|g_b| to a two-term step; NTK adds, every ``--ntk-every`` steps, the
-traces of the residual and boundary NTK blocks on ``--ntk-points`` points each (its cost is
-amortised over those steps). "Adam, jax.hessian operator" is Adam with the residual's second
-derivatives from full Hessians instead of forward-over-forward mode.
+Setup (Hwang and Lim, NeurIPS 2024; the official Helmholtz code): Helmholtz 2-D, tanh 3 x 50,
+inputs standardised, 1280 collocation points and 128 points on each of the four edges drawn
+fresh every step, L_b the sum of the four edge means, the Center rule, Adam with the learning
+rate decayed by 0.9 every 1000 steps, float32, on the CPU.
 
-Times exclude compilation (a warm-up call first), use block_until_ready, and report the fastest
-of --repeats rounds (round-robin over methods) of --steps calls each.
+- **sgldsim, 1 run**: :func:`sgldsim.pinn.train_pinn_runs`'s compiled program
+  (``training_program``) for ``--steps`` steps, divided by the steps: sampling, both
+  gradients, the rule, Adam, the best-loss iterate and the per-block records, all included.
+- **sgldsim, R runs in one program**: the same with R seeds (``--runs``), time per run-step.
+- **plain JAX**: a jitted step in a Python loop with the Laplacian by nested ``jax.jvp`` per
+  point and the Center rule; points sampled in the jitted step.
+- **PyTorch (official-style)**: the official code's structure: an ``nn.Sequential`` tanh
+  network, NumPy sampling and standardisation each step, second derivatives by
+  ``torch.autograd.grad(create_graph=True)`` per input column, the two losses' gradients by
+  ``torch.autograd.grad``, the Center combination written into ``.grad``, ``torch.optim.Adam``
+  and ``StepLR``. torch is a benchmark-only dependency (``pip install torch``; here the CPU
+  build ``torch==2.13.0``); without it that row is skipped.
 
-Run: python benchmarks/pinn_step.py [--problems helmholtz2d burgers] [--steps 20]
+Each time excludes compilation (a warm-up first) and is the fastest of ``--repeats`` rounds
+(round-robin over the contenders) of ``--steps`` steps.
+
+Run: python benchmarks/pinn_step.py [--steps 200] [--repeats 3] [--runs 4 9]
 """
 
 from __future__ import annotations
@@ -27,96 +36,189 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 from sgldsim import optim as so  # noqa: E402
 from sgldsim import pinn  # noqa: E402
+from sgldsim.pinn.train import training_program, training_setup  # noqa: E402
+
+N_RESIDUAL, N_EDGE, HIDDEN = 1280, 128, (50, 50, 50)
 
 
-def lra_rule(combine):
-    """A two-term step with the LRA weight on the boundary gradient (stateless for timing)."""
-
-    def rule(key, params, batch, objective):
-        gradients, info = so.term_gradients(objective, params, batch, "lra")
-        g_r, g_b = gradients["residual"], gradients["boundary"]
-        return combine(g_r, so.lra_weight(g_r, g_b) * g_b), info
-
-    return rule
+def sgldsim_program(problem, methods, steps):
+    """(call, steps) for the trainer's compiled program over ``len(methods)`` runs."""
+    setup = training_setup(problem, hidden=HIDDEN, steps=steps, block_steps=min(steps, 100),
+                           n_residual=N_RESIDUAL, n_boundary=N_EDGE)
+    run = training_program(problem, methods, setup)
+    keys = jnp.stack([jax.random.key(i) for i in range(len(methods))])
+    return lambda: jax.block_until_ready(run(keys))
 
 
-def ntk_update_fn(problem, net, batch):
-    """The jitted NTK-weight update: traces of both NTK blocks on ``batch``, then weights."""
+def plain_jax_loop(problem, steps):
+    """A plain JAX training loop: per-point network, nested jvp Laplacian, Center, Adam."""
+    net = problem.network(HIDDEN)
+    field = pinn.field_jet  # per-point autodiff: the nested-jvp reference
+
+    def losses(theta, batch):
+        f = field(lambda x: net.apply(theta, x))
+        return problem.residual_loss(f, batch), problem.boundary_loss(f, batch)
+
+    optimizer = optax.adam(optax.exponential_decay(1e-3, 1000, 0.9, staircase=True))
+    center = so.DUAL_CONE_COMBINATIONS["center"]
 
     @jax.jit
-    def update(theta):
-        res = so.ntk_trace(lambda p: jax.vmap(lambda x: problem.residual(
-            lambda y: net.apply(p, y), x))(batch["residual"]), theta)
-        bnd = so.ntk_trace(lambda p: jnp.concatenate(problem.boundary_misfits(
-            lambda y: net.apply(p, y), batch["boundary"])), theta)
-        return so.ntk_weights(res, bnd)
+    def step(theta, opt_state, key):
+        batch = problem.sample(key, N_RESIDUAL, N_EDGE)
+        g_r = jax.grad(lambda t: losses(t, batch)[0])(theta)
+        g_b = jax.grad(lambda t: losses(t, batch)[1])(theta)
+        updates, opt_state = optimizer.update(center(g_r, g_b), opt_state, theta)
+        return optax.apply_updates(theta, updates), opt_state
 
-    return update
+    theta = net.init(jax.random.key(0))
+    state = (theta, optimizer.init(theta))
+    keys = jax.random.split(jax.random.key(1), steps)
+
+    def call():
+        th, st = state
+        for k in keys:
+            th, st = step(th, st, k)
+        jax.block_until_ready(th)
+
+    return call
 
 
-def time_call(fn, args, steps, repeats_out):
-    jax.block_until_ready(fn(*args))
-    start = time.perf_counter()
-    for _ in range(steps):
-        out = fn(*args)
-    jax.block_until_ready(out)
-    repeats_out.append((time.perf_counter() - start) / steps)
+def torch_loop(steps):
+    """The official-style PyTorch loop for Helmholtz 2-D with Center (None without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    layers = []
+    widths = [2, *HIDDEN, 1]
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        linear = torch.nn.Linear(a, b)
+        torch.nn.init.xavier_normal_(linear.weight)
+        torch.nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if i < len(widths) - 2:
+            layers.append(torch.nn.Tanh())
+    dnn = torch.nn.Sequential(*layers)
+    params = list(dnn.parameters())
+    adam = torch.optim.Adam(params, lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(adam, step_size=1000, gamma=0.9)
+    mu, sigma = np.zeros(2), np.full(2, 2 / np.sqrt(12))
+    a1, a2, k = 1.0, 4.0, 1.0
+
+    def forcing(x):
+        u = np.sin(a1 * np.pi * x[:, :1]) * np.sin(a2 * np.pi * x[:, 1:2])
+        return (k**2 - np.pi**2 * (a1**2 + a2**2)) * u
+
+    def fetch(x):
+        x = (x - mu) / sigma
+        return torch.tensor(x, requires_grad=True).float()
+
+    def edge(axis, value):
+        x = rng.uniform(-1, 1, (N_EDGE, 2))
+        x[:, axis] = value
+        return fetch(x)
+
+    def net_f(x1, x2):
+        u = dnn(torch.cat([x1, x2], dim=1))
+        ones = torch.ones_like(u)
+        u_x1 = torch.autograd.grad(u, x1, ones, retain_graph=True, create_graph=True)[0]
+        u_x1 = u_x1 / sigma[0]
+        u_x2 = torch.autograd.grad(u, x2, ones, retain_graph=True, create_graph=True)[0]
+        u_x2 = u_x2 / sigma[1]
+        u_xx1 = torch.autograd.grad(u_x1, x1, torch.ones_like(u_x1), retain_graph=True,
+                                    create_graph=True)[0] / sigma[0]
+        u_xx2 = torch.autograd.grad(u_x2, x2, torch.ones_like(u_x2), retain_graph=True,
+                                    create_graph=True)[0] / sigma[1]
+        return u_xx1 + u_xx2 + k**2 * u
+
+    def one_step():
+        edges = [edge(0, -1.0), edge(0, 1.0), edge(1, -1.0), edge(1, 1.0)]
+        x = rng.uniform(-1, 1, (N_RESIDUAL, 2))
+        f = torch.tensor(forcing(x)).float()
+        xs = fetch(x)
+        loss_b = sum(torch.mean(dnn(torch.cat([e[:, :1], e[:, 1:]], dim=1)) ** 2)
+                     for e in edges)
+        f_pred = net_f(xs[:, :1], xs[:, 1:])
+        loss_r = torch.mean((f_pred - f) ** 2)
+        g_r = torch.cat([g.flatten() for g in torch.autograd.grad(loss_r, params,
+                                                                  retain_graph=True)])
+        g_b = torch.cat([g.flatten() for g in torch.autograd.grad(loss_b, params)])
+        g_c = g_r / g_r.norm() + g_b / g_b.norm()
+        direction = (g_c @ (g_r + g_b)) / (g_c @ g_c) * g_c
+        start = 0
+        for p in params:
+            p.grad = direction[start:start + p.numel()].view_as(p).clone()
+            start += p.numel()
+        adam.step()
+        scheduler.step()
+
+    def call():
+        for _ in range(steps):
+            one_step()
+
+    call.threads = torch.get_num_threads()
+    call.version = torch.__version__
+    return call
+
+
+def fastest(contenders, steps, repeats):
+    """ms per step (per run-step where a contender trains several runs), fastest round."""
+    times = {name: [] for name in contenders}
+    for call, _ in contenders.values():
+        call()  # compile / warm up
+    for _ in range(repeats):
+        for name, (call, runs) in contenders.items():
+            start = time.perf_counter()
+            call()
+            times[name].append((time.perf_counter() - start) / steps / runs)
+    return {name: 1e3 * min(t) for name, t in times.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="+", default=["helmholtz2d", "burgers"],
-                        choices=pinn.PROBLEMS)
-    parser.add_argument("--hidden", nargs="+", type=int, default=[50, 50, 50])
-    parser.add_argument("--n-residual", type=int, default=1280)
-    parser.add_argument("--n-boundary", type=int, default=128)
-    parser.add_argument("--ntk-points", type=int, default=32)
-    parser.add_argument("--ntk-every", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--runs", type=int, nargs="+", default=[4, 9])
+    parser.add_argument("--methods-problems", nargs="*", default=["helmholtz2d", "burgers"],
+                        choices=pinn.PROBLEMS, help="problems for the per-method table")
     args = parser.parse_args()
-    print(f"# tanh {'x'.join(map(str, args.hidden))}, {args.n_residual} collocation + "
-          f"{args.n_boundary} per boundary part, float32, {jax.devices()[0].platform}; "
-          f"fastest of {args.repeats} x {args.steps} steps; load {os.getloadavg()[0]:.1f}")
-    rules = {"adam": so.plain(), "lra": lra_rule(jnp.add), "ntk": so.plain(),
-             "pcgrad": so.pcgrad(), "mgda": so.mgda(),
-             "dcgd-projection": so.dual_cone("projection"),
-             "dcgd-average": so.dual_cone("average"), "dcgd-center": so.dual_cone("center"),
-             "dcgd-lra": lra_rule(so.DUAL_CONE_COMBINATIONS["center"]),
-             "adam, jax.hessian operator": so.plain()}
-    for name in args.problems:
-        problem = pinn.problem(name)
-        naive = pinn.problem(name, operator="hessian")
-        net = pinn.tanh_mlp(problem.d_in, args.hidden)
-        theta = net.init(jax.random.key(0))
-        batch = problem.sample(jax.random.key(1), args.n_residual, args.n_boundary)
-        optimizer = optax.adam(1e-3)
-        opt_state = optimizer.init(theta)
-        steps = {}
-        for method, rule in rules.items():
-            prob = naive if "hessian" in method else problem
-            step = jax.jit(so.make_train_step(prob.loss(net.apply), optimizer, rule))
-            steps[method] = (step, (jax.random.key(2), theta, opt_state, batch))
+    problem = pinn.problem("helmholtz2d")
+    center = "dcgd-center"
+    contenders = {"sgldsim, 1 run": (sgldsim_program(problem, [center], args.steps), 1)}
+    for r in args.runs:
+        contenders[f"sgldsim, {r} runs in one program"] = (
+            sgldsim_program(problem, [center] * r, args.steps), r)
+    contenders["plain JAX loop (nested jvp)"] = (plain_jax_loop(problem, args.steps), 1)
+    torch_call = torch_loop(args.steps)
+    if torch_call is not None:
+        contenders["PyTorch loop (official-style)"] = (torch_call, 1)
+    print(f"# Helmholtz 2-D, tanh 3x50, {N_RESIDUAL} collocation + 4 x {N_EDGE} edge points, "
+          f"Center, Adam, float32, CPU ({os.cpu_count()} cores"
+          + (f"; torch {torch_call.version}, {torch_call.threads} threads" if torch_call
+             else "; torch not installed") + f"); fastest of {args.repeats} x {args.steps} "
+          f"steps; load {os.getloadavg()[0]:.1f}")
+    best = fastest(contenders, args.steps, args.repeats)
+    reference = best.get("PyTorch loop (official-style)")
+    print(f"{'contender':<36} {'ms/run-step':>12} {'PyTorch / this':>15}")
+    for name, ms in best.items():
+        ratio = f"{reference / ms:15.2f}" if reference else f"{'-':>15}"
+        print(f"{name:<36} {ms:12.2f} {ratio}")
 
-        ntk_batch = problem.sample(jax.random.key(3), args.ntk_points, args.ntk_points)
-
-        ntk_update = ntk_update_fn(problem, net, ntk_batch)
-
-        times = {m: [] for m in steps}
-        ntk_times = []
-        for _ in range(args.repeats):
-            for method, (step, call_args) in steps.items():
-                time_call(step, call_args, args.steps, times[method])
-            time_call(ntk_update, (theta,), args.steps, ntk_times)
-        best = {m: min(t) for m, t in times.items()}
-        best["ntk"] += min(ntk_times) / args.ntk_every
-        print(f"\n{name}: {'method':<28} {'ms/step':>8} {'x Adam':>7}")
-        for method, t in best.items():
-            print(f"{name}: {method:<28} {1e3 * t:8.2f} {t / best['adam']:7.2f}")
+    for name in args.methods_problems:
+        prob = pinn.problem(name)
+        steps = max(100, args.steps // 2)
+        per_method = {m: (sgldsim_program(prob, [m], steps), 1) for m in pinn.PINN_METHODS}
+        times = fastest(per_method, steps, args.repeats)
+        print(f"\n{name}: {'method (sgldsim, 1 run)':<28} {'ms/step':>8} {'x Adam':>7}")
+        for method, ms in times.items():
+            print(f"{name}: {method:<28} {ms:8.2f} {ms / times['adam']:7.2f}")
 
 
 if __name__ == "__main__":

@@ -33,11 +33,11 @@ def test_manufactured_solution_satisfies_its_pde(name):
         return problem.solution(x)
 
     x = batch["residual"]
-    r = jax.jit(jax.vmap(lambda p: problem.residual(u, p)))(x)
+    r = jax.jit(problem.residuals, static_argnums=0)(pinn.field_jet(u), x)
     scale = float(jnp.max(jnp.abs(problem.forcing(x))))
     assert scale > 1.0
     assert float(jnp.max(jnp.abs(r))) < 2e-6 * scale
-    for m in problem.boundary_misfits(u, batch["boundary"]):
+    for m in problem.boundary_misfits(pinn.field_jet(u), batch["boundary"]):
         assert float(jnp.max(jnp.abs(m))) < 1e-5
     terms = problem.loss(lambda theta, p: problem.solution(p))(None, batch)
     assert sorted(terms) == ["boundary", "residual"]
@@ -49,8 +49,7 @@ def test_a_wrong_solution_leaves_a_residual():
     """The check above can fail: u + 0.01 x^2 is not a solution."""
     problem = pinn.problem("helmholtz2d")
     x = random_points(problem, 64)["residual"]
-    r = jax.vmap(lambda p: problem.residual(lambda y: problem.solution(y) + 0.01 * y[0]**2,
-                                            p))(x)
+    r = problem.residuals(pinn.field_jet(lambda y: problem.solution(y) + 0.01 * y[0]**2), x)
     assert float(jnp.max(jnp.abs(r))) > 0.01
 
 
@@ -91,7 +90,8 @@ def test_burgers_cole_hopf_matches_finite_differences():
 
 @pytest.mark.parametrize("name", ["klein-gordon", "heat5d"])
 def test_forward_mode_operator_matches_jax_hessian(name):
-    """u_tt and u_xx (Klein-Gordon), a 5-D Laplacian beside time (heat)."""
+    """u_tt and u_xx (Klein-Gordon), a 5-D Laplacian beside time (heat): nested jvp and
+    jax.hessian give the same loss through the per-point path."""
     net = pinn.tanh_mlp(pinn.problem(name).d_in, (8, 8))
     theta = net.init(jax.random.key(1))
     batch = random_points(pinn.problem(name), 16, seed=2)
@@ -101,16 +101,88 @@ def test_forward_mode_operator_matches_jax_hessian(name):
         np.testing.assert_allclose(fast[term], naive[term], rtol=2e-5)
 
 
+@pytest.mark.parametrize("name", pinn.PROBLEMS)
+def test_network_jet_matches_autodiff_per_point(name):
+    """The network's forward propagation of the gradient and the Hessian diagonal (with its
+    input standardisation) against nested jvp per point, at every order, and the loss through
+    both paths; also the parameter gradient of the residual loss."""
+    problem = pinn.problem(name)
+    net = problem.network((12, 12, 12))
+    theta = net.init(jax.random.key(4))
+    batch = random_points(problem, 32, seed=5)
+    x = batch["residual"]
+    reference = pinn.field_jet(lambda p: net.apply(theta, p))
+    for order in (0, 1, 2):
+        jet, ref = net.jet(theta, x, order), reference(x, order)
+        for got, want in zip(jet, ref, strict=True):
+            assert (got is None) == (want is None)
+            if want is not None:
+                np.testing.assert_allclose(got, want, rtol=2e-5,
+                                           atol=2e-6 * float(jnp.max(jnp.abs(want))))
+    fast, slow = problem.loss(net), problem.loss(net.apply)
+    for term in ("residual", "boundary"):
+        np.testing.assert_allclose(fast(theta, batch)[term], slow(theta, batch)[term],
+                                   rtol=2e-5)
+    g_fast = jax.grad(lambda t: fast(t, batch)["residual"])(theta)
+    g_slow = jax.grad(lambda t: slow(t, batch)["residual"])(theta)
+    np.testing.assert_allclose(g_fast, g_slow, rtol=1e-4, atol=1e-5 * float(
+        jnp.max(jnp.abs(g_slow))))
+
+
+def test_a_wrong_jet_is_caught():
+    """The check above can fail: a jet whose second derivatives miss the tanh'' term."""
+    problem = pinn.problem("helmholtz2d")
+    net = problem.network((12, 12))
+    theta = net.init(jax.random.key(4))
+    x = random_points(problem, 32, seed=5)["residual"]
+    good = net.jet(theta, x, 2).d2u
+    wrong = pinn.field_jet(lambda p: net.apply(theta, p) + 0.01 * p[0] ** 2)(x, 2).d2u
+    assert not np.allclose(good, wrong, rtol=2e-5, atol=2e-6 * float(jnp.max(jnp.abs(good))))
+
+
+@pytest.mark.parametrize("name", pinn.PROBLEMS)
+def test_input_moments_match_the_collocation_distribution(name):
+    """The exact mean and std the network standardises with, against 20000 sampled
+    collocation points (tolerance: 5 standard errors of the sample mean and of the sample
+    variance); standardising is the same as feeding (x - mean) / std to an unstandardised
+    network."""
+    problem = pinn.problem(name)
+    mean, std = problem.input_moments()
+    x = np.asarray(problem.sample(jax.random.key(6), 20000, 1)["residual"], np.float64)
+    n = len(x)
+    assert np.all(np.abs(x.mean(0) - mean) < 5 * std / np.sqrt(n))
+    fourth = ((x - mean) ** 4).mean(0)
+    assert np.all(np.abs(x.var(0) - std**2) < 5 * np.sqrt((fourth - std**4) / n))
+    standardised = pinn.tanh_mlp(problem.d_in, (6,), mean, std)
+    plain = pinn.tanh_mlp(problem.d_in, (6,))
+    theta = plain.init(jax.random.key(7))
+    xs = jnp.asarray(x[:5], jnp.float32)
+    np.testing.assert_allclose(standardised.jet(theta, xs, 0).u,
+                               plain.jet(theta, (xs - mean) / std, 0).u, rtol=1e-5, atol=1e-6)
+    expected = (0.0, 1.0) if not problem.standardise else (mean, std)
+    np.testing.assert_allclose(problem.input_scaling()[0], expected[0])
+    np.testing.assert_allclose(problem.input_scaling()[1], expected[1])
+
+
 def test_samples_are_float32_and_on_the_boundary():
-    faces = np.asarray(jax.jit(pinn.problem("helmholtz3d").sample, static_argnums=(1, 2))(
-        jax.random.key(0), 4, 50)["boundary"]["faces"])
-    np.testing.assert_array_equal(np.max(np.abs(faces), axis=1), 1.0)
+    batch = jax.jit(pinn.problem("helmholtz3d").sample, static_argnums=(1, 2))(
+        jax.random.key(0), 4, 50)
+    assert sorted(batch["boundary"]) == sorted(["x=-1", "x=+1", "y=-1", "y=+1", "z=-1", "z=+1"])
+    for name, faces in batch["boundary"].items():
+        axis, side = "xyz".index(name[0]), float(name[2:])
+        assert faces.shape == (50, 3)
+        np.testing.assert_array_equal(np.asarray(faces)[:, axis], side)
     heat = jax.jit(pinn.problem("heat5d").sample, static_argnums=(1, 2))(jax.random.key(0), 50,
                                                                           50)
     assert heat["residual"].dtype == jnp.float32 and heat["residual"].shape == (50, 6)
     np.testing.assert_allclose(np.linalg.norm(heat["boundary"]["sphere"][:, :5], axis=1), 1,
                                rtol=1e-6)
     assert np.all(np.linalg.norm(heat["residual"][:, :5], axis=1) <= 1 + 1e-6)
+    sides = np.asarray(pinn.problem("burgers").sample(jax.random.key(0), 4, 42)["boundary"][
+        "sides"])
+    assert sides.shape == (84, 2) and sorted(set(sides[:, 0])) == [-1.0, 1.0]
+    kg = pinn.problem("klein-gordon").sample(jax.random.key(0), 4, 42)["boundary"]
+    assert np.all(np.asarray(kg["x=1"])[:, 0] == 1) and np.all(np.asarray(kg["initial"])[:, 1] == 0)
 
 
 def test_short_training_lowers_the_error_for_every_method():
@@ -149,18 +221,31 @@ def test_bad_input_raises_naming_the_value(call, match):
         call()
 
 
-@pytest.mark.parametrize("name, problems, learning_rate, hidden, seeds", [
-    ("pinn-dcgd", ("helmholtz2d", "klein-gordon", "burgers"), 1e-3, (32, 32, 32), 3),
-    ("pinn-dcgd-paper", pinn.PROBLEMS, (1e-3, 1e-4, 1e-5), (50, 50, 50), 10),
+@pytest.mark.parametrize("name, problems, learning_rate, seeds, steps, error_map", [
+    ("pinn-dcgd", ("helmholtz2d",), 1e-3, 5, 10000, "helmholtz2d"),
+    ("pinn-dcgd-table", ("helmholtz2d", "klein-gordon", "burgers"), 1e-3, 5, 10000, "burgers"),
+    ("pinn-dcgd-paper", pinn.PROBLEMS, (1e-3, 1e-4, 1e-5), 10, 50000, "burgers"),
 ])
-def test_pinn_dcgd_tomls_give_typed_parameters(name, problems, learning_rate, hidden, seeds):
+def test_pinn_dcgd_tomls_give_typed_parameters(name, problems, learning_rate, seeds, steps,
+                                               error_map):
+    """Every TOML trains the paper's 3 x 50 network at the paper's point counts (unset: the
+    per-problem table), every method, at least 5 paired seeds."""
     config, module = resolve_experiment(name)
     p = module.PARAMS.from_config(config)
     assert p.problem == problems and p.method == tuple(pinn.PINN_METHODS)
     assert p.seed == tuple(range(seeds)) and p.learning_rate == learning_rate
-    assert p.hidden == hidden and p.error_map_problem == "burgers"
+    assert p.hidden == (50, 50, 50) and p.error_map_problem == error_map
+    assert p.n_residual is None and p.n_boundary is None and p.steps == steps
     assert len(p.error_map_size) == 2 and all(type(n) is int for n in p.error_map_size)
     assert p.steps % p.block_steps == 0 and type(p.decay_rate) is float
+
+
+def test_paper_setup_counts():
+    """The per-problem point counts the TOMLs rely on (docs/dcgd.md, "Setup")."""
+    assert all(s.n_residual == 1280 for s in pinn.PAPER_SETUP.values())
+    assert pinn.PAPER_SETUP["burgers"].n_boundary == 42
+    assert pinn.PAPER_SETUP["helmholtz2d"].n_boundary == 128
+    assert set(pinn.PAPER_SETUP) == set(pinn.PROBLEMS)
 
 
 @pytest.mark.parametrize("key, value, expected", [

@@ -9,6 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .network import Jet, Network, tanh_mlp
+from .operators import field_jet
+
 Field = Callable[[jax.Array], jax.Array]
 
 
@@ -23,22 +26,31 @@ class PinnProblem:
         L_b = sum_parts mean_j m(u_theta, y_j)^2  over each boundary/initial part's points,
 
     where r is the PDE residual and m the misfit of each boundary or initial condition (all
-    non-PDE terms are summed into L_b, as in the DCGD paper). :meth:`loss` returns
-    ``{"residual": L_r, "boundary": L_b}``, the two named terms the two-term gradient rules
-    (:func:`sgldsim.optim.dual_cone`, ``pcgrad``, ``mgda``) take.
+    non-PDE terms are summed into L_b, one mean per part, as in the DCGD code).
+    :meth:`loss` returns ``{"residual": L_r, "boundary": L_b}``, the two named terms the
+    two-term gradient rules (:func:`sgldsim.optim.dual_cone`, ``pcgrad``, ``mgda``) take.
+
+    Residuals and misfits read the field through a *jet*: ``field(points, order) ->``
+    :class:`sgldsim.pinn.Jet` (values, gradient, Hessian diagonal at a batch of points), from
+    the network's forward propagation (:meth:`sgldsim.pinn.Network.jet`) or, for any per-point
+    function, from automatic differentiation (:func:`sgldsim.pinn.field_jet`).
 
     Attributes:
       name: the problem's name in :data:`sgldsim.pinn.PROBLEMS`.
       spatial_dim: number of spatial coordinates.
       time_dependent: whether the last column is time.
-      operator: ``"forward"`` or ``"hessian"``, how second derivatives are taken
+      operator: ``"forward"`` or ``"hessian"``, how :meth:`loss` takes second derivatives when
+        given a per-point ``apply`` instead of a :class:`~sgldsim.pinn.Network`
         (:mod:`sgldsim.pinn.operators`).
+      standardise: whether the network sees standardised inputs (x - mean) / std of the
+        collocation distribution (:meth:`input_moments`), as the DCGD code does for this problem.
     """
 
     name: str
     spatial_dim: int
     time_dependent: bool
     operator: str = "forward"
+    standardise: bool = True
 
     @property
     def d_in(self) -> int:
@@ -51,17 +63,30 @@ class PinnProblem:
         return names[:self.spatial_dim] + (("t",) if self.time_dependent else ())
 
     # -- to implement --------------------------------------------------------------------
-    def residual(self, u: Field, x: jax.Array) -> jax.Array:
-        """The PDE residual r(u, x) at one point x (float32[d_in])."""
+    def second_order_weights(self) -> tuple[float, ...]:
+        """c such that the residual needs only sum_i c_i d^2u/dx_i^2 (its jet's ``d2u``)."""
         raise NotImplementedError
 
-    def boundary_misfits(self, u: Field, boundary: dict) -> list[jax.Array]:
-        """Misfits of each boundary/initial condition at the batch's boundary points."""
+    def pde_residual(self, x: jax.Array, jet: Jet) -> jax.Array:
+        """The PDE residual r at points x (n, d_in) from the field's jet there: order 2, with
+        ``jet.d2u`` the combination of :meth:`second_order_weights`."""
+        raise NotImplementedError
+
+    def boundary_misfits(self, field: Callable[..., Jet], boundary: dict) -> list[jax.Array]:
+        """Misfits of each boundary/initial condition at the batch's boundary points, one
+        array per term; ``field(points, order)`` gives the jet (order 0 unless a condition
+        needs a derivative)."""
         raise NotImplementedError
 
     def sample(self, key: jax.Array, n_residual: int, n_boundary: int) -> dict:
         """``{"residual": float32[n_residual, d_in], "boundary": {part: float32[n, d_in]}}``,
-        uniform random points (``n_boundary`` per boundary part), fresh for each key."""
+        uniform random points (``n_boundary`` per boundary set: edge, face, initial line),
+        fresh for each key."""
+        raise NotImplementedError
+
+    def input_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each input column under the collocation
+        distribution (exact; the DCGD code estimates them from 1e5 samples)."""
         raise NotImplementedError
 
     def test_points(self) -> np.ndarray:
@@ -90,18 +115,47 @@ class PinnProblem:
                              "points must be finite numbers")
         return self._exact(points)
 
-    def loss(self, apply: Callable[[jax.Array, jax.Array], jax.Array]):
-        """``loss(theta, batch) -> {"residual": L_r, "boundary": L_b}`` for a network
-        ``apply(theta, x)`` of one point (see the class docstring)."""
+    def input_scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) the network standardises its inputs with: :meth:`input_moments` when
+        :attr:`standardise`, else (0, 1)."""
+        if self.standardise:
+            return self.input_moments()
+        return np.zeros(self.d_in), np.ones(self.d_in)
+
+    def network(self, hidden) -> Network:
+        """The tanh network of ``hidden`` widths for this problem (inputs standardised when
+        :attr:`standardise`)."""
+        return tanh_mlp(self.d_in, hidden, *self.input_scaling())
+
+    def residuals(self, field: Callable[..., Jet], x: jax.Array) -> jax.Array:
+        """r at the points x (n, d_in) for the field ``field(points, order) -> Jet``."""
+        return self.pde_residual(x, field(x, 2, self.second_order_weights()))
+
+    def residual_loss(self, field: Callable[..., Jet], batch: dict) -> jax.Array:
+        """L_r = mean r^2 over the batch's collocation points."""
+        return jnp.mean(self.residuals(field, batch["residual"]) ** 2)
+
+    def boundary_loss(self, field: Callable[..., Jet], batch: dict) -> jax.Array:
+        """L_b = the sum over boundary terms of the mean squared misfit."""
+        return sum(jnp.mean(m**2) for m in self.boundary_misfits(field, batch["boundary"]))
+
+    def loss(self, network: Network | Callable[[jax.Array, jax.Array], jax.Array]):
+        """``loss(theta, batch) -> {"residual": L_r, "boundary": L_b}`` for a
+        :class:`~sgldsim.pinn.Network` (derivatives by its forward propagation) or a per-point
+        ``apply(theta, x)`` (derivatives by :func:`~sgldsim.pinn.field_jet` with
+        :attr:`operator`)."""
+        if isinstance(network, Network):
+            def field_of(theta):
+                return lambda points, order=2, weights=None: network.jet(theta, points, order,
+                                                                         weights)
+        else:
+            def field_of(theta):
+                return field_jet(lambda x: network(theta, x), self.operator)
 
         def loss_fn(theta, batch):
-            def u(x):
-                return apply(theta, x)
-
-            r = jax.vmap(lambda x: self.residual(u, x))(batch["residual"])
-            misfits = self.boundary_misfits(u, batch["boundary"])
-            return {"residual": jnp.mean(r**2),
-                    "boundary": sum(jnp.mean(m**2) for m in misfits)}
+            field = field_of(theta)
+            return {"residual": self.residual_loss(field, batch),
+                    "boundary": self.boundary_loss(field, batch)}
 
         return loss_fn
 
@@ -118,3 +172,15 @@ def grid(lower, upper, sizes) -> np.ndarray:
     (first column slowest)."""
     axes = [np.linspace(a, b, n) for a, b, n in zip(lower, upper, sizes, strict=True)]
     return np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+
+
+def box_moments(lower, upper) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each coordinate of the uniform distribution on the box
+    [lower, upper]: (a + b) / 2 and (b - a) / sqrt(12)."""
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    return (lower + upper) / 2, (upper - lower) / np.sqrt(12.0)
+
+
+def on_face(points: jax.Array, axis: int, value: float) -> jax.Array:
+    """``points`` with column ``axis`` set to ``value`` (a face of a box)."""
+    return points.at[:, axis].set(jnp.float32(value))

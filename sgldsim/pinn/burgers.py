@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import PinnProblem, grid, uniform
-from .operators import derivative, second_derivatives
+from ._base import PinnProblem, box_moments, grid, on_face, uniform
 
 QUADRATURE_HALF_WIDTH = 12.0
 """The Cole-Hopf integral in z runs over [-12, 12]: e^{-z^2} < e^{-144} beyond, below the
@@ -48,31 +47,36 @@ class Burgers(PinnProblem):
     u(x, 0) = -sin(pi x), u(-1, t) = u(1, t) = 0 (Raissi, Perdikaris, Karniadakis 2019).
 
     Columns: x, t. Residual r = du_theta/dt + u_theta du_theta/dx - nu d^2u_theta/dx^2.
-    Boundary parts: ``"initial"`` (x, 0), misfit u_theta + sin(pi x), and ``"sides"``
-    (+-1, t), misfit u_theta. The reference is :func:`cole_hopf` (test grid 201 x 101).
+    Boundary parts: ``"initial"`` (x, 0), ``n_boundary`` points, misfit u_theta + sin(pi x),
+    and ``"sides"``, ``n_boundary`` points on each of x = -1 and x = +1, misfit u_theta, one
+    mean over both sides (the DCGD code's two terms). Raw inputs (``standardise=False``, as in
+    the DCGD code for Burgers). The reference is :func:`cole_hopf` (test grid 201 x 101).
     """
 
     nu: float = 0.01 / np.pi
     test_size: tuple[int, int] = (201, 101)
 
-    def residual(self, u, x):
-        u_x = derivative(u, x, 0)
-        u_t = derivative(u, x, 1)
-        (u_xx,) = second_derivatives(u, x, (0,), self.operator)
-        return u_t + u(x) * u_x - self.nu * u_xx
+    def second_order_weights(self):
+        return (1.0, 0.0)                         # u_xx
 
-    def boundary_misfits(self, u, boundary):
+    def pde_residual(self, x, jet):
+        return jet.du[:, 1] + jet.u * jet.du[:, 0] - self.nu * jet.d2u
+
+    def boundary_misfits(self, field, boundary):
         y0, ys = boundary["initial"], boundary["sides"]
-        return [jax.vmap(u)(y0) + jnp.sin(np.pi * y0[:, 0]), jax.vmap(u)(ys)]
+        return [field(y0, 0).u + jnp.sin(np.pi * y0[:, 0]), field(ys, 0).u]
 
     def sample(self, key, n_residual, n_boundary):
-        k_r, k_0, k_s, k_side = jax.random.split(key, 4)
-        initial = uniform(k_0, n_boundary, [-1.0, 0.0], [1.0, 0.0])
-        sides = uniform(k_s, n_boundary, [-1.0, 0.0], [1.0, 1.0])
-        side = jnp.where(jax.random.bernoulli(k_side, 0.5, (n_boundary,)), 1.0, -1.0)
-        sides = sides.at[:, 0].set(side.astype(jnp.float32))
+        k_r, k_0, k_left, k_right = jax.random.split(key, 4)
+        sides = jnp.concatenate([
+            on_face(uniform(k, n_boundary, [-1.0, 0.0], [1.0, 1.0]), 0, side)
+            for k, side in ((k_left, -1.0), (k_right, 1.0))])
         return {"residual": uniform(k_r, n_residual, [-1.0, 0.0], [1.0, 1.0]),
-                "boundary": {"initial": initial, "sides": sides}}
+                "boundary": {"initial": uniform(k_0, n_boundary, [-1.0, 0.0], [1.0, 0.0]),
+                             "sides": sides}}
+
+    def input_moments(self):
+        return box_moments([-1.0, 0.0], [1.0, 1.0])
 
     def test_points(self):
         return grid([-1.0, 0.0], [1.0, 1.0], list(self.test_size))

@@ -35,16 +35,13 @@ import optax
 
 from ..optim import (
     DUAL_CONE_COMBINATIONS,
-    as_objective,
     lra_update,
     mgda_direction,
     ntk_trace,
     ntk_weights,
     pcgrad_direction,
-    term_gradients,
 )
 from ._base import PinnProblem
-from .network import tanh_mlp
 
 COMBINATIONS = {"sum": jnp.add, "pcgrad": pcgrad_direction, "mgda": mgda_direction,
                 **{v: DUAL_CONE_COMBINATIONS[v] for v in ("projection", "average", "center")}}
@@ -111,24 +108,170 @@ def relative_l2(prediction, reference) -> jax.Array:
     return jnp.linalg.norm(prediction - reference) / jnp.linalg.norm(reference)
 
 
+class TrainingSetup(NamedTuple):
+    """The hyperparameters of :func:`train_pinn_runs` (see there), resolved: ``None`` point
+    counts and learning rate replaced by the problem's :data:`sgldsim.pinn.PAPER_SETUP`."""
+
+    hidden: tuple[int, ...]
+    steps: int
+    block_steps: int
+    learning_rate: float
+    decay_steps: int
+    decay_rate: float
+    n_residual: int
+    n_boundary: int
+    ntk_points: int
+    lra_alpha: float
+
+
+def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50),
+                   steps: int = 1000, block_steps: int = 100,
+                   learning_rate: float | None = None, decay_steps: int = 1000,
+                   decay_rate: float = 0.9, n_residual: int | None = None,
+                   n_boundary: int | None = None, ntk_points: int = 32,
+                   lra_alpha: float = 0.1) -> TrainingSetup:
+    """Check the hyperparameters and fill in the paper's per-problem defaults."""
+    if steps <= 0 or block_steps <= 0 or steps % block_steps:
+        raise ValueError(f"steps={steps} is not allowed: it must be a positive multiple of "
+                         f"block_steps={block_steps}")
+    from . import PAPER_SETUP  # the package's table (imports this module)
+
+    paper = PAPER_SETUP[problem.name]
+    return TrainingSetup(
+        tuple(int(h) for h in hidden), int(steps), int(block_steps),
+        float(paper.learning_rate if learning_rate is None else learning_rate),
+        int(decay_steps), float(decay_rate),
+        int(paper.n_residual if n_residual is None else n_residual),
+        int(paper.n_boundary if n_boundary is None else n_boundary), int(ntk_points),
+        float(lra_alpha))
+
+
+def training_program(problem: PinnProblem, methods: Sequence[str], setup: TrainingSetup):
+    """The jitted program ``run(keys) -> (carry, blocks)`` that trains ``len(methods)`` runs
+    (run r: method ``methods[r]``, key ``keys[r]``), for timing and reuse without
+    recompiling; :func:`train_pinn_runs` calls it and converts the output.
+
+    Per step and run: fresh points from the run's key, g_r = grad L_r and g_b = grad L_b
+    as two separate reverse passes (each over its own points only: together the cost of
+    one gradient of L_r + L_b), the derivatives of the network by its forward propagation
+    (:meth:`sgldsim.pinn.Network.jet`), the weighting and combination of the run's method,
+    then Adam. A rule that no run uses is not computed; NTK traces only when a run uses NTK.
+    """
+    for method in methods:
+        check_method(method)
+    net = problem.network(setup.hidden)
+    test_x = problem.test_points()
+    u_ref = jnp.asarray(problem.reference(test_x), jnp.float32)
+    test_x = jnp.asarray(test_x, jnp.float32)
+    optimizer = optax.adam(optax.exponential_decay(setup.learning_rate, setup.decay_steps,
+                                                   setup.decay_rate, staircase=True))
+    used_weightings = sorted({WEIGHTINGS.index(PINN_METHODS[m][0]) for m in methods})
+    used_combinations = sorted({list(COMBINATIONS).index(PINN_METHODS[m][1]) for m in methods})
+    rules = [list(COMBINATIONS.values())[c] for c in used_combinations]
+    weighting = jnp.asarray([WEIGHTINGS.index(PINN_METHODS[m][0]) for m in methods])
+    combination = jnp.asarray([used_combinations.index(list(COMBINATIONS).index(
+        PINN_METHODS[m][1])) for m in methods])
+    uses_lra = WEIGHTINGS.index("lra") in used_weightings
+    uses_ntk = WEIGHTINGS.index("ntk") in used_weightings
+    block_steps = setup.block_steps
+
+    def field(theta):
+        return lambda points, order=2, weights=None: net.jet(theta, points, order, weights)
+
+    residual_grad = jax.value_and_grad(lambda th, b: problem.residual_loss(field(th), b))
+    boundary_grad = jax.value_and_grad(lambda th, b: problem.boundary_loss(field(th), b))
+
+    def rel_l2(theta):
+        return relative_l2(net.jet(theta, test_x, 0).u, u_ref)
+
+    def ntk_traces(theta, key):
+        batch = problem.sample(key, setup.ntk_points, setup.ntk_points)
+        return (ntk_trace(lambda th: problem.residuals(field(th), batch["residual"]), theta),
+                ntk_trace(lambda th: jnp.concatenate(problem.boundary_misfits(
+                    field(th), batch["boundary"])), theta))
+
+    def one_run(key, weighting, combination):
+        k_init, k_data, k_ntk = jax.random.split(key, 3)
+        theta = net.init(k_init)
+        one = jnp.ones((), jnp.float32)
+        carry = _Carry(theta, optimizer.init(theta), one, one, jnp.asarray(jnp.inf, jnp.float32),
+                       theta, jnp.zeros((), jnp.int32))
+
+        def step(c: _Carry, t):
+            batch = problem.sample(jax.random.fold_in(k_data, t), setup.n_residual,
+                                   setup.n_boundary)
+            loss_r, g_r = residual_grad(c.theta, batch)   # by name, never position
+            loss_b, g_b = boundary_grad(c.theta, batch)
+            weight_b = c.weight_b
+            if uses_lra:
+                weight_b = jnp.where(weighting == 1, lra_update(c.weight_b, g_r, g_b,
+                                                                setup.lra_alpha), c.weight_b)
+            w_r, w_b = c.weight_r * g_r, weight_b * g_b
+            if len(rules) == 1:
+                direction = rules[0](w_r, w_b)
+            else:
+                direction = jax.lax.switch(combination, rules, w_r, w_b)
+            updates, opt_state = optimizer.update(direction, c.opt_state, c.theta)
+            loss = loss_r + loss_b
+            better = loss < c.best_loss
+            c = _Carry(optax.apply_updates(c.theta, updates), opt_state, c.weight_r, weight_b,
+                       jnp.where(better, loss, c.best_loss),
+                       jnp.where(better, c.theta, c.best_theta), jnp.where(better, t, c.best_step))
+            n_r, n_b = jnp.linalg.norm(g_r), jnp.linalg.norm(g_b)
+            dot = g_r @ g_b
+            cos = dot / jnp.maximum(n_r * n_b, jnp.finfo(jnp.float32).tiny)
+            trace = (loss, loss_r, loss_b, cos, jnp.log10(n_r / n_b),
+                     (dot < 0).astype(jnp.float32))
+            return c, trace
+
+        def block(c: _Carry, b):
+            if uses_ntk:
+                t_r, t_b = ntk_traces(c.theta, jax.random.fold_in(k_ntk, b))
+                lam_r, lam_b = ntk_weights(t_r, t_b)
+                c = c._replace(weight_r=jnp.where(weighting == 2, lam_r, c.weight_r),
+                               weight_b=jnp.where(weighting == 2, lam_b, c.weight_b))
+            t = b * block_steps + jnp.arange(block_steps, dtype=jnp.int32)
+            c, trace = jax.lax.scan(step, c, t)
+            means = [jnp.mean(x) for x in trace]
+            return c, (rel_l2(c.theta), *means, c.weight_b / c.weight_r)
+
+        blocks = jnp.arange(setup.steps // block_steps, dtype=jnp.int32)
+        return jax.lax.scan(block, carry, blocks)
+
+    @jax.jit
+    def run(keys):
+        if len(methods) == 1:  # no runs axis: vmap would turn every matmul into a batched one
+            out = one_run(keys[0], weighting[0], combination[0])
+            carry, blocks = jax.tree.map(lambda v: v[None], out)
+        else:
+            carry, blocks = jax.vmap(one_run)(keys, weighting, combination)
+        return carry, blocks, jax.vmap(rel_l2)(carry.best_theta)
+
+    return run
+
+
 def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Array, *,
                     hidden: Sequence[int] = (50, 50, 50), steps: int = 1000,
-                    block_steps: int = 100, learning_rate: float = 1e-3, decay_steps: int = 1000,
-                    decay_rate: float = 0.9, n_residual: int = 256, n_boundary: int = 64,
+                    block_steps: int = 100, learning_rate: float | None = None,
+                    decay_steps: int = 1000, decay_rate: float = 0.9,
+                    n_residual: int | None = None, n_boundary: int | None = None,
                     ntk_points: int = 32, lra_alpha: float = 0.1) -> PinnRuns:
     """Train R PINNs: run r with method ``methods[r]`` from key ``keys[r]`` (network
     initialisation and every batch; equal keys give paired runs), all runs in one vmapped
-    ``lax.scan``.
+    ``lax.scan`` (:func:`training_program`).
 
     Args:
-      problem: a :class:`sgldsim.pinn.PinnProblem`.
+      problem: a :class:`sgldsim.pinn.PinnProblem`; the network standardises its inputs when
+        the problem says so (:meth:`~sgldsim.pinn.PinnProblem.network`).
       methods: one name of :data:`PINN_METHODS` per run.
       keys: PRNG keys, shape (R,).
       hidden: widths of the tanh network's hidden layers.
       steps: training steps, a multiple of ``block_steps``.
       block_steps: steps per recorded block (and per NTK-weight update).
-      learning_rate, decay_steps, decay_rate: Adam's staircase exponential schedule.
-      n_residual, n_boundary: collocation points, and points per boundary part, per step.
+      learning_rate, decay_steps, decay_rate: Adam's staircase exponential schedule
+        (``None``: the problem's :data:`sgldsim.pinn.PAPER_SETUP` rate).
+      n_residual, n_boundary: collocation points, and points per boundary set, per step
+        (``None``: the problem's :data:`sgldsim.pinn.PAPER_SETUP` counts).
       ntk_points: points per term for the NTK traces.
       lra_alpha: LRA's moving-average rate alpha.
 
@@ -140,83 +283,14 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
     if len(methods) != len(keys):
         raise ValueError(f"methods has {len(methods)} entries but keys has {len(keys)}; give "
                          "one key per run")
-    if steps <= 0 or block_steps <= 0 or steps % block_steps:
-        raise ValueError(f"steps={steps} is not allowed: it must be a positive multiple of "
-                         f"block_steps={block_steps}")
-    net = tanh_mlp(problem.d_in, hidden)
-    objective = as_objective(problem.loss(net.apply))
-    test_x = problem.test_points()
-    u_ref = jnp.asarray(problem.reference(test_x), jnp.float32)
-    test_x = jnp.asarray(test_x, jnp.float32)
-    optimizer = optax.adam(optax.exponential_decay(learning_rate, decay_steps, decay_rate,
-                                                   staircase=True))
-    combinations = list(COMBINATIONS.values())
-
-    def rel_l2(theta):
-        return relative_l2(jax.vmap(lambda x: net.apply(theta, x))(test_x), u_ref)
-
-    def ntk_traces(theta, key):
-        batch = problem.sample(key, ntk_points, ntk_points)
-
-        def residuals(th):
-            return jax.vmap(lambda x: problem.residual(lambda y: net.apply(th, y), x))(
-                batch["residual"])
-
-        def misfits(th):
-            return jnp.concatenate(problem.boundary_misfits(lambda y: net.apply(th, y),
-                                                            batch["boundary"]))
-
-        return ntk_trace(residuals, theta), ntk_trace(misfits, theta)
-
-    def one_run(key, weighting, combination):
-        k_init, k_data, k_ntk = jax.random.split(key, 3)
-        theta = net.init(k_init)
-        one = jnp.ones((), jnp.float32)
-        carry = _Carry(theta, optimizer.init(theta), one, one, jnp.asarray(jnp.inf, jnp.float32),
-                       theta, jnp.zeros((), jnp.int32))
-
-        def step(c: _Carry, t):
-            batch = problem.sample(jax.random.fold_in(k_data, t), n_residual, n_boundary)
-            gradients, info = term_gradients(objective, c.theta, batch, "a PINN method")
-            g_r, g_b = gradients["residual"], gradients["boundary"]  # by name, never position
-            weight_b = jnp.where(weighting == 1, lra_update(c.weight_b, g_r, g_b, lra_alpha),
-                                 c.weight_b)
-            w_r, w_b = c.weight_r * g_r, weight_b * g_b
-            direction = jnp.stack([f(w_r, w_b) for f in combinations])[combination]
-            updates, opt_state = optimizer.update(direction, c.opt_state, c.theta)
-            loss = info.loss
-            better = loss < c.best_loss
-            c = _Carry(optax.apply_updates(c.theta, updates), opt_state, c.weight_r, weight_b,
-                       jnp.where(better, loss, c.best_loss),
-                       jnp.where(better, c.theta, c.best_theta), jnp.where(better, t, c.best_step))
-            n_r, n_b = jnp.linalg.norm(g_r), jnp.linalg.norm(g_b)
-            dot = g_r @ g_b
-            cos = dot / jnp.maximum(n_r * n_b, jnp.finfo(jnp.float32).tiny)
-            trace = (loss, info.terms["residual"], info.terms["boundary"], cos,
-                     jnp.log10(n_r / n_b), (dot < 0).astype(jnp.float32))
-            return c, trace
-
-        def block(c: _Carry, b):
-            t_r, t_b = ntk_traces(c.theta, jax.random.fold_in(k_ntk, b))
-            lam_r, lam_b = ntk_weights(t_r, t_b)
-            c = c._replace(weight_r=jnp.where(weighting == 2, lam_r, c.weight_r),
-                           weight_b=jnp.where(weighting == 2, lam_b, c.weight_b))
-            t = b * block_steps + jnp.arange(block_steps, dtype=jnp.int32)
-            c, trace = jax.lax.scan(step, c, t)
-            means = [jnp.mean(x) for x in trace]
-            return c, (rel_l2(c.theta), *means, c.weight_b / c.weight_r)
-
-        blocks = jnp.arange(steps // block_steps, dtype=jnp.int32)
-        carry, blocks = jax.lax.scan(block, carry, blocks)
-        return carry, blocks
-
-    weighting = jnp.asarray([WEIGHTINGS.index(PINN_METHODS[m][0]) for m in methods])
-    combination = jnp.asarray([list(COMBINATIONS).index(PINN_METHODS[m][1]) for m in methods])
-    carry, blocks = jax.jit(jax.vmap(one_run))(keys, weighting, combination)
+    setup = training_setup(problem, hidden=hidden, steps=steps, block_steps=block_steps,
+                           learning_rate=learning_rate, decay_steps=decay_steps,
+                           decay_rate=decay_rate, n_residual=n_residual,
+                           n_boundary=n_boundary, ntk_points=ntk_points, lra_alpha=lra_alpha)
+    carry, blocks, best_rel = training_program(problem, methods, setup)(keys)
     (b_rel, b_loss, b_res, b_bnd, b_cos, b_ratio, b_conflict, b_weight) = map(np.asarray, blocks)
-    best_rel = np.asarray(jax.jit(jax.vmap(rel_l2))(carry.best_theta))
     return PinnRuns(
-        rel_l2_final=b_rel[:, -1], rel_l2_best_loss=best_rel,
+        rel_l2_final=b_rel[:, -1], rel_l2_best_loss=np.asarray(best_rel),
         best_step=np.asarray(carry.best_step), conflict_fraction=b_conflict.mean(axis=1),
         block_rel_l2=b_rel, block_loss=b_loss, block_residual=b_res, block_boundary=b_bnd,
         block_cos=b_cos, block_log_ratio=b_ratio, block_conflict=b_conflict,
@@ -225,7 +299,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
 
 
 def predict(problem: PinnProblem, hidden: Sequence[int], theta, points) -> np.ndarray:
-    """u_theta at ``points`` (n, d_in) for the tanh network of ``hidden`` widths."""
-    net = tanh_mlp(problem.d_in, hidden)
+    """u_theta at ``points`` (n, d_in) for the problem's tanh network of ``hidden`` widths
+    (:meth:`~sgldsim.pinn.PinnProblem.network`)."""
+    net = problem.network(hidden)
     x = jnp.asarray(points, jnp.float32)
     return np.asarray(jax.jit(jax.vmap(net.apply, in_axes=(None, 0)))(jnp.asarray(theta), x))

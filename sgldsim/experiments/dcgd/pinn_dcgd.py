@@ -36,7 +36,7 @@ from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Sum
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
 
-CHUNK_SIZE = 27
+CHUNK_SIZE = 45
 
 METHOD_LABELS = {
     "adam": "Adam", "lra": "LRA", "ntk": "NTK", "pcgrad": "PCGrad", "mgda": "MGDA",
@@ -82,8 +82,10 @@ class Params(ExperimentParams):
       learning_rate: Adam's initial learning rate; > 0.
       decay_steps: steps between the schedule's decays; > 0.
       decay_rate: factor of each decay; in (0, 1].
-      n_residual: collocation points per step; > 0.
-      n_boundary: points per boundary/initial part per step; > 0.
+      n_residual: collocation points per step; > 0; unset: the paper's count for the problem
+        (:data:`sgldsim.pinn.PAPER_SETUP`, 1280).
+      n_boundary: points per boundary set (edge, face, initial line, side) per step; > 0;
+        unset: the paper's count for the problem (128; Burgers 42, as in the DCGD code).
       ntk_points: points per term for the NTK traces; > 0.
       lra_alpha: LRA's moving-average rate; > 0.
       error_map_problem: the problem whose |u - u_ref| map of the first seed is recorded.
@@ -94,14 +96,14 @@ class Params(ExperimentParams):
     problem: Literal[pinn.PROBLEMS] = "helmholtz2d"
     method: Literal[tuple(pinn.PINN_METHODS)] = "adam"
     seed: int = 0
-    hidden: tuple[int, ...] = (32, 32, 32)
+    hidden: tuple[int, ...] = (50, 50, 50)
     steps: int = 10000
     block_steps: int = 100
     learning_rate: float = 1e-3
     decay_steps: int = 1000
     decay_rate: float = 0.9
-    n_residual: int = 128
-    n_boundary: int = 32
+    n_residual: int | None = None
+    n_boundary: int | None = None
     ntk_points: int = 32
     lra_alpha: float = 0.1
     error_map_problem: Literal[pinn.PROBLEMS] = "burgers"
@@ -124,7 +126,7 @@ def validate(config: ExperimentConfig) -> None:
     p = Params.from_config(config)
     for name in ("steps", "block_steps", "decay_steps", "n_residual", "n_boundary",
                  "ntk_points", "hidden", "error_map_size"):
-        check_range(config, p, name, 0)
+        check_range(config, p, name, 0)  # unset point counts (None) pass: the paper's
     check_range(config, p, "seed", 0, low_inclusive=True)
     for name in ("learning_rate", "lra_alpha"):
         check_range(config, p, name, 0.0)
