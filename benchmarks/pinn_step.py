@@ -23,6 +23,9 @@ rate decayed by 0.9 every 1000 steps, float32, on the CPU.
 Each time excludes compilation (a warm-up first) and is the fastest of ``--repeats`` rounds
 (round-robin over the contenders) of ``--steps`` steps.
 
+Then, per problem at its paper point counts, the cost of Center alone and of the nine methods
+in one program (what ``pinn-dcgd-paper`` costs per run-step), and per method relative to Adam.
+
 Run: python benchmarks/pinn_step.py [--steps 200] [--repeats 3] [--runs 4 9]
 """
 
@@ -47,9 +50,9 @@ N_RESIDUAL, N_EDGE, HIDDEN = 1280, 128, (50, 50, 50)
 
 
 def sgldsim_program(problem, methods, steps):
-    """(call, steps) for the trainer's compiled program over ``len(methods)`` runs."""
-    setup = training_setup(problem, hidden=HIDDEN, steps=steps, block_steps=min(steps, 100),
-                           n_residual=N_RESIDUAL, n_boundary=N_EDGE)
+    """The trainer's compiled program over ``len(methods)`` runs at the paper's point counts
+    for ``problem`` (:data:`sgldsim.pinn.PAPER_SETUP`; Helmholtz 2-D: 1280 + 4 x 128)."""
+    setup = training_setup(problem, hidden=HIDDEN, steps=steps, block_steps=min(steps, 100))
     run = training_program(problem, methods, setup)
     keys = jnp.stack([jax.random.key(i) for i in range(len(methods))])
     return lambda: jax.block_until_ready(run(keys))
@@ -188,6 +191,9 @@ def main():
     parser.add_argument("--runs", type=int, nargs="+", default=[4, 9])
     parser.add_argument("--methods-problems", nargs="*", default=["helmholtz2d", "burgers"],
                         choices=pinn.PROBLEMS, help="problems for the per-method table")
+    parser.add_argument("--cost-problems", nargs="*", default=list(pinn.PROBLEMS),
+                        choices=pinn.PROBLEMS,
+                        help="problems for the per-problem cost table (paper point counts)")
     args = parser.parse_args()
     problem = pinn.problem("helmholtz2d")
     center = "dcgd-center"
@@ -210,6 +216,16 @@ def main():
     for name, ms in best.items():
         ratio = f"{reference / ms:15.2f}" if reference else f"{'-':>15}"
         print(f"{name:<36} {ms:12.2f} {ratio}")
+
+    print(f"\n{'problem (Center, sgldsim)':<28} {'1 run ms/step':>14} "
+          f"{'9 runs ms/run-step':>19}")
+    for name in args.cost_problems:
+        prob = pinn.problem(name)
+        steps = max(100, args.steps // 2)
+        costs = fastest({"1": (sgldsim_program(prob, [center], steps), 1),
+                         "9": (sgldsim_program(prob, list(pinn.PINN_METHODS), steps), 9)},
+                        steps, args.repeats)
+        print(f"{name:<28} {costs['1']:14.2f} {costs['9']:19.2f}")
 
     for name in args.methods_problems:
         prob = pinn.problem(name)

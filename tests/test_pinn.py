@@ -215,6 +215,20 @@ def test_short_training_lowers_the_error_for_every_method():
      "unknown PINN method 'adamw'"),
     (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
                              steps=150, block_steps=100), "steps=150"),
+    (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
+                                  learning_rate=float("nan")), "learning_rate=nan.*finite"),
+    (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
+                                  n_residual=0), "n_residual=0.*>= 1"),
+    (lambda: pinn.train_pinn_runs(pinn.problem("burgers"), ["adam"], jax.random.key(0)[None],
+                                  lra_alpha=2.0), r"lra_alpha=2.0.*\(0, 1\]"),
+    (lambda: pinn.tanh_mlp(0, (4,)), "d_in=0"),
+    (lambda: pinn.tanh_mlp(2, ()), r"hidden=\(\)"),
+    (lambda: pinn.relative_l2(np.zeros((3, 1)), np.ones(3)), r"shape \(3, 1\)"),
+    (lambda: pinn.problem("burgers").reference(np.array([[0.1, -0.5]])),
+     r"points\[0\] = \[0.1, -0.5\] is outside burgers's domain \[-1, 1\] x \[0, 1\]"),
+    (lambda: pinn.problem("heat5d").reference(np.array([[1.0, 1.0, 0, 0, 0, 0.5]])),
+     r"outside heat5d's domain \{\|x\| <= 1"),
+    (lambda: pinn.problem("klein-gordon").reference(np.array([[0.5 + 1j, 0.5]])), "complex"),
 ])
 def test_bad_input_raises_naming_the_value(call, match):
     with pytest.raises(ValueError, match=match):

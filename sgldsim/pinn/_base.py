@@ -96,6 +96,11 @@ class PinnProblem:
     def _exact(self, points: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def domain(self) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+        """(description, ``inside(points) -> bool[n]``) of the closed domain the PDE and its
+        reference live on."""
+        raise NotImplementedError
+
     # -- shared ---------------------------------------------------------------------------
     def reference(self, points) -> np.ndarray:
         """The exact solution at ``points`` (shape (n, d_in)), float64[n], computed offline in
@@ -104,6 +109,9 @@ class PinnProblem:
         Raises:
           ValueError: wrong shape, or non-finite points.
         """
+        if np.iscomplexobj(points):
+            raise ValueError(f"points are complex ({np.asarray(points).dtype}); reference "
+                             "points must be real")
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2 or points.shape[1] != self.d_in:
             raise ValueError(f"points has shape {points.shape}; {self.name} needs shape "
@@ -113,6 +121,12 @@ class PinnProblem:
             row = int(np.argwhere(bad)[0, 0])
             raise ValueError(f"points[{row}] = {points[row].tolist()} is not finite; reference "
                              "points must be finite numbers")
+        description, inside = self.domain()
+        outside = ~inside(points)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise ValueError(f"points[{row}] = {points[row].tolist()} is outside {self.name}'s "
+                             f"domain {description} (columns {', '.join(self.columns)})")
         return self._exact(points)
 
     def input_scaling(self) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +186,18 @@ def grid(lower, upper, sizes) -> np.ndarray:
     (first column slowest)."""
     axes = [np.linspace(a, b, n) for a, b, n in zip(lower, upper, sizes, strict=True)]
     return np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+
+
+DOMAIN_TOLERANCE = 1e-6
+"""How far (absolute) outside its domain a reference point may lie: float32 rounding."""
+
+
+def box_domain(lower, upper) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """The closed box [lower, upper] as :meth:`PinnProblem.domain` returns it."""
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    text = " x ".join(f"[{a:g}, {b:g}]" for a, b in zip(lower, upper, strict=True))
+    return text, lambda p: np.all((p >= lower - DOMAIN_TOLERANCE)
+                                  & (p <= upper + DOMAIN_TOLERANCE), axis=1)
 
 
 def box_moments(lower, upper) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import PinnProblem, box_moments, grid, on_face, uniform
+from ._base import PinnProblem, box_domain, box_moments, grid, on_face, uniform
 
 QUADRATURE_HALF_WIDTH = 12.0
 """The Cole-Hopf integral in z runs over [-12, 12]: e^{-z^2} < e^{-144} beyond, below the
@@ -74,6 +74,9 @@ class Burgers(PinnProblem):
         return {"residual": uniform(k_r, n_residual, [-1.0, 0.0], [1.0, 1.0]),
                 "boundary": {"initial": uniform(k_0, n_boundary, [-1.0, 0.0], [1.0, 0.0]),
                              "sides": sides}}
+
+    def domain(self):
+        return box_domain([-1.0, 0.0], [1.0, 1.0])
 
     def input_moments(self):
         return box_moments([-1.0, 0.0], [1.0, 1.0])

@@ -51,6 +51,17 @@ class Heat(PinnProblem):
     def boundary_misfits(self, field, boundary):
         return [field(y, 0).u - self.solution(y) for y in boundary.values()]
 
+    def domain(self):
+        from ._base import DOMAIN_TOLERANCE
+
+        d = self.spatial_dim
+
+        def inside(p):
+            return ((np.linalg.norm(p[:, :d], axis=1) <= 1 + DOMAIN_TOLERANCE)
+                    & (p[:, d] >= -DOMAIN_TOLERANCE) & (p[:, d] <= 1 + DOMAIN_TOLERANCE))
+
+        return f"{{|x| <= 1 in R^{d}}} x [0, 1]", inside
+
     def input_moments(self):
         """Uniform in the unit ball: mean 0, E x_i^2 = E|x|^2 / d = 1 / (d + 2); t uniform on
         [0, 1]."""

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import PinnProblem, box_moments, grid, on_face, uniform
+from ._base import PinnProblem, box_domain, box_moments, grid, on_face, uniform
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class Helmholtz(PinnProblem):
                 "boundary": {name: on_face(uniform(k, n_boundary, [-1.0] * d, [1.0] * d),
                                            axis, side)
                              for k, (name, axis, side) in zip(keys, faces, strict=True)}}
+
+    def domain(self):
+        return box_domain([-1.0] * self.spatial_dim, [1.0] * self.spatial_dim)
 
     def input_moments(self):
         return box_moments([-1.0] * self.spatial_dim, [1.0] * self.spatial_dim)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import PinnProblem, box_moments, grid, on_face, uniform
+from ._base import PinnProblem, box_domain, box_moments, grid, on_face, uniform
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class KleinGordon(PinnProblem):
                                                     [1.0, 1.0]), 0, 0.0),
                              "x=1": on_face(uniform(k_right, n_boundary, [0.0, 0.0],
                                                     [1.0, 1.0]), 0, 1.0)}}
+
+    def domain(self):
+        return box_domain([0.0, 0.0], [1.0, 1.0])
 
     def input_moments(self):
         return box_moments([0.0, 0.0], [1.0, 1.0])

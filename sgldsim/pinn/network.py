@@ -69,6 +69,11 @@ def tanh_mlp(d_in: int, hidden: Sequence[int], input_mean: Sequence[float] | Non
     input_std (inputs standardised, as in the DCGD code; identity by default), Glorot-normal
     weights (std sqrt(2 / (fan_in + fan_out))) and zero biases, as in the DCGD and LRA papers'
     code. Derivatives are with respect to the raw input x."""
+    if isinstance(d_in, bool) or int(d_in) != d_in or d_in < 1:
+        raise ValueError(f"d_in={d_in!r} is not allowed: the network needs >= 1 input column")
+    if not hidden or any(isinstance(h, bool) or int(h) != h or h < 1 for h in hidden):
+        raise ValueError(f"hidden={tuple(hidden)!r} is not allowed: give one or more hidden "
+                         "layer widths, each a whole number >= 1")
     widths = [d_in, *map(int, hidden), 1]
     shapes = [((a, b), (b,)) for a, b in zip(widths[:-1], widths[1:], strict=True)]
     template = [(jnp.zeros(w, jnp.float32), jnp.zeros(b, jnp.float32)) for w, b in shapes]

@@ -1,10 +1,11 @@
 """Train PINNs with Adam on the direction of each method: many (method, seed) runs as one
-vmapped, scanned computation (docs/theory.md §9).
+vmapped, scanned computation (one run: no runs axis), docs/theory.md §9.
 
-Every step takes fresh collocation and boundary points, the gradients g_r, g_b of the two loss
-terms from one forward and two backward passes (:func:`sgldsim.optim.term_gradients`),
-weights them (lambda_r g_r, lambda_b g_b), combines them into a direction, and feeds it to Adam
-with the learning rate decayed by ``decay_rate`` every ``decay_steps`` steps (the DCGD paper's
+Every step takes fresh collocation and boundary points, the gradients g_r = grad L_r and
+g_b = grad L_b by name, as two reverse passes each over its own points through the network's
+forward derivative propagation (:meth:`sgldsim.pinn.Network.jet`), weights them
+(lambda_r g_r, lambda_b g_b), combines them into a direction, and feeds it to Adam with the
+learning rate decayed by ``decay_rate`` every ``decay_steps`` steps (the DCGD paper's
 schedule). Methods (:data:`PINN_METHODS`), as (weighting, combination):
 
 | method          | weighting                      | combination of (lambda_r g_r, lambda_b g_b) |
@@ -19,8 +20,9 @@ schedule). Methods (:data:`PINN_METHODS`), as (weighting, combination):
 | dcgd-center     | none                           | dual cone, center                          |
 | dcgd-lra        | LRA                            | dual cone, center                          |
 
-Runs of different methods compute every combination (cheap vector algebra) and select theirs,
-so all methods and seeds of a problem share one compiled program.
+Runs of different methods select their combination with ``lax.switch`` (under vmap every used
+combination is computed, cheap vector algebra), so all methods and seeds of a problem share one
+compiled program; combinations and weightings no run uses are left out of it.
 """
 
 from __future__ import annotations
@@ -104,7 +106,10 @@ def check_method(method: str) -> None:
 
 
 def relative_l2(prediction, reference) -> jax.Array:
-    """|u - u_ref|_2 / |u_ref|_2 over the test points."""
+    """|u - u_ref|_2 / |u_ref|_2 over the test points; both of shape (n,) (no broadcasting)."""
+    if jnp.shape(prediction) != jnp.shape(reference) or jnp.ndim(reference) != 1:
+        raise ValueError(f"prediction has shape {jnp.shape(prediction)} and reference "
+                         f"{jnp.shape(reference)}; both must have the same shape (n,)")
     return jnp.linalg.norm(prediction - reference) / jnp.linalg.norm(reference)
 
 
@@ -137,6 +142,21 @@ def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50)
     from . import PAPER_SETUP  # the package's table (imports this module)
 
     paper = PAPER_SETUP[problem.name]
+    learning_rate = paper.learning_rate if learning_rate is None else learning_rate
+    n_residual = paper.n_residual if n_residual is None else n_residual
+    n_boundary = paper.n_boundary if n_boundary is None else n_boundary
+    for name, value in (("n_residual", n_residual), ("n_boundary", n_boundary),
+                        ("ntk_points", ntk_points), ("decay_steps", decay_steps),
+                        *((f"hidden[{i}]", h) for i, h in enumerate(hidden))):
+        if isinstance(value, bool) or not float(value).is_integer() or value < 1:
+            raise ValueError(f"{name}={value!r} is not allowed: it must be a whole number >= 1")
+    if not hidden:
+        raise ValueError("hidden=() is not allowed: give at least one hidden layer width")
+    for name, value, high in (("learning_rate", learning_rate, np.inf),
+                              ("decay_rate", decay_rate, 1.0), ("lra_alpha", lra_alpha, 1.0)):
+        if not (np.isfinite(value) and 0 < value <= high):
+            allowed = "a finite number > 0" if high == np.inf else f"in (0, {high:g}]"
+            raise ValueError(f"{name}={value!r} is not allowed: it must be {allowed}")
     return TrainingSetup(
         tuple(int(h) for h in hidden), int(steps), int(block_steps),
         float(paper.learning_rate if learning_rate is None else learning_rate),

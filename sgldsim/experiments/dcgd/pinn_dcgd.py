@@ -57,6 +57,7 @@ PAPER = {  # Hwang and Lim 2024, main table: mean relative L2 over 10 runs (50k 
 }
 CLAIMS = [  # (method, baseline, claim): the paper's claims tested with paired seeds
     ("dcgd-center", "adam", "DCGD-Center beats Adam"),
+    ("dcgd-center", "lra", "DCGD-Center beats LRA"),
     ("dcgd-center", "pcgrad", "DCGD-Center beats PCGrad"),
     ("dcgd-center", "mgda", "DCGD-Center beats MGDA"),
     ("dcgd-center", "dcgd-projection", "DCGD-Center beats DCGD-Projection"),
@@ -128,8 +129,8 @@ def validate(config: ExperimentConfig) -> None:
                  "ntk_points", "hidden", "error_map_size"):
         check_range(config, p, name, 0)  # unset point counts (None) pass: the paper's
     check_range(config, p, "seed", 0, low_inclusive=True)
-    for name in ("learning_rate", "lra_alpha"):
-        check_range(config, p, name, 0.0)
+    check_range(config, p, "learning_rate", 0.0)
+    check_range(config, p, "lra_alpha", 0.0, 1.0)
     check_range(config, p, "decay_rate", 0.0, 1.0)
     for size in cell_values(config, p, "error_map_size"):
         if len(size) != 2:
@@ -224,8 +225,20 @@ def per_method(runs: pd.DataFrame) -> pd.DataFrame:
     table = runs.groupby(["problem", "method"], sort=False).agg(
         best_mean=("rel_l2_best_loss", "mean"), best_std=("rel_l2_best_loss", "std"),
         final_mean=("rel_l2_final", "mean"), final_std=("rel_l2_final", "std"),
-        conflict=("conflict_fraction", "mean"), n=("seed", "size"))
+        conflict=("conflict_fraction", "mean"), n=("seed", "size"),
+        log_mean=("rel_l2_best_loss", lambda v: np.log(v).mean()),
+        log_std=("rel_l2_best_loss", lambda v: np.log(v).std(ddof=1) if len(v) > 1 else 0.0))
     return table.reset_index()
+
+
+def geometric_interval(row, level: float = 0.05) -> tuple[float, float, float]:
+    """(geometric mean, lower, upper) of one (problem, method)'s best-loss errors: exp of the
+    mean log error -+ t_{1 - level/2, n - 1} times its standard error."""
+    from scipy import stats
+
+    half = (stats.t.ppf(1 - level / 2, row.n - 1) * row.log_std / np.sqrt(row.n)
+            if row.n > 1 else 0.0)
+    return np.exp(row.log_mean), np.exp(row.log_mean - half), np.exp(row.log_mean + half)
 
 
 def _paired(runs: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
@@ -240,9 +253,11 @@ def _paired(runs: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
 
 def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
     """Each claim of :data:`CLAIMS` by :func:`sgldsim.verdicts.paired_comparison` of the log
-    errors over (problem, seed) pairs, problems as units (seeds of one problem share it: SE
-    between the per-problem mean log ratios, t quantiles with problems - 1 degrees of freedom;
-    with a single problem the seeds are the units)."""
+    errors at the best-loss iterate, first over all problems, problems as units (seeds of one
+    problem share it: SE between the per-problem mean log ratios, t quantiles with problems - 1
+    degrees of freedom; with a single problem the seeds are the units), then on each problem
+    alone with its seeds as units (t quantiles with seeds - 1 degrees of freedom): the paper
+    claims its ranking on every problem, so a claim can hold on one and fail on another."""
     verdicts, fitted = [], {}
     for method, baseline, claim in CLAIMS:
         d = _paired(runs, method, baseline)
@@ -258,7 +273,23 @@ def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
             f"geometric-mean error ratio {METHOD_LABELS[method]}/{METHOD_LABELS[baseline]} = "
             f"{np.exp(result.mean):.3f}; per problem: {wins}; log ratio: "
             f"{result.verdict.reason}")))
+    if runs.problem.nunique() > 1:
+        verdicts += _verdicts_per_problem(runs)
     return verdicts, fitted
+
+
+def _verdicts_per_problem(runs: pd.DataFrame) -> list[Verdict]:
+    """Each claim on each problem, its seeds as the units."""
+    out = []
+    for method, baseline, claim in CLAIMS:
+        d = _paired(runs, method, baseline)
+        for prob, part in d.groupby("problem", sort=False):
+            result = paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
+                                       direction="a < b", claim=f"{claim} on {prob}")
+            out.append(result.verdict._replace(reason=(
+                f"geometric-mean error ratio {np.exp(result.mean):.3f} over {len(part)} paired "
+                f"seeds; log ratio: {result.verdict.reason}")))
+    return out
 
 
 def _convergence(results: pd.DataFrame) -> pd.DataFrame:
@@ -291,6 +322,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                               for m in methods} for p in problems}).reindex(methods)
     side = pd.concat({"here": wide(lambda r: f"{r.best_mean:.3g} ± {r.best_std:.2g}"),
                       "paper": paper}, axis=1)
+    ratio = wide(lambda r: (f"{r.best_mean / PAPER[r.method][r.problem]:.1f}"
+                            if r.problem in PAPER.get(r.method, {}) else "-"))
+    geometric = wide(lambda r: "{:.3g} [{:.3g}, {:.3g}]".format(*geometric_interval(r)))
     final = wide(lambda r: f"{r.final_mean:.3g} ± {r.final_std:.2g}")
     conflict = wide(lambda r: f"{r.conflict:.2f}")
     convergence = conv.last_over_80pct.unstack("problem").reindex(index=methods,
@@ -301,6 +335,10 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         f"relative L2 error at the best-loss iterate, mean ± std over {n} seeds "
         f"({', '.join(map(str, steps))} steps), beside the paper's mean over 10 runs "
         "(50k steps):\n" + side.to_string(),
+        "ratio of the mean error here to the paper's mean ('-': not in the paper):\n"
+        + ratio.to_string(),
+        "geometric mean of the best-loss errors over seeds [95 % t interval]:\n"
+        + geometric.to_string(),
         "relative L2 error at the final iterate, mean ± std over seeds:\n" + final.to_string(),
         "fraction of steps with conflicting gradients <g_r, g_b> < 0:\n" + conflict.to_string(),
         "convergence: seed-mean rel-L2 at the last step / at 80% of the steps:\n"
@@ -328,9 +366,10 @@ def _color(method: str):
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """``rel_l2``: error by method per problem (mean ± std over seeds; filled: best-loss
-    iterate, open: final). ``error_map``: |u - u_ref| of the best and worst method (seed 0,
-    best-loss iterate) beside u_ref. ``conflict``: cos(g_r, g_b), log10 |g_r|/|g_b| and
+    """``rel_l2``: best-loss error by method per problem: every seed, the geometric mean with
+    its 95 % t interval, and the paper's mean (its own colour and legend entry).
+    ``error_map``: |u - u_ref| of the best and worst method (seed 0, best-loss iterate) beside
+    u_ref. ``conflict``: cos(g_r, g_b), log10 |g_r|/|g_b| and
     rel-L2 over training (seed means)."""
     runs = _selected(per_run(results))
     table = per_method(runs)
@@ -338,25 +377,39 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
     methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
 
     fig, axes = new_figure(1, len(problems), width_in=PAGE_WIDTH_IN, aspect=0.9, squeeze=False)
+    paper_colour = "gold"   # no method's colour (tab10 by method, DCGD-Center black)
     for ax, prob in zip(axes[0], problems, strict=True):
         part = table[table.problem == prob].set_index("method")
+        seeds = runs[runs.problem == prob]
         for x, method in enumerate(methods):
             if method not in part.index:
                 continue
             r = part.loc[method]
-            ax.errorbar(x, r.best_mean, yerr=r.best_std, fmt="o", color=_color(method),
-                        capsize=2)
-            ax.errorbar(x + 0.25, r.final_mean, yerr=r.final_std, fmt="o", mfc="none",
-                        color=_color(method), capsize=2)
+            values = seeds[seeds.method == method].rel_l2_best_loss.to_numpy()
+            jitter = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else [0.0]
+            ax.scatter(x + np.asarray(jitter), values, s=6, color=_color(method), alpha=0.5,
+                       lw=0)
+            centre, low, high = geometric_interval(r)
+            ax.errorbar(x + 0.3, centre, yerr=[[centre - low], [high - centre]], fmt="o",
+                        ms=4, color=_color(method), capsize=2)
             if method in PAPER and prob in PAPER[method]:
-                ax.plot([x - 0.3, x + 0.3], [PAPER[method][prob]] * 2, color="k", lw=0.8)
+                ax.plot(x + 0.3, PAPER[method][prob], marker="*", ms=8, ls="none",
+                        color=paper_colour, mec="k", mew=0.5)
         ax.set_yscale("log")
         ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=70,
                       fontsize="x-small")
         ax.set_title(prob)
-    axes[0, 0].set_ylabel("relative L2 error")
-    fig.suptitle("filled: best-loss iterate, open: final iterate, bars: std over seeds; "
-                 "black ticks: the paper's mean", fontsize="small")
+    axes[0, 0].set_ylabel("relative L2 error (best-loss iterate)")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="none", marker="o", ms=3, color="0.5", alpha=0.5),
+               Line2D([], [], ls="-", marker="o", ms=4, color="0.3"),
+               Line2D([], [], ls="none", marker="*", ms=8, color=paper_colour, mec="k",
+                      mew=0.5)]
+    labels = ["one seed", "geometric mean over seeds, 95 % t interval",
+              "the paper's mean (10 runs, 50k steps)"]
+    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize="x-small",
+               bbox_to_anchor=(0.5, 1.06), frameon=False)
     paths = save_figure(fig, out_dir, "rel_l2")
 
     maps = results[results.measure == "abs_error"]
@@ -417,24 +470,28 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                 ax.set_title(prob)
             if col == 0:
                 ax.set_ylabel(label)
-    axes[0, 0].legend(ncol=2, fontsize="xx-small")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center",
+               ncol=(len(methods) + 1) // 2, fontsize="x-small", bbox_to_anchor=(0.5, 1.07),
+               frameon=False)
     return paths + save_figure(fig, out_dir, "conflict")
 
 
 def markdown_table(results: pd.DataFrame) -> str:
-    """The results page's table: per method, rel-L2 at the best-loss iterate (mean ± std over seeds)
-    per problem, each beside the paper's mean (``-``: not in the paper's main table)."""
+    """The results page's table: per method and problem, rel-L2 at the best-loss iterate (mean ±
+    std over seeds, the paper's statistic), the paper's mean, and their ratio here / paper
+    (``-``: not in the paper's main table)."""
     table = per_method(_selected(per_run(results)))
     problems = [p for p in pinn.PROBLEMS if p in set(table.problem)]
     methods = [m for m in pinn.PINN_METHODS if m in set(table.method)]
-    head = "| method | " + " | ".join(f"{p} here | {p} paper" for p in problems) + " |"
-    lines = [head, "|---|" + "---:|---:|" * len(problems)]
+    head = "| method | " + " | ".join(f"{p} here | paper | ratio" for p in problems) + " |"
+    lines = [head, "|---|" + "---:|---:|---:|" * len(problems)]
     for method in methods:
         cells = []
         for prob in problems:
             r = table[(table.problem == prob) & (table.method == method)].iloc[0]
             paper = PAPER.get(method, {}).get(prob)
-            cells += [f"{r.best_mean:.3f} ± {r.best_std:.3f}",
-                      "-" if paper is None else f"{paper:.4f}"]
+            cells += [f"{r.best_mean:.4f} ± {r.best_std:.4f}",
+                      "-" if paper is None else f"{paper:.4f}",
+                      "-" if paper is None else f"{r.best_mean / paper:.1f}"]
         lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
