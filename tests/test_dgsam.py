@@ -1,7 +1,7 @@
 """DGSAM and its domain-generalisation baselines: sharpness measures against closed forms on
 quadratics, each rule's direction against a hand computation, counted gradient evaluations,
-per-domain batching, the domain data's separation, bad input, and tiny runs of the two
-experiments."""
+per-domain batching, the domain data's separation, bad input, and a tiny run of dgsam-domains
+(dgsam-toy: tests/test_dgsam_toy.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from param_checks import assert_wrong_type_is_refused
 
 from sgldsim import nn
 from sgldsim import optim as so
-from sgldsim.experiments.dgsam import dgsam_toy as toy
 from sgldsim.runner import (
     ConfigError,
     resolve_experiment,
@@ -275,30 +274,6 @@ def test_fit_domains_feeds_one_batch_per_domain():
 # ---------------------------------------------------------------- experiments (tiny)
 
 
-def test_dgsam_toy_tiny_run(tmp_path):
-    run = run_experiment("dgsam-toy", ["params.n_steps=2000", "params.record_every=500",
-                                       "params.repeats=2", "grid.rho=[0.3]",
-                                       'grid.method=["gd", "sam"]',
-                                       "grid.u_start=[0.0, 1.0]"],
-                         out_dir=tmp_path, progress=False)
-    ends = toy.end_points(run.results)
-    gd = ends[ends.method == "gd"]
-    np.testing.assert_allclose(gd.u_end, gd.u_start, atol=1e-3)  # no drift without sharpness
-    # GD ends on the valley (v ~ 0): Lanczos there gives the closed forms m(u) and A(u)
-    np.testing.assert_allclose(gd.pooled_top_eigenvalue, toy.pooled_curvature(gd.u_end),
-                               rtol=1e-4)
-    np.testing.assert_allclose(gd.domain_top_eigenvalue, toy.domain_curvature(gd.u_end),
-                               rtol=1e-4)
-    np.testing.assert_allclose(toy.pooled_curvature(-1.0), 8.0)
-    np.testing.assert_allclose(toy.domain_curvature(1.0 / 3.0), 32.0 / 3.0)
-    sam = ends[ends.method == "sam"]
-    assert np.all(sam.u_end < sam.u_start)  # SAM drifts towards the fake flat point
-    assert all(v.verdict in VERDICTS for v in run.summary.verdicts)
-    with pytest.raises(ConfigError, match="method='adam'"):
-        run_experiment("dgsam-toy", ['grid.method=["adam"]'], out_dir=tmp_path / "x",
-                       progress=False)
-
-
 def test_dgsam_domains_tiny_run(tmp_path):
     run = run_experiment("dgsam-domains", [
         "params.mnist1d_per_domain=60", "params.trials=2", "params.hparam_samples=2",
@@ -323,17 +298,6 @@ def test_dgsam_domains_tiny_run(tmp_path):
 # ---------------------------------------------------------------- declared parameters
 
 
-def test_dgsam_toy_toml_gives_typed_parameters():
-    config, module = resolve_experiment("dgsam-toy")
-    p = module.PARAMS.from_config(config)
-    assert p.method == module.COMPARED_METHODS and p.rho == (0.1, 0.2, 0.3)
-    assert p.u_start == (-2.0, -1.0, 0.0, 0.333, 1.0, 2.0)
-    assert (p.learning_rate, p.v_start) == (0.01, 0.05)
-    assert (p.n_steps, p.record_every, p.repeats, p.ascent_steps) == (40000, 1000, 4, 20)
-    assert type(p.n_steps) is int and set(module.PARAMS.NOT_SWEPT) == {
-        "n_steps", "record_every", "repeats", "ascent_steps"}
-
-
 @pytest.mark.parametrize("name, methods, hidden, draws", [
     ("dgsam-domains", ("erm", "sam", "dgsam"), (64,), 3),
     ("dgsam-domains-large", so.DOMAIN_METHODS, (256, 256), 16),
@@ -349,8 +313,6 @@ def test_dgsam_domains_tomls_give_typed_parameters(name, methods, hidden, draws)
 
 
 @pytest.mark.parametrize("name, key, value, expected", [
-    ("dgsam-toy", "params.n_steps", 4e4, "int"),
-    ("dgsam-toy", "grid.u_start", [0.0, "one"], "float"),
     ("dgsam-domains", "params.mlp_hidden", 64, "list of int"),
     ("dgsam-domains", "grid.method", ["erm", "adam"], "'erm' | 'sam'"),
 ])

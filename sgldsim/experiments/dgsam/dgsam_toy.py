@@ -1,22 +1,52 @@
-"""DGSAM's fake flat minima on a 3-D two-domain landscape: where do GD, SAM, per-domain SAM and
-DGSAM end on the valley of global minimisers? (docs/theory.md §8.)
+"""Fake flat minima on a bounded two-domain landscape: from many starts, where do GD, SAM,
+per-domain SAM, GSAM, SAGM and DGSAM end? (docs/theory.md §8; this project's construction, not
+the DGSAM paper's.)
 
-w = (u, v1, v2),  m(u) = 8 + (u + 1)^2,  dd(u) = 2 (u - 1)^2,  A = m + dd,  B = m - dd,
+w = (x, v) with v = (v1, v2). Two domains d = 1, 2, each with a 2 x 2 positive definite matrix
+B_d^- at the left minimum and B_d^+ at the right one, blended along a valley in x:
 
-    L_1 = A(u) v1^2 / 2 + B(u) v2^2 / 2,   L_2 = B(u) v1^2 / 2 + A(u) v2^2 / 2,
-    L = (L_1 + L_2) / 2 = m(u) |v|^2 / 2.
+    t(x) = (1 + tanh(k x) / tanh(k)) / 2            (t(-1) = 0, t(1) = 1),
+    B_d(x) = (1 - t(x)) B_d^- + t(x) B_d^+,
+    h_d(w) = beta (x^2 - 1)^2 / 8 + v' B_d(x) v / 2,
+    L_d(w) = 1 - exp(-h_d(w)) in [0, 1),       L = (L_1 + L_2) / 2.
 
-Every (u, 0, 0) is a global minimiser of L. There the pooled Hessian has top eigenvalue m(u),
-smallest at u = -1 (8: the "fake flat" point, where each domain's top eigenvalue is
-A(-1) = 16), and each domain's Hessian has eigenvalues A(u) = m + dd (top, smallest at
-u = 1/3: 10.67) and B(u) = m - dd = (7 - u)(u + 1): each (u, 0, 0) is a minimiser of every
-L_d only for -1 <= u <= 7; outside, it is a saddle of each L_d (B < 0) while still a minimiser
-of L. A cell is (rho, method, u_start): trajectories from (u_start, v0, v0) with
-plain gradient steps of size ``learning_rate`` on each method's direction, ``repeats`` times
-(DGSAM's domain order is random; the other methods repeat exactly). At the end point the rows
-hold u, |v|, the closed-form curvatures m(u), A(u), and the measured sharpness of each domain
-and of the pooled loss (:func:`sgldsim.optim.domain_sharpness`: zeroth-order in a
-``rho``-ball, Lanczos top eigenvalue).
+For every x, t(x) lies in [t_lo, t_hi] = [(1 - 1/tanh k) / 2, (1 + 1/tanh k) / 2] and B_d(x)
+stays positive definite (:func:`blend_bounds`), so h_d >= 0 with equality only at the two
+points p_- = (-1, 0, 0) and p_+ = (1, 0, 0): both are strict global minima of every L_d and of
+L, with value 0. There ``grad h_d = 0`` and the Hessian is exact:
+
+    Hess L_d(p_-+) = diag(beta, B_d^-+)       (:func:`domain_hessians_at_minima`).
+
+Here k = 2, beta = 0.1 and s, f, m = 4, 0.5, 3 (:data:`SHARP`, :data:`FLAT`,
+:data:`INDIVIDUAL`). x = 0 is a saddle of every L_d (curvature -(beta/2) exp(-beta/8) along x),
+the low barrier h = beta/8 between the basins.
+
+With u = (1, 1)/sqrt(2), z = (1, -1)/sqrt(2) and D(a, b) = a u u^T + b z z^T:
+
+- ``fake_flat`` landscape: B_1^- = D(s, f), B_2^- = D(f, s) (each domain sharp, s, in its own
+  direction), B_d^+ = m I. Pooled top curvature (s + f)/2 at p_- (smallest), m at p_+; each
+  domain's s at p_- (largest), m at p_+. p_- is the fake flat minimum, p_+ the individually
+  flat one.
+- ``control``: B_d^- = ((s + f)/2) I, B_1^+ = D(2m - f, f), B_2^+ = D(f, 2m - f). The pooled
+  matrices (1/2) sum_d B_d(x) equal the fake_flat landscape's for every x (same pooled Hessian
+  all along the valley floor), but now p_- is flat for every domain too and p_+ is sharp for
+  each (2m - f). A rule that follows only the pooled loss ends at the same minimum on both
+  landscapes; a rule that seeks individual flatness switches from p_+ to p_-.
+
+Rules (:func:`sgldsim.optim.domain_rule`) take plain gradient steps w <- w - eta_t c direction
+from ``n_starts`` uniform starts (the same for every cell), eta_t = ``learning_rate`` then
+decaying linearly to 0 over the last ``decay_steps`` steps (so each run settles at its rule's
+fixed point). c = 1 for every rule except DGSAM, whose direction (S/n) sum_k g_k sums S + 1
+(or S) single-domain gradients, about S times a mean gradient: its direction is divided by S
+(c = 1/S), so that at rho = 0 it is a mean of single-domain gradients like the others'.
+A cell is (landscape, rho, method); DGSAM runs ``repeats`` times per start (its domain order is
+random), the deterministic rules once.
+
+At the end point the rows hold the distances to p_- and p_+, the smallest eigenvalue of every
+domain's Hessian (autodiff) and the largest domain gradient norm; :func:`classify` calls the end
+point a minimum only if it is within ``distance_tol`` of one, every domain Hessian's eigenvalues
+exceed ``curvature_floor`` and every domain gradient is below ``gradient_tol``: a saddle is never
+a minimum.
 """
 
 from __future__ import annotations
@@ -34,45 +64,170 @@ import pandas as pd
 
 from ... import optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
-from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
+from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
 
-CHUNK_SIZE = 90
-COMPARED_METHODS = ("gd", "sam", "domain_sam", "dgsam", "dgsam_no_first")
+CHUNK_SIZE = 8
+COMPARED_METHODS = ("gd", "sam", "domain_sam", "gsam", "sagm", "dgsam", "dgsam_no_first")
 """The direction rules compared (the cells' ``method``), in the order figures show."""
 RULE_NAMES = {"gd": "erm"}
-LABELS = {"gd": "GD", "sam": "SAM", "domain_sam": "per-domain SAM", "dgsam": "DGSAM",
-          "dgsam_no_first": "DGSAM (no first grad.)"}
-COLORS = {"gd": "#000000", "sam": "#009988", "domain_sam": "#EE7733", "dgsam": "#CC3311",
-          "dgsam_no_first": "#AA3377"}
-FAKE_FLAT_U = -1.0
-DOMAIN_FLAT_U = 1.0 / 3.0
-NEAR = 0.1
-"""An end point within this distance in u of a special point counts as "at" it."""
+LABELS = {"gd": "GD", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
+          "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first grad.)"}
+COLORS = {"gd": "#000000", "sam": "#009988", "domain_sam": "#EE7733", "gsam": "#0077BB",
+          "sagm": "#33BBEE", "dgsam": "#CC3311", "dgsam_no_first": "#AA3377"}
+LANDSCAPES = ("fake_flat", "control")
+MINIMUM_NAMES = {"fake_flat": ("fake flat", "individually flat"),
+                 "control": ("flat", "individually sharp")}
+"""What p_- and p_+ are on each landscape."""
+OUTCOMES = ("left", "right", "other", "diverged")
+"""End-point classes of :func:`classify`: at p_-, at p_+, neither (a saddle, a plateau, still
+moving), not finite."""
+
+SHARP, FLAT, INDIVIDUAL = 4.0, 0.5, 3.0
+"""s, f and m of the module docstring."""
+VALLEY_CURVATURE = 0.1
+"""beta: the curvature along x at both minima (the barrier at x = 0 is h = beta / 8)."""
+BLEND_STEEPNESS = 2.0
+"""k of t(x)."""
+MINIMA = np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+NUM_DOMAINS = 2
+MAX_LEARNING_RATE = 0.2
+"""Largest allowed eta: eta times the largest domain curvature at a minimum (5.5) is 1.1 < 2,
+and DGSAM's eta / S is smaller still (:func:`largest_curvature`)."""
+EFFECT_MARGIN = 0.1
+"""The claims' smallest effect: a difference of 0.1 in the fraction of starts."""
+START_BOX = (np.array([-1.8, -0.5, -0.5]), np.array([1.8, 0.5, 0.5]))
+"""Starts are uniform in this box (low, high corners): both basins, off the valley floor."""
 
 
-def pooled_curvature(u):
-    """m(u) = 8 + (u + 1)^2: top eigenvalue of the pooled Hessian at (u, 0, 0)."""
-    return 8.0 + (u + 1.0) ** 2
+def _directional(a, b):
+    """D(a, b) = a u u^T + b z z^T, u = (1, 1)/sqrt(2), z = (1, -1)/sqrt(2)."""
+    u = np.array([1.0, 1.0]) / np.sqrt(2.0)
+    w = np.array([1.0, -1.0]) / np.sqrt(2.0)
+    return a * np.outer(u, u) + b * np.outer(w, w)
 
 
-def domain_curvature(u):
-    """A(u) = m(u) + 2 (u - 1)^2: top eigenvalue of each domain's Hessian at (u, 0, 0)."""
-    return pooled_curvature(u) + 2.0 * (u - 1.0) ** 2
+def valley_matrices(landscape: str) -> np.ndarray:
+    """B_d^-+ of ``landscape``: float[domain, minimum (p_-, p_+), 2, 2] (module docstring)."""
+    s, f, m = SHARP, FLAT, INDIVIDUAL
+    eye = np.eye(2)
+    if landscape == "fake_flat":
+        left, right = [_directional(s, f), _directional(f, s)], [m * eye, m * eye]
+    elif landscape == "control":
+        left = [(s + f) / 2 * eye] * 2
+        right = [_directional(2 * m - f, f), _directional(f, 2 * m - f)]
+    else:
+        raise ValueError(f"landscape={landscape!r} is not allowed; allowed: {LANDSCAPES}")
+    return np.stack([np.stack(left), np.stack(right)], axis=1)
+
+
+def blend(x):
+    """t(x) = (1 + tanh(k x) / tanh(k)) / 2: 0 at x = -1, 1 at x = 1."""
+    return 0.5 * (1.0 + jnp.tanh(BLEND_STEEPNESS * x) / jnp.tanh(BLEND_STEEPNESS))
+
+
+def blend_bounds() -> tuple[float, float]:
+    """(t_lo, t_hi): the range of t over all x (its limits at -+ infinity)."""
+    half = 0.5 / np.tanh(BLEND_STEEPNESS)
+    return 0.5 - half, 0.5 + half
 
 
 def domain_loss(w, batch):
-    """L_d(w) with ``batch = (swap,)``: swap 0 is domain 1, swap 1 domain 2."""
-    (swap,) = batch
-    u, v1, v2 = w[0], w[1], w[2]
-    a = domain_curvature(u)
-    b = 2.0 * pooled_curvature(u) - a
-    first, second = a + swap * (b - a), b + swap * (a - b)
-    return 0.5 * (first * v1**2 + second * v2**2)
+    """L_d(w) = 1 - exp(-h_d(w)) with ``batch = (B_d^-, B_d^+)`` (module docstring)."""
+    left, right = batch
+    x, v = w[0], w[1:]
+    t = blend(x)
+    matrix = (1.0 - t) * left + t * right
+    h = VALLEY_CURVATURE * (x**2 - 1.0) ** 2 / 8.0 + 0.5 * v @ matrix @ v
+    return 1.0 - jnp.exp(-h)
 
 
-DOMAINS = [(jnp.array(0.0),), (jnp.array(1.0),)]
+def domains(landscape: str) -> list[tuple]:
+    """The per-domain batches ``[(B_1^-, B_1^+), (B_2^-, B_2^+)]`` the rules take."""
+    b = jnp.asarray(valley_matrices(landscape))
+    return [(b[d, 0], b[d, 1]) for d in range(NUM_DOMAINS)]
+
+
+def pooled_loss(w, landscape: str):
+    """L(w) = (1/S) sum_d L_d(w)."""
+    return sum(domain_loss(w, batch) for batch in domains(landscape)) / NUM_DOMAINS
+
+
+def domain_hessians_at_minima(landscape: str) -> np.ndarray:
+    """Hess L_d(p_-+) = diag(beta, B_d^-+): float[domain, minimum, 3, 3] (closed form)."""
+    b = valley_matrices(landscape)
+    out = np.zeros((NUM_DOMAINS, 2, 3, 3))
+    out[:, :, 0, 0] = VALLEY_CURVATURE
+    out[:, :, 1:, 1:] = b
+    return out
+
+
+def top_curvatures(landscape: str) -> dict[str, np.ndarray]:
+    """Top Hessian eigenvalues at (p_-, p_+): ``pooled`` float[2], ``domain`` float[S, 2]."""
+    h = domain_hessians_at_minima(landscape)
+    return {"pooled": np.linalg.eigvalsh(h.mean(axis=0))[:, -1],
+            "domain": np.linalg.eigvalsh(h)[..., -1]}
+
+
+def largest_curvature() -> float:
+    """The largest top eigenvalue of any domain's Hessian at a minimum of either landscape."""
+    return float(max(top_curvatures(name)["domain"].max() for name in LANDSCAPES))
+
+
+def direction_scale(method: str) -> float:
+    """c of the step w <- w - eta c direction: 1/S for DGSAM (its direction sums ~S + 1
+    single-domain gradients scaled by S/n, about S times a mean gradient), 1 otherwise."""
+    return 1.0 / NUM_DOMAINS if method.startswith("dgsam") else 1.0
+
+
+def start_points(n: int, seed: int) -> np.ndarray:
+    """``n`` starts uniform in :data:`START_BOX`: float[n, 3] (the same for every cell)."""
+    low, high = START_BOX
+    return np.random.default_rng(seed).uniform(low, high, (n, 3))
+
+
+@jax.jit
+def end_measures(points, left, right):
+    """At each point (float[n, 3]), on the landscape with per-domain matrices ``left[i]``,
+    ``right[i]`` (float[n, S, 2, 2]): the distances to p_- and p_+, the smallest eigenvalue over the
+    domains' Hessians (autodiff) and the largest domain gradient norm, each float[n]."""
+
+    def measure(w, left, right):
+        def per_domain(b_left, b_right):
+            batch = (b_left, b_right)
+            hessian = jax.hessian(domain_loss)(w, batch)
+            gradient = jax.grad(domain_loss)(w, batch)
+            return jnp.linalg.eigvalsh(hessian)[0], jnp.linalg.norm(gradient)
+
+        eig, grad = jax.vmap(per_domain)(left, right)
+        minima = jnp.asarray(MINIMA)
+        return (jnp.linalg.norm(w - minima[0]), jnp.linalg.norm(w - minima[1]), eig.min(),
+                grad.max())
+
+    return jax.vmap(measure)(points, left, right)
+
+
+def classify(distance_left, distance_right, min_eigenvalue, max_gradient, *, distance_tol,
+             curvature_floor, gradient_tol) -> np.ndarray:
+    """Index into :data:`OUTCOMES` per end point (arrays of equal shape).
+
+    "left"/"right": within ``distance_tol`` of p_-/p_+, every domain Hessian's eigenvalues
+    > ``curvature_floor`` and every domain gradient norm < ``gradient_tol`` (a minimum of every
+    L_d); "diverged": a non-finite measure; "other": anything else (a saddle has an eigenvalue
+    <= 0 and is never a minimum).
+    """
+    measures = [np.asarray(a, dtype=float) for a in (distance_left, distance_right,
+                                                      min_eigenvalue, max_gradient)]
+    left, right, eig, grad = measures
+    finite = np.logical_and.reduce([np.isfinite(a) for a in measures])
+    with np.errstate(invalid="ignore"):
+        minimum = finite & (eig > curvature_floor) & (grad < gradient_tol)
+        out = np.full(left.shape, OUTCOMES.index("other"))
+        out[minimum & (left < distance_tol)] = OUTCOMES.index("left")
+        out[minimum & (right < distance_tol)] = OUTCOMES.index("right")
+    out[~finite] = OUTCOMES.index("diverged")
+    return out
 
 
 @dataclass(frozen=True)
@@ -80,287 +235,300 @@ class Params(ExperimentParams):
     """dgsam-toy's parameters (each may be swept in ``[grid]`` unless marked fixed).
 
     Attributes:
+      landscape: ``fake_flat`` or ``control`` (:data:`LANDSCAPES`).
       rho: the methods' perturbation radius; > 0.
       method: the direction rule, from :data:`COMPARED_METHODS` (``gd``: plain gradient).
-      u_start: start (u_start, v_start, v_start) on the valley's axis; in [-2, 2].
-      learning_rate: plain gradient steps w <- w - learning_rate * direction; in (0, 0.05]
-        (stable where the top curvature is below 2 / learning_rate).
-      v_start: the start's distance from the valley in each v coordinate; in (0, 1].
-      n_steps: steps per run (fixed); > 0 and a multiple of record_every.
-      record_every: steps between the path points kept for the figure (fixed); > 0.
-      repeats: runs per start (fixed; DGSAM's domain order is random); > 0.
-      ascent_steps: projected ascent steps of the zeroth-order sharpness at the end point
-        (fixed); > 0.
+      learning_rate: eta of the plain gradient steps before the decay; in (0, 0.2] (so that
+        eta times the largest domain curvature at a minimum, 5.5, is below 2).
+      n_starts: starts per cell, uniform in :data:`START_BOX`, the same in every cell (fixed).
+      n_steps: steps per run (fixed); > decay_steps.
+      decay_steps: final steps over which eta decays linearly to 0 (fixed); > 0.
+      repeats: runs per start of the DGSAM variants (fixed; random domain order); > 0.
+      alpha: GSAM's and SAGM's alpha (fixed); >= 0.
+      distance_tol: an end point within this distance of p_-+ may count as at it (fixed).
+      curvature_floor: every domain Hessian eigenvalue must exceed it at a minimum (fixed).
+      gradient_tol: every domain gradient norm must be below it at a minimum (fixed).
     """
 
-    NOT_SWEPT = ("n_steps", "record_every", "repeats", "ascent_steps")
+    NOT_SWEPT = ("n_starts", "n_steps", "decay_steps", "repeats", "alpha", "distance_tol",
+                 "curvature_floor", "gradient_tol")
 
+    landscape: Literal[LANDSCAPES] = "fake_flat"
     rho: float = 0.1
     method: Literal[COMPARED_METHODS] = "gd"
-    u_start: float = -2.0
-    learning_rate: float = 0.01
-    v_start: float = 0.05
-    n_steps: int = 40000
-    record_every: int = 1000
+    learning_rate: float = 0.05
+    n_starts: int = 256
+    n_steps: int = 4000
+    decay_steps: int = 1000
     repeats: int = 4
-    ascent_steps: int = 20
+    alpha: float = 0.1
+    distance_tol: float = 0.1
+    curvature_floor: float = 0.02
+    gradient_tol: float = 0.02
 
 
 PARAMS = Params
 
 
 def validate(config: ExperimentConfig) -> None:
-    """Ranges (each message names the key and the range) and record_every dividing n_steps."""
+    """Ranges (each message names the key and the range), decay_steps < n_steps."""
     p = Params.from_config(config)
     check_range(config, p, "rho", 0.0)
-    check_range(config, p, "learning_rate", 0.0, 0.05)
-    check_range(config, p, "u_start", -2.0, 2.0, low_inclusive=True)
-    check_range(config, p, "v_start", 0.0, 1.0)
-    for name in ("n_steps", "record_every", "repeats", "ascent_steps"):
+    check_range(config, p, "learning_rate", 0.0, MAX_LEARNING_RATE)
+    check_range(config, p, "alpha", 0.0, low_inclusive=True)
+    for name in ("n_starts", "n_steps", "decay_steps", "repeats"):
         check_range(config, p, name, 0)
-    if p.n_steps % p.record_every:
-        raise ConfigError(f"params.record_every={p.record_every} is not allowed: "
-                          f"it must divide params.n_steps={p.n_steps}")
+    check_range(config, p, "distance_tol", 0.0, 1.0)
+    check_range(config, p, "curvature_floor", 0.0, VALLEY_CURVATURE)
+    check_range(config, p, "gradient_tol", 0.0, 1.0)
+    if p.decay_steps >= p.n_steps:
+        raise ConfigError(f"params.decay_steps={p.decay_steps} is not allowed: it must be "
+                          f"below params.n_steps={p.n_steps}")
 
 
-@partial(jax.jit, static_argnames=("method", "n_steps", "record_every"))
-def trajectories(keys, starts, rho, learning_rate, method: str, n_steps: int,
-                 record_every: int):
-    """Paths of ``method`` (vmapped over runs): float[runs, n_steps // record_every + 1, 3].
+def learning_rate_schedule(learning_rate: float, n_steps: int, decay_steps: int):
+    """eta_t: ``learning_rate`` for n_steps - decay_steps steps, then linearly to 0."""
+    return optax.linear_schedule(learning_rate, 0.0, decay_steps, n_steps - decay_steps)
 
-    Step: w <- w - learning_rate * direction(w), the method's direction from
-    :func:`sgldsim.optim.domain_rule` on the two domains; ``keys[i]`` drives run i's
-    randomness (DGSAM's domain order); ``rho`` and ``learning_rate`` are per run.
+
+@partial(jax.jit, static_argnames=("method", "n_steps", "decay_steps"))
+def end_points(keys, starts, rho, left, right, learning_rate, alpha, method: str, n_steps: int,
+               decay_steps: int):
+    """End points of ``method`` (vmapped over runs): float[runs, 3].
+
+    Step: w <- w - eta_t c direction(w), the method's direction from
+    :func:`sgldsim.optim.domain_rule` on the domains ``(left[d], right[d])``, c from
+    :func:`direction_scale`; ``keys[i]`` drives run i's randomness (DGSAM's domain order);
+    ``rho``, ``left``, ``right`` are per run.
     """
+    schedule = learning_rate_schedule(learning_rate * direction_scale(method), n_steps,
+                                      decay_steps)
+    optimizer = optax.sgd(schedule)
 
-    def run(key, w, rho, learning_rate):
-        rule = optim.domain_rule(RULE_NAMES.get(method, method), rho)
-        step = optim.make_train_step(domain_loss, optax.sgd(learning_rate), rule)
+    def run(key, w, rho, left, right):
+        rule = optim.domain_rule(RULE_NAMES.get(method, method), rho, alpha)
+        step = optim.make_train_step(domain_loss, optimizer, rule)
+        batch = [(left[d], right[d]) for d in range(NUM_DOMAINS)]
 
-        def chunk(carry, chunk_key):
-            def one(carry, step_key):
-                w, state = carry
-                w, state, _ = step(step_key, w, state, DOMAINS)
-                return (w, state), None
+        def one(carry, step_key):
+            w, state = carry
+            w, state, _ = step(step_key, w, state, batch)
+            return (w, state), None
 
-            carry, _ = jax.lax.scan(one, carry, jax.random.split(chunk_key, record_every))
-            return carry, carry[0]
+        (w, _), _ = jax.lax.scan(one, (w, optimizer.init(w)), jax.random.split(key, n_steps))
+        return w
 
-        _, path = jax.lax.scan(chunk, (w, optax.sgd(learning_rate).init(w)),
-                               jax.random.split(key, n_steps // record_every))
-        return jnp.concatenate([w[None], path])
-
-    return jax.vmap(run)(keys, starts, rho, learning_rate)
-
-
-def _toy_data_loss(w, data):
-    """``domain_loss`` on a one-example "dataset" ``(swap[1],)`` (domain_sharpness's form)."""
-    (swap,) = data
-    return domain_loss(w, (swap[0],))
+    return jax.vmap(run)(keys, starts, rho, left, right)
 
 
-@partial(jax.jit, static_argnames=("ascent_steps",))
-def end_sharpness(points, rho, key, ascent_steps: int):
-    """:func:`sgldsim.optim.domain_sharpness` at each end point (vmapped, rho per point):
-    per-domain zeroth-order [runs, 2], pooled [runs], per-domain top eigenvalue [runs, 2],
-    pooled [runs]."""
-    data = [(jnp.array([swap]),) for swap in (0.0, 1.0)]
-
-    def measure(w, rho):
-        s = optim.domain_sharpness(_toy_data_loss, w, data, rho, key, ascent_steps=ascent_steps,
-                                   lanczos_iterations=3, trace_samples=2)
-        return (s.per_domain.zeroth_order, s.pooled.zeroth_order, s.per_domain.top_eigenvalue,
-                s.pooled.top_eigenvalue)
-
-    return jax.vmap(measure)(points, rho)
+MEASURES = ("x_start", "x_end", "distance_left", "distance_right", "domain_min_eigenvalue",
+            "domain_max_gradient")
+"""The rows of each run (one row per measure, labelled ``start`` and ``repeat``)."""
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
-    """All cells of one method in one vmapped program (runs = cells x repeats)."""
+    """All cells of one method in one vmapped program (runs = cells x starts x repeats)."""
     params = [Params.from_cell(c) for c in cells]
     fixed = params[0]
-    repeats, every = fixed.repeats, fixed.record_every
+    starts = start_points(fixed.n_starts, config.seed)
     out = {}
     for method in dict.fromkeys(p.method for p in params):
         group = [(c, p, k) for c, p, k in zip(cells, params, keys, strict=True)
                  if p.method == method]
-        per_run = [p for _, p, _ in group for _ in range(repeats)]
-        rho = jnp.asarray([p.rho for p in per_run], jnp.float32)
-        starts = np.array([[p.u_start, p.v_start, p.v_start] for p in per_run])
-        run_keys = jnp.concatenate([jax.random.split(jax.random.wrap_key_data(k), repeats)
+        repeats = fixed.repeats if method.startswith("dgsam") else 1
+        per_run = [(p, i, r) for _, p, _ in group for i in range(len(starts))
+                   for r in range(repeats)]
+        matrices = np.stack([valley_matrices(p.landscape) for p, _, _ in per_run])
+        run_keys = jnp.concatenate([jax.random.split(jax.random.wrap_key_data(k),
+                                                     len(starts) * repeats)
                                     for _, _, k in group])
-        learning_rate = jnp.asarray([p.learning_rate for p in per_run], jnp.float32)
-        paths = np.asarray(trajectories(run_keys, jnp.asarray(starts, jnp.float32), rho,
-                                        learning_rate, method, fixed.n_steps, every))
-        zo_d, zo_p, top_d, top_p = map(np.asarray, end_sharpness(
-            jnp.asarray(paths[:, -1]), rho, jax.random.key(config.seed), fixed.ascent_steps))
+        ends = end_points(run_keys, jnp.asarray(starts[[i for _, i, _ in per_run]]),
+                          jnp.asarray([p.rho for p, _, _ in per_run]),
+                          jnp.asarray(matrices[:, :, 0]), jnp.asarray(matrices[:, :, 1]),
+                          fixed.learning_rate, fixed.alpha, method, fixed.n_steps,
+                          fixed.decay_steps)
+        measured = np.stack([np.asarray(a) for a in end_measures(
+            ends, jnp.asarray(matrices[:, :, 0]), jnp.asarray(matrices[:, :, 1]))], axis=1)
+        ends = np.asarray(ends)
+        per_cell = len(starts) * repeats
         for g, (cell, _, _) in enumerate(group):
             rows = []
-            for r in range(repeats):
-                i = g * repeats + r
-                u, v = float(paths[i, -1, 0]), float(np.linalg.norm(paths[i, -1, 1:]))
-                values = {"u_end": u, "v_norm_end": v,
-                          "pooled_curvature_closed": float(pooled_curvature(u)),
-                          "domain_curvature_closed": float(domain_curvature(u)),
-                          "domain_min_curvature_closed": float(2 * pooled_curvature(u)
-                                                               - domain_curvature(u)),
-                          "domain_sharpness": float(zo_d[i].mean()),
-                          "pooled_sharpness": float(zo_p[i]),
-                          "domain_top_eigenvalue": float(top_d[i].mean()),
-                          "pooled_top_eigenvalue": float(top_p[i])}
-                rows += [{"measure": k, "value": x, "repeat": r} for k, x in values.items()]
-            for t, (u, v1, v2) in enumerate(paths[g * repeats]):
-                rows.append({"measure": "path_u", "value": float(u), "repeat": 0,
-                             "step": t * every})
-                rows.append({"measure": "path_v_norm", "value": float(np.hypot(v1, v2)),
-                             "repeat": 0, "step": t * every})
+            for j in range(g * per_cell, (g + 1) * per_cell):
+                _, i, r = per_run[j]
+                values = (starts[i, 0], ends[j, 0], *measured[j])
+                rows += [{"measure": name, "value": float(v), "start": i, "repeat": r}
+                         for name, v in zip(MEASURES, values, strict=True)]
             out[cell.id] = rows
     return [out[c.id] for c in cells]
 
 
-def end_points(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (rho, learning_rate, v_start, method, u_start, repeat): the end measures."""
-    ends = results[~results.measure.str.startswith("path_")]
-    keys = [c for c in ("rho", "learning_rate", "v_start", "method", "u_start", "repeat")
-            if c in ends.columns]
-    return ends.pivot_table(index=keys, columns="measure", values="value",
-                            sort=False).reset_index()
+def outcomes(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    """One row per run (landscape, rho, method, start, repeat): its measures and ``outcome``
+    (a name from :data:`OUTCOMES`, :func:`classify` with the run's tolerances)."""
+    p = Params.from_config(config)
+    keys = [c for c in ("landscape", "rho", "learning_rate", "method", "start", "repeat")
+            if c in results.columns]
+    # unstack keeps a diverged run's NaN measures and adds no (start, repeat) pairs
+    runs = results.set_index([*keys, "measure"]).value.unstack("measure").reset_index()
+    code = classify(runs.distance_left, runs.distance_right, runs.domain_min_eigenvalue,
+                    runs.domain_max_gradient, distance_tol=p.distance_tol,
+                    curvature_floor=p.curvature_floor, gradient_tol=p.gradient_tol)
+    runs["outcome"] = np.asarray(OUTCOMES)[code]
+    return runs
 
 
-def _fake_flat_verdict(ends: pd.DataFrame) -> Verdict:
-    sam = ends[ends.method == "sam"]
-    claim = "SAM settles at the fake flat point u = -1 (pooled flattest, domains sharp)"
-    if sam.empty:
-        return Verdict(claim, "inconclusive", "no SAM runs")
-    near = (sam.u_end - FAKE_FLAT_U).abs() < NEAR
-    reason = (f"{int(near.sum())} of {len(sam)} SAM runs end within {NEAR} of u = -1; end u "
-              f"from {sam.u_end.min():.2f} to {sam.u_end.max():.2f} (median "
-              f"{sam.u_end.median():.2f})")
-    verdict = ("consistent" if near.mean() >= 0.9 else
-               "inconsistent" if near.mean() <= 0.1 else "inconclusive")
-    return Verdict(claim, verdict, reason)
+def _per_start(runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Fraction of a start's repeats ending at ``outcome``: index (landscape, rho, start),
+    one column per method."""
+    hit = runs.assign(hit=(runs.outcome == outcome).astype(float))
+    return hit.pivot_table(index=["landscape", "rho", "start"], columns="method",
+                           values="hit", aggfunc="mean")
 
 
-def _avoid_verdict(ends: pd.DataFrame, method: str, diverged: int) -> Verdict:
-    runs = ends[ends.method == method]
-    claim = f"{LABELS[method]} avoids the fake flat point u = -1"
-    if runs.empty:
-        return Verdict(claim, "inconclusive", f"no {LABELS[method]} runs")
-    near = ((runs.u_end - FAKE_FLAT_U).abs() < NEAR).mean()
-    saddle = (runs.domain_min_curvature_closed < 0).mean()
-    reason = (f"{100 * near:.0f}% of {len(runs)} runs end within {NEAR} of u = -1; end u from "
-              f"{runs.u_end.min():.2f} to {runs.u_end.max():.2f} (median "
-              f"{runs.u_end.median():.2f}); {100 * saddle:.0f}% end where each L_d has a "
-              f"negative curvature B(u) < 0 (u < -1); {diverged} more runs diverged (non-finite)")
-    verdict = "consistent" if near <= 0.1 else "inconsistent" if near >= 0.9 else "inconclusive"
-    return Verdict(claim, verdict, reason)
+def _fake_flat_verdict(per: pd.DataFrame, rho: float, method: str, baseline: str
+                       ) -> tuple[Verdict, float]:
+    """fake_flat landscape, one rho: paired over starts, is ``method``'s fraction at p_- below
+    ``baseline``'s by more than :data:`EFFECT_MARGIN`?"""
+    claim = (f"rho={rho:g}: {LABELS[method]} ends at the fake flat minimum less often than "
+             f"{LABELS[baseline]} (by at least {EFFECT_MARGIN:g} of the starts)")
+    try:
+        part = per.loc[("fake_flat", rho)]
+    except KeyError:
+        return Verdict(claim, "inconclusive", "no fake_flat runs at this rho"), np.nan
+    if method not in part or baseline not in part:
+        return Verdict(claim, "inconclusive", "missing runs"), np.nan
+    a, b = part[method].to_numpy(), part[baseline].to_numpy()
+    result = paired_comparison(a + EFFECT_MARGIN, b, direction="a < b", claim=claim)
+    reason = (f"fraction at the fake flat minimum: {LABELS[method]} {np.nanmean(a):.3f}, "
+              f"{LABELS[baseline]} {np.nanmean(b):.3f}; "
+              f"{_margin_reason(result, -EFFECT_MARGIN, 'below')}")
+    return result.verdict._replace(reason=reason), result.mean - EFFECT_MARGIN
 
 
-def _paired_verdict(ends: pd.DataFrame, method: str, baseline: str) -> tuple[Verdict, dict]:
-    """Mean over repeats per (rho, start), then :func:`sgldsim.verdicts.paired_comparison` of
-    method against baseline in the domains' top curvature A(u_end), rho as the unit (the starts
-    at one rho share its perturbation radius: SE between the per-rho means, t quantiles with
-    rhos - 1 degrees of freedom)."""
-    claim = (f"{LABELS[method]} ends where the domains are flatter than where "
-             f"{LABELS[baseline]} ends (top per-domain curvature A(u))")
-    keys = [c for c in ("rho", "learning_rate", "v_start", "u_start") if c in ends.columns]
-    per = ends.groupby([*keys, "method"]).domain_curvature_closed.mean().unstack("method")
-    if method not in per or baseline not in per:
-        return Verdict(claim, "inconclusive", "missing runs"), {}
-    result = paired_comparison(per[method].to_numpy(), per[baseline].to_numpy(),
-                               units=per.index.get_level_values("rho"), direction="a < b",
-                               claim=claim)
-    diff = (per[method] - per[baseline]).dropna()
-    lower, higher = int((diff < -1e-3).sum()), int((diff > 1e-3).sum())
-    reason = (f"A({method}) - A({baseline}) lower in {lower}, higher in {higher} of {len(diff)} "
-              f"(rho, start) pairs; mean A: {per[method].mean():.2f} vs "
-              f"{per[baseline].mean():.2f} (minimum 10.67 at u = 1/3); {result.verdict.reason}")
-    fitted = ({f"domain_curvature_diff[{method}-{baseline}]": result.mean}
-              if np.isfinite(result.mean) else {})
-    return result.verdict._replace(reason=reason), fitted
+def _margin_reason(result, shift: float, side: str) -> str:
+    """The paired difference a - b (undoing the margin's shift of a) and its interval."""
+    low, high = (x + shift for x in result.interval)
+    return (f"a - b = {result.mean + shift:+.3f} +- {result.stderr:.2g} (SE) over "
+            f"{result.n_pairs} starts paired, 95 % interval [{low:+.3f}, {high:+.3f}] (t, "
+            f"{result.dof} dof); consistent when it lies {side} {shift:+g}, inconsistent when "
+            f"it lies {'above' if side == 'below' else 'below'} {shift:+g}")
+
+
+def _individual_verdict(per_left: pd.DataFrame, per_right: pd.DataFrame, rho: float,
+                        method: str, baseline: str) -> tuple[Verdict, float]:
+    """Both landscapes, one rho: per start, the mean over the two landscapes of the fraction at
+    the individually flat minimum (p_+ on fake_flat, p_- on control); paired over starts, is
+    ``method``'s above ``baseline``'s by more than :data:`EFFECT_MARGIN`? A preference for one
+    basin by geometry alone scores the same on both and cancels."""
+    claim = (f"rho={rho:g}: over both landscapes, {LABELS[method]} ends at the individually "
+             f"flat minimum more often than {LABELS[baseline]} (by at least {EFFECT_MARGIN:g})")
+    try:
+        score = (per_right.loc[("fake_flat", rho)] + per_left.loc[("control", rho)]) / 2
+    except KeyError:
+        return Verdict(claim, "inconclusive", "needs both landscapes at this rho"), np.nan
+    if method not in score or baseline not in score:
+        return Verdict(claim, "inconclusive", "missing runs"), np.nan
+    a, b = score[method].to_numpy(), score[baseline].to_numpy()
+    result = paired_comparison(a - EFFECT_MARGIN, b, direction="a > b", claim=claim)
+    reason = (f"fraction at the individually flat minimum (mean of the two landscapes): "
+              f"{LABELS[method]} {np.nanmean(a):.3f}, {LABELS[baseline]} {np.nanmean(b):.3f}; "
+              f"{_margin_reason(result, EFFECT_MARGIN, 'above')}")
+    return result.verdict._replace(reason=reason), result.mean + EFFECT_MARGIN
+
+
+FAKE_FLAT_CLAIMS = (("dgsam", "sam"), ("dgsam", "gd"), ("dgsam_no_first", "sam"),
+                    ("domain_sam", "sam"))
+"""(method, baseline) pairs judged on the fake_flat landscape at every rho."""
+INDIVIDUAL_CLAIMS = (("dgsam", "sam"), ("dgsam_no_first", "sam"), ("domain_sam", "sam"))
+"""(method, baseline) pairs judged over both landscapes at every rho."""
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
-    ends = end_points(results)
-    diverged = results[results.measure == "u_end"].groupby(["rho", "method"], sort=False).value
-    table = ends.groupby(["rho", "method"], sort=False).agg(
-        u_end_mean=("u_end", "mean"), u_end_min=("u_end", "min"), u_end_max=("u_end", "max"),
-        v_end=("v_norm_end", "max"), pooled_top=("pooled_curvature_closed", "mean"),
-        domain_top=("domain_curvature_closed", "mean"),
-        domain_min=("domain_min_curvature_closed", "mean"),
-        pooled_sharp=("pooled_sharpness", "mean"), domain_sharp=("domain_sharpness", "mean"),
-        lanczos_domain_top=("domain_top_eigenvalue", "mean"))
-    table["diverged"] = diverged.apply(lambda v: int((~np.isfinite(v)).sum()))
-    by_start = ends.pivot_table(index=["rho", "u_start"], columns="method", values="u_end",
-                                aggfunc="mean")
-    legend = (
-        "u_end_mean/min/max: end point u over starts and repeats; v_end: largest |v| at the end "
-        "(0 = on the valley of minimisers);\npooled_top = m(u_end), domain_top = A(u_end) "
-        "(closed-form top Hessian eigenvalues of L and of each L_d at (u_end, 0, 0));\n"
-        "domain_min = B(u_end), each L_d's other nonzero eigenvalue (< 0: a saddle of L_d);\n"
-        "pooled_sharp / domain_sharp: measured zeroth-order sharpness max_{|e|<=rho} L(w+e) - "
-        "L(w) of the pooled loss / mean over domains, at the end point;\nlanczos_domain_top: "
-        "mean per-domain top eigenvalue by Lanczos at the end point (check of domain_top);\n"
-        "diverged: runs whose end point is not finite (left out of the other columns).")
-    u_rows = results[results.measure == "u_end"]
-    diverged = int((~np.isfinite(u_rows.value[u_rows.method == "dgsam"])).sum())
-    verdicts = [_fake_flat_verdict(ends), _avoid_verdict(ends, "dgsam", diverged)]
-    fitted = {}
-    for method, baseline in (("dgsam", "sam"), ("dgsam", "gd"), ("domain_sam", "sam"),
-                             ("dgsam_no_first", "sam")):
-        v, f = _paired_verdict(ends, method, baseline)
-        verdicts.append(v)
-        fitted.update(f)
-    for method in COMPARED_METHODS:
-        m = ends[ends.method == method]
-        if len(m):
-            near = ((m.u_end - DOMAIN_FLAT_U).abs() < NEAR).mean()
-            fitted[f"fraction_at_domain_flat[{method}]"] = near
-            fitted[f"fraction_at_fake_flat[{method}]"] = ((m.u_end - FAKE_FLAT_U).abs()
-                                                           < NEAR).mean()
+    runs = outcomes(results, config)
+    fractions = (runs.groupby(["landscape", "rho", "method"], sort=False).outcome
+                 .value_counts(normalize=True).unstack(fill_value=0.0)
+                 .reindex(columns=list(OUTCOMES), fill_value=0.0))
+    fractions["runs"] = runs.groupby(["landscape", "rho", "method"], sort=False).size()
+    order = {name: i for i, name in enumerate([*LANDSCAPES, *COMPARED_METHODS])}
+    fractions = fractions.sort_index(key=lambda level: level.map(lambda v: order.get(v, v)))
+    per_left, per_right = _per_start(runs, "left"), _per_start(runs, "right")
+    fitted, verdicts = {}, []
+    rhos = sorted(runs.rho.unique())
+    for (landscape, rho, method), row in fractions.iterrows():
+        fitted[f"fraction_left[{landscape},rho={rho:g},{method}]"] = row["left"]
+    for rho in rhos:
+        for method, baseline in FAKE_FLAT_CLAIMS:
+            v, diff = _fake_flat_verdict(per_left, rho, method, baseline)
+            verdicts.append(v)
+            if np.isfinite(diff):
+                fitted[f"fake_flat_diff[rho={rho:g},{method}-{baseline}]"] = diff
+        for method, baseline in INDIVIDUAL_CLAIMS:
+            v, diff = _individual_verdict(per_left, per_right, rho, method, baseline)
+            verdicts.append(v)
+            if np.isfinite(diff):
+                fitted[f"individual_diff[rho={rho:g},{method}-{baseline}]"] = diff
+    curvature = "\n".join(
+        f"  {name}: p_- is {MINIMUM_NAMES[name][0]} (pooled top {top['pooled'][0]:g}, domains "
+        f"{', '.join(f'{x:g}' for x in top['domain'][:, 0])}), p_+ is {MINIMUM_NAMES[name][1]}"
+        f" (pooled top {top['pooled'][1]:g}, domains "
+        f"{', '.join(f'{x:g}' for x in top['domain'][:, 1])})"
+        for name in LANDSCAPES for top in [top_curvatures(name)])
     text = "\n\n".join([
-        "end points per rho and method (means over starts and repeats):\n"
-        + table.to_string(float_format=lambda x: f"{x:.3g}"),
-        "end u by start (mean over repeats):\n"
-        + by_start.to_string(float_format=lambda x: f"{x:.2f}"),
-        legend])
-    return Summary(table=text, fitted=fitted, verdicts=verdicts)
+        "fraction of runs per end point (left = p_- = (-1, 0, 0), right = p_+ = (1, 0, 0)):\n"
+        + fractions.to_string(float_format=lambda x: f"{x:.3f}"),
+        "top Hessian eigenvalues at the minima:\n" + curvature])
+    p = Params.from_config(config)
+    legend = {
+        "left / right": f"at p_- / p_+: within {p.distance_tol:g}, every domain Hessian "
+                        f"eigenvalue > {p.curvature_floor:g}, every domain gradient norm < "
+                        f"{p.gradient_tol:g}",
+        "other": "none of these (a saddle of a domain loss, the plateau, still moving)",
+        "diverged": "a non-finite end point",
+        "runs": "starts x repeats (DGSAM repeats its random domain order; the other rules are "
+                "deterministic and run once per start)",
+        "step": "w <- w - eta_t c direction; c = 1/S for DGSAM (its direction is about S times a "
+                "mean gradient), 1 otherwise; eta_t decays to 0 over the last "
+                f"{p.decay_steps} of {p.n_steps} steps"}
+    return Summary(table=text, fitted=fitted, verdicts=verdicts, legend=legend)
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """``paths``: one panel per rho, u along the run (repeat 0) for each method and start,
-    beside the two curvature curves m(u) (pooled) and A(u) (per domain) against u, with the
-    curvature 2 / lr beyond which gradient steps of size lr are unstable. Horizontal lines:
-    u = -1 (fake flat, teal) and u = 1/3 (flattest per domain, red)."""
-    paths = results[results.measure == "path_u"]
-    rhos = sorted(paths.rho.unique())
-    fig, axes = new_figure(1, len(rhos) + 1, width_in=PAGE_WIDTH_IN,
-                           aspect=2.4 * (len(rhos) + 1) / PAGE_WIDTH_IN, squeeze=False)
-    low = min(-2.0, float(paths.value.min()))
-    u = np.linspace(low, 2.0, 200)
-    ax = axes[0, 0]
-    ax.plot(pooled_curvature(u), u, color="0.3", linestyle="--", label="pooled m(u)")
-    ax.plot(domain_curvature(u), u, color="0.3", linestyle=":", label="per domain A(u)")
-    ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
-    ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-    for lr in cell_values(config, Params.from_config(config), "learning_rate"):
-        ax.axvline(2.0 / lr, color="0.6", linewidth=0.6)
-        ax.text(2.0 / lr, low, f" lr·A = 2\n (lr {lr:g})", fontsize=5, va="bottom")
-    ax.set_xscale("log")
-    ax.set_xlabel("top Hessian eigenvalue")
-    ax.set_ylabel("u")
-    ax.set_title("curvature on the valley")
-    ax.legend(fontsize="x-small")
-    for ax, rho in zip(axes[0, 1:], rhos, strict=True):
-        part = paths[paths.rho == rho]
-        for method in [m for m in COMPARED_METHODS if m in set(part.method)]:
-            for i, (_, run) in enumerate(part[part.method == method].groupby("u_start")):
-                run = run.sort_values("step")
-                ax.plot(run.step, run.value, color=COLORS[method], linewidth=0.9,
-                        label=LABELS[method] if i == 0 else None)
-        ax.axhline(FAKE_FLAT_U, color="#009988", linewidth=0.6)
-        ax.axhline(DOMAIN_FLAT_U, color="#CC3311", linewidth=0.6)
-        ax.set_xlabel("step")
-        ax.set_title(f"rho = {rho:g}")
-    axes[0, 1].legend(fontsize="xx-small", loc="lower left")
-    return save_figure(fig, out_dir, "paths")
+    """``fractions``: per landscape (columns), the fraction of runs ending at p_- (top row) and
+    at neither minimum (bottom row) against rho, one line per method; the dashed reference is
+    the fraction of starts with x < 0 (the left half of the box)."""
+    from matplotlib.ticker import NullLocator
+
+    runs = outcomes(results, config)
+    starts = start_points(Params.from_config(config).n_starts, config.seed)
+    left_starts = float((starts[:, 0] < 0).mean())
+    landscapes = [name for name in LANDSCAPES if name in set(runs.landscape)]
+    rhos = sorted(runs.rho.unique())
+    fig, axes = new_figure(2, len(landscapes), width_in=PAGE_WIDTH_IN, aspect=0.62,
+                           squeeze=False, sharex=True, sharey="row")
+    for col, landscape in enumerate(landscapes):
+        part = runs[runs.landscape == landscape]
+        share = part.groupby(["method", "rho"]).outcome.value_counts(normalize=True).unstack(
+            fill_value=0.0).reindex(columns=list(OUTCOMES), fill_value=0.0)
+        for row, (what, ylabel) in enumerate((
+                (["left"], "fraction at p_-"), (["other", "diverged"], "fraction at neither"))):
+            ax = axes[row, col]
+            for method in [m for m in COMPARED_METHODS if m in share.index.get_level_values(0)]:
+                values = share.loc[method][what].sum(axis=1)
+                ax.plot(values.index, values.to_numpy(), marker="o", markersize=3,
+                        color=COLORS[method], label=LABELS[method])
+            if row == 0:
+                ax.axhline(left_starts, color="0.5", linestyle="--", linewidth=0.8,
+                           label="starts with x < 0")
+                names = MINIMUM_NAMES[landscape]
+                ax.set_title(f"{landscape}: p_- {names[0]}, p_+ {names[1]}", fontsize="small")
+            ax.set_xscale("log")
+            ax.set_xticks(rhos, [f"{r:g}" for r in rhos])
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_ylim(-0.03, 1.03)
+            if col == 0:
+                ax.set_ylabel(ylabel)
+            if row == 1:
+                ax.set_xlabel("rho")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize="x-small")
+    return save_figure(fig, out_dir, "fractions")
