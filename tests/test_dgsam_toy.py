@@ -172,7 +172,7 @@ def test_dgsam_toy_tiny_run(tmp_path):
     # the pooled Hessians agree, so GD's basins are nearly the same on both landscapes
     assert (ends_left.to_numpy() == control_left.to_numpy()).mean() >= 0.9
     assert all(v.verdict in VERDICTS for v in run.summary.verdicts)
-    assert {p.name for p in run.figures} >= {"fractions.png"}
+    assert {p.name for p in run.figures} >= {"fractions.png", "ends.png"}
 
 
 def test_bad_learning_rate_and_decay_are_refused(tmp_path):

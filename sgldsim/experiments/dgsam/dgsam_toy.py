@@ -495,7 +495,8 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
     """``fractions``: per landscape (columns), the fraction of runs ending at p_- (top row) and
     at neither minimum (bottom row) against rho, one line per method; the dashed reference is
-    the fraction of starts with x < 0 (the left half of the box)."""
+    the fraction of starts with x < 0 (the left half of the box). ``ends``: where each start
+    goes at the largest rho (:func:`_ends_figure`)."""
     from matplotlib.ticker import NullLocator
 
     runs = outcomes(results, config)
@@ -531,4 +532,40 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                 ax.set_xlabel("rho")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize="x-small")
-    return save_figure(fig, out_dir, "fractions")
+    return [*save_figure(fig, out_dir, "fractions"), *_ends_figure(runs, landscapes, out_dir)]
+
+
+OUTCOME_COLORS = {"left": "#0077BB", "right": "#EE7733", "other": "#BBBBBB",
+                  "diverged": "#000000"}
+
+
+def _ends_figure(runs: pd.DataFrame, landscapes: list[str], out_dir: Path) -> list[Path]:
+    """``ends``: at the largest rho, where each start goes: one row per method (DGSAM's repeats
+    spread vertically), the start's x on the horizontal axis, coloured by the end point's
+    outcome; one panel per landscape."""
+    rho = runs.rho.max()
+    methods = [m for m in COMPARED_METHODS if m in set(runs.method)]
+    fig, axes = new_figure(1, len(landscapes), width_in=PAGE_WIDTH_IN, aspect=0.75,
+                           squeeze=False, sharey=True)
+    for ax, landscape in zip(axes[0], landscapes, strict=True):
+        part = runs[(runs.landscape == landscape) & (runs.rho == rho)]
+        for row, method in enumerate(methods):
+            own = part[part.method == method]
+            spread = (own.repeat - own.repeat.max() / 2) * 0.15
+            for outcome in OUTCOMES:
+                hit = own.outcome == outcome
+                ax.scatter(own.x_start[hit], row + spread[hit], s=2, linewidths=0,
+                           color=OUTCOME_COLORS[outcome],
+                           label=outcome if row == 0 and landscape == landscapes[0] else None)
+        ax.axvline(0.0, color="0.5", linestyle="--", linewidth=0.8)
+        names = MINIMUM_NAMES[landscape]
+        ax.set_title(f"{landscape} (p_- {names[0]}, p_+ {names[1]}), rho = {rho:g}",
+                     fontsize="x-small")
+        ax.set_yticks(range(len(methods)), [LABELS[m] for m in methods], fontsize="x-small")
+        ax.invert_yaxis()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    labels = ["ends at p_-" if x == "left" else "ends at p_+" if x == "right" else x
+              for x in labels]
+    fig.legend(handles, labels, loc="outside right upper", fontsize="x-small", markerscale=3)
+    fig.supxlabel("x of the start (dashed: the barrier's saddle, x = 0)", fontsize="small")
+    return save_figure(fig, out_dir, "ends")
