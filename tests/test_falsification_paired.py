@@ -208,6 +208,20 @@ def test_a_saddle_end_point_never_counts_as_avoiding_the_fake_flat_minimum(toy_c
     assert verdicts[INDIVIDUAL] == "inconsistent"  # ... but never reaches the flat minimum
 
 
+def test_dgsam_claims_are_untestable_where_the_positive_control_fails(toy_config):
+    """Per-domain SAM is the positive control: where it ends at the fake flat minimum as often
+    as SAM (a rho too small to move anything), DGSAM's claim is "untestable" whatever DGSAM
+    does; where per-domain SAM avoids it, the same DGSAM data is judged ("inconsistent")."""
+    rng = np.random.default_rng(9)
+    sam = rng.random(100) < 0.6
+    same = {("fake_flat", "sam"): sam[:, None],
+            ("fake_flat", "dgsam"): np.repeat(sam[:, None], 4, 1)}
+    control_fails = {**same, ("fake_flat", "domain_sam"): sam[:, None]}
+    assert _toy_verdicts(control_fails, toy_config)[FAKE] == "untestable"
+    control_works = {**same, ("fake_flat", "domain_sam"): np.zeros((100, 1), bool)}
+    assert _toy_verdicts(control_works, toy_config)[FAKE] == "inconsistent"
+
+
 # --- nn-noisy-labels -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -441,6 +441,11 @@ FAKE_FLAT_CLAIMS = (("dgsam", "sam"), ("dgsam", "gd"), ("dgsam_no_first", "sam")
 """(method, baseline) pairs judged on the fake_flat landscape at every rho."""
 INDIVIDUAL_CLAIMS = (("dgsam", "sam"), ("dgsam_no_first", "sam"), ("domain_sam", "sam"))
 """(method, baseline) pairs judged over both landscapes at every rho."""
+POSITIVE_CONTROL = ("domain_sam", "sam")
+"""The pair that must show a claim's effect at a rho before the others are judged there:
+per-domain SAM steps on each domain's own SAM gradient, so where it does not end at the fake
+flat minimum less often than SAM (or at the individually flat one more often), no rule can be
+seen to, and the DGSAM claims at that rho are "untestable", not "inconsistent"."""
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
@@ -457,16 +462,25 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     for (landscape, rho, method), row in fractions.iterrows():
         fitted[f"fraction_left[{landscape},rho={rho:g},{method}]"] = row["left"]
     for rho in rhos:
-        for method, baseline in FAKE_FLAT_CLAIMS:
-            v, diff = _fake_flat_verdict(per_left, rho, method, baseline)
-            verdicts.append(v)
-            if np.isfinite(diff):
-                fitted[f"fake_flat_diff[rho={rho:g},{method}-{baseline}]"] = diff
-        for method, baseline in INDIVIDUAL_CLAIMS:
-            v, diff = _individual_verdict(per_left, per_right, rho, method, baseline)
-            verdicts.append(v)
-            if np.isfinite(diff):
-                fitted[f"individual_diff[rho={rho:g},{method}-{baseline}]"] = diff
+        for kind, claims in (("fake_flat", FAKE_FLAT_CLAIMS),
+                             ("individual", INDIVIDUAL_CLAIMS)):
+            judged = {pair: (_fake_flat_verdict(per_left, rho, *pair) if kind == "fake_flat"
+                             else _individual_verdict(per_left, per_right, rho, *pair))
+                      for pair in claims}
+            control = judged.get(POSITIVE_CONTROL)
+            if control is not None and not np.isfinite(control[1]):
+                control = None  # no per-domain SAM runs: nothing to gate on
+            for (method, baseline), (v, diff) in judged.items():
+                if np.isfinite(diff):
+                    fitted[f"{kind}_diff[rho={rho:g},{method}-{baseline}]"] = diff
+                if (method, baseline) != POSITIVE_CONTROL and control is not None \
+                        and control[0].verdict != "consistent":
+                    v = v._replace(verdict="untestable", reason=(
+                        f"the positive control fails at this rho ({LABELS[POSITIVE_CONTROL[0]]}"
+                        f", built to follow each domain's flatness, is "
+                        f"{control[0].verdict} on the same claim), so the landscape cannot "
+                        f"show it here; {v.reason}"))
+                verdicts.append(v)
     curvature = "\n".join(
         f"  {name}: p_- is {MINIMUM_NAMES[name][0]} (pooled top {top['pooled'][0]:g}, domains "
         f"{', '.join(f'{x:g}' for x in top['domain'][:, 0])}), p_+ is {MINIMUM_NAMES[name][1]}"
