@@ -162,6 +162,23 @@ def test_lra_weight_and_update():
     np.testing.assert_allclose(so.lra_weight(g_r, jax.tree.map(jnp.zeros_like, g_b)), 1.0)
 
 
+def test_lra_code_and_paper_estimates():
+    """From lambda = 2: the code's estimate divides by mean|lambda g_b| = 4 (lambda_hat = 1,
+    update 1.9); the paper's by mean|g_b| = 2 (lambda_hat = 2, update 2.0). Iterated, the code
+    form settles at sqrt(max|g_r| / mean|g_b|) = sqrt(2), the paper form at 2."""
+    g_r = {"w": jnp.array([0.5, -4.0]), "b": jnp.array([1.0])}
+    g_b = {"w": jnp.array([1.0, -1.0]), "b": jnp.array([-4.0])}
+    np.testing.assert_allclose(so.lra_update(2.0, g_r, g_b, 0.1), 1.9, rtol=1e-6)
+    np.testing.assert_allclose(so.lra_update(2.0, g_r, g_b, 0.1, "paper"), 2.0, rtol=1e-6)
+    for estimate, fixed_point in (("code", np.sqrt(2.0)), ("paper", 2.0)):
+        weight = jnp.float32(50.0)
+        for _ in range(400):
+            weight = so.lra_update(weight, g_r, g_b, 0.1, estimate)
+        np.testing.assert_allclose(weight, fixed_point, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown LRA estimate 'wang'.*'code', 'paper'"):
+        so.lra_update(1.0, g_r, g_b, 0.1, "wang")
+
+
 def test_ntk_trace_and_weights():
     """f_i(theta) = x_i . theta has d f_i/d theta = x_i, so tr K = sum_i |x_i|^2."""
     x = jnp.array([[1.0, 2.0], [0.0, -3.0], [0.5, 0.5]])

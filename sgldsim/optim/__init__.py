@@ -53,7 +53,7 @@ from .hessian import (
     hessian_vector_product,
 )
 from .langevin import AddLangevinNoiseState, add_langevin_noise, langevin_sgd
-from .loss_weighting import lra_update, lra_weight, ntk_trace, ntk_weights
+from .loss_weighting import LRA_ESTIMATES, lra_update, lra_weight, ntk_trace, ntk_weights
 from .methods import (
     METHOD_FACTORIES,
     Method,
@@ -87,7 +87,7 @@ __all__ = [
     "zeroth_order_sharpness",
     # two-term losses (physics-informed networks): per-term gradients, combinations, rules
     # (DCGD, PCGrad, MGDA), loss weightings
-    "DUAL_CONE_COMBINATIONS", "DUAL_CONE_VARIANTS", "Combination", "dual_cone", "lra_update",
-    "lra_weight", "mgda", "mgda_direction", "ntk_trace", "ntk_weights", "pcgrad",
+    "DUAL_CONE_COMBINATIONS", "DUAL_CONE_VARIANTS", "LRA_ESTIMATES", "Combination", "dual_cone",
+    "lra_update", "lra_weight", "mgda", "mgda_direction", "ntk_trace", "ntk_weights", "pcgrad",
     "pcgrad_direction", "term_gradients", "two_term_rule",
 ]

@@ -37,6 +37,7 @@ import optax
 
 from ..optim import (
     DUAL_CONE_COMBINATIONS,
+    LRA_ESTIMATES,
     lra_update,
     mgda_direction,
     ntk_trace,
@@ -127,6 +128,7 @@ class TrainingSetup(NamedTuple):
     n_boundary: int
     ntk_points: int
     lra_alpha: float
+    lra_estimate: str = "code"
 
 
 def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50),
@@ -134,7 +136,7 @@ def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50)
                    learning_rate: float | None = None, decay_steps: int = 1000,
                    decay_rate: float = 0.9, n_residual: int | None = None,
                    n_boundary: int | None = None, ntk_points: int = 32,
-                   lra_alpha: float = 0.1) -> TrainingSetup:
+                   lra_alpha: float = 0.1, lra_estimate: str = "code") -> TrainingSetup:
     """Check the hyperparameters and fill in the paper's per-problem defaults."""
     if steps <= 0 or block_steps <= 0 or steps % block_steps:
         raise ValueError(f"steps={steps} is not allowed: it must be a positive multiple of "
@@ -157,13 +159,16 @@ def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50)
         if not (np.isfinite(value) and 0 < value <= high):
             allowed = "a finite number > 0" if high == np.inf else f"in (0, {high:g}]"
             raise ValueError(f"{name}={value!r} is not allowed: it must be {allowed}")
+    if lra_estimate not in LRA_ESTIMATES:
+        raise ValueError(f"unknown LRA estimate {lra_estimate!r}; allowed: "
+                         f"{', '.join(map(repr, LRA_ESTIMATES))}")
     return TrainingSetup(
         tuple(int(h) for h in hidden), int(steps), int(block_steps),
         float(paper.learning_rate if learning_rate is None else learning_rate),
         int(decay_steps), float(decay_rate),
         int(paper.n_residual if n_residual is None else n_residual),
         int(paper.n_boundary if n_boundary is None else n_boundary), int(ntk_points),
-        float(lra_alpha))
+        float(lra_alpha), lra_estimate)
 
 
 def training_program(problem: PinnProblem, methods: Sequence[str], setup: TrainingSetup):
@@ -224,8 +229,8 @@ def training_program(problem: PinnProblem, methods: Sequence[str], setup: Traini
             loss_b, g_b = boundary_grad(c.theta, batch)
             weight_b = c.weight_b
             if uses_lra:
-                weight_b = jnp.where(weighting == 1, lra_update(c.weight_b, g_r, g_b,
-                                                                setup.lra_alpha), c.weight_b)
+                weight_b = jnp.where(weighting == 1, lra_update(
+                    c.weight_b, g_r, g_b, setup.lra_alpha, setup.lra_estimate), c.weight_b)
             w_r, w_b = c.weight_r * g_r, weight_b * g_b
             if len(rules) == 1:
                 direction = rules[0](w_r, w_b)
@@ -275,7 +280,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
                     block_steps: int = 100, learning_rate: float | None = None,
                     decay_steps: int = 1000, decay_rate: float = 0.9,
                     n_residual: int | None = None, n_boundary: int | None = None,
-                    ntk_points: int = 32, lra_alpha: float = 0.1) -> PinnRuns:
+                    ntk_points: int = 32, lra_alpha: float = 0.1,
+                    lra_estimate: str = "code") -> PinnRuns:
     """Train R PINNs: run r with method ``methods[r]`` from key ``keys[r]`` (network
     initialisation and every batch; equal keys give paired runs), all runs in one vmapped
     ``lax.scan`` (:func:`training_program`).
@@ -294,6 +300,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
         (``None``: the problem's :data:`sgldsim.pinn.PAPER_SETUP` counts).
       ntk_points: points per term for the NTK traces.
       lra_alpha: LRA's moving-average rate alpha.
+      lra_estimate: ``"code"`` (the LRA authors' code) or ``"paper"`` (their Eq. 2.11), see
+        :func:`sgldsim.optim.lra_update`.
 
     Returns:
       :class:`PinnRuns` as NumPy arrays.
@@ -306,7 +314,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
     setup = training_setup(problem, hidden=hidden, steps=steps, block_steps=block_steps,
                            learning_rate=learning_rate, decay_steps=decay_steps,
                            decay_rate=decay_rate, n_residual=n_residual,
-                           n_boundary=n_boundary, ntk_points=ntk_points, lra_alpha=lra_alpha)
+                           n_boundary=n_boundary, ntk_points=ntk_points, lra_alpha=lra_alpha,
+                           lra_estimate=lra_estimate)
     carry, blocks, best_rel = training_program(problem, methods, setup)(keys)
     (b_rel, b_loss, b_res, b_bnd, b_cos, b_ratio, b_conflict, b_weight) = map(np.asarray, blocks)
     return PinnRuns(

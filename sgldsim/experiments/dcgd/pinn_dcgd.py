@@ -88,7 +88,10 @@ class Params(ExperimentParams):
       n_boundary: points per boundary set (edge, face, initial line, side) per step; > 0;
         unset: the paper's count for the problem (128; Burgers 42, as in the DCGD code).
       ntk_points: points per term for the NTK traces; > 0.
-      lra_alpha: LRA's moving-average rate; > 0.
+      lra_alpha: LRA's moving-average rate; in (0, 1].
+      lra_estimate: how LRA estimates its weight: ``"code"``, from the gradient of the weighted
+        boundary loss as the LRA authors' code does (the DCGD paper's LRA numbers come from it),
+        or ``"paper"``, Eq. 2.11 as written (:func:`sgldsim.optim.lra_update`).
       error_map_problem: the problem whose |u - u_ref| map of the first seed is recorded.
       error_map_size: [n_first, n_last] points of that map along the first and last input
         columns (x by t); each > 0.
@@ -107,6 +110,7 @@ class Params(ExperimentParams):
     n_boundary: int | None = None
     ntk_points: int = 32
     lra_alpha: float = 0.1
+    lra_estimate: Literal["code", "paper"] = "code"
     error_map_problem: Literal[pinn.PROBLEMS] = "burgers"
     error_map_size: tuple[int, ...] = (49, 25)
 
@@ -116,7 +120,7 @@ class Params(ExperimentParams):
                 "learning_rate": self.learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "n_residual": self.n_residual,
                 "n_boundary": self.n_boundary, "ntk_points": self.ntk_points,
-                "lra_alpha": self.lra_alpha}
+                "lra_alpha": self.lra_alpha, "lra_estimate": self.lra_estimate}
 
 
 PARAMS = Params
