@@ -87,7 +87,8 @@ moving), not finite."""
 SHARP, FLAT, INDIVIDUAL = 4.0, 0.5, 3.0
 """s, f and m of the module docstring."""
 VALLEY_CURVATURE = 0.1
-"""beta: the curvature along x at both minima (the barrier at x = 0 is h = beta / 8)."""
+"""The curvature along x at both minima, called beta in the formulas (the barrier at x = 0 is
+h = beta / 8)."""
 BLEND_STEEPNESS = 2.0
 """k of t(x)."""
 MINIMA = np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
