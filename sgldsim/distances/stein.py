@@ -84,6 +84,15 @@ class KSDInfo(NamedTuple):
     ksd_squared_stderr: float
 
 
+
+def _check_imq(block_size, c, exponent) -> None:
+    """The IMQ kernel's parameters and the pair-block size, each error naming its value."""
+    check_positive_int("block_size", block_size)
+    check_positive("c", c)
+    if not -1.0 < exponent < 0.0:
+        raise ValueError(f"exponent={exponent!r} is not allowed: the IMQ exponent must be in "
+                         "(-1, 0)")
+
 def gibbs_score(potential, beta: float) -> Callable:
     """The score of pi ∝ exp(-beta u): x -> -beta grad u(x), shape (..., d)."""
     check_positive("beta", beta)
@@ -115,11 +124,7 @@ def ksd_with_info(particles, score, kernel: str = "imq", *, statistic: str = "v"
     """
     check_choice("kernel", kernel, KERNELS)
     check_choice("statistic", statistic, STATISTICS)
-    check_positive_int("block_size", block_size)
-    check_positive("c", c)
-    if not -1.0 < exponent < 0.0:
-        raise ValueError(f"exponent={exponent!r} is not allowed: the IMQ exponent must be in "
-                         "(-1, 0)")
+    _check_imq(block_size, c, exponent)
     x = as_particles("particles", particles)
     n, d = x.shape
     if statistic == "u" and n < 2:
@@ -171,11 +176,7 @@ def ksd_difference(particles, score_a, score_b, *, block_size: int = DEFAULT_BLO
     Returns:
       :class:`KSDDifference`.
     """
-    check_positive_int("block_size", block_size)
-    check_positive("c", c)
-    if not -1.0 < exponent < 0.0:
-        raise ValueError(f"exponent={exponent!r} is not allowed: the IMQ exponent must be in "
-                         "(-1, 0)")
+    _check_imq(block_size, c, exponent)
     x = as_particles("particles", particles)
     n = x.shape[0]
     if n < 4:

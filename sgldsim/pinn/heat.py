@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import PinnProblem
+from ._base import DOMAIN_TOLERANCE, PinnProblem
 
 
 def _ball(key, n, d, surface=False):
@@ -52,8 +52,6 @@ class Heat(PinnProblem):
         return [field(y, 0).u - self.solution(y) for y in boundary.values()]
 
     def domain(self):
-        from ._base import DOMAIN_TOLERANCE
-
         d = self.spatial_dim
 
         def inside(p):

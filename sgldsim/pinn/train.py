@@ -44,7 +44,7 @@ from ..optim import (
     ntk_weights,
     pcgrad_direction,
 )
-from ._base import PinnProblem
+from ._base import PAPER_SETUP, PinnProblem
 
 COMBINATIONS = {"sum": jnp.add, "pcgrad": pcgrad_direction, "mgda": mgda_direction,
                 **{v: DUAL_CONE_COMBINATIONS[v] for v in ("projection", "average", "center")}}
@@ -141,8 +141,6 @@ def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50)
     if steps <= 0 or block_steps <= 0 or steps % block_steps:
         raise ValueError(f"steps={steps} is not allowed: it must be a positive multiple of "
                          f"block_steps={block_steps}")
-    from . import PAPER_SETUP  # the package's table (imports this module)
-
     paper = PAPER_SETUP[problem.name]
     learning_rate = paper.learning_rate if learning_rate is None else learning_rate
     n_residual = paper.n_residual if n_residual is None else n_residual
@@ -306,8 +304,6 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
     Returns:
       :class:`PinnRuns` as NumPy arrays.
     """
-    for method in methods:
-        check_method(method)
     if len(methods) != len(keys):
         raise ValueError(f"methods has {len(methods)} entries but keys has {len(keys)}; give "
                          "one key per run")

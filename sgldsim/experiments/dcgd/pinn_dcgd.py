@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import matplotlib
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ... import pinn
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
@@ -238,8 +239,6 @@ def per_method(runs: pd.DataFrame) -> pd.DataFrame:
 def geometric_interval(row, level: float = 0.05) -> tuple[float, float, float]:
     """(geometric mean, lower, upper) of one (problem, method)'s best-loss errors: exp of the
     mean log error -+ t_{1 - level/2, n - 1} times its standard error."""
-    from scipy import stats
-
     half = (stats.t.ppf(1 - level / 2, row.n - 1) * row.log_std / np.sqrt(row.n)
             if row.n > 1 else 0.0)
     return np.exp(row.log_mean), np.exp(row.log_mean - half), np.exp(row.log_mean + half)
@@ -262,9 +261,11 @@ def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
     degrees of freedom; with a single problem the seeds are the units), then on each problem
     alone with its seeds as units (t quantiles with seeds - 1 degrees of freedom): the paper
     claims its ranking on every problem, so a claim can hold on one and fail on another."""
-    verdicts, fitted = [], {}
+    verdicts, per_problem_verdicts, fitted = [], [], {}
     for method, baseline, claim in CLAIMS:
         d = _paired(runs, method, baseline)
+        if d.problem.nunique() > 1:
+            per_problem_verdicts += _verdicts_per_problem(d, claim)
         units = d.problem.to_numpy() if d.problem.nunique() > 1 else None
         result = paired_comparison(d.a.to_numpy(float), d.b.to_numpy(float), units=units,
                                    direction="a < b", claim=claim)
@@ -277,22 +278,18 @@ def _verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
             f"geometric-mean error ratio {METHOD_LABELS[method]}/{METHOD_LABELS[baseline]} = "
             f"{np.exp(result.mean):.3f}; per problem: {wins}; log ratio: "
             f"{result.verdict.reason}")))
-    if runs.problem.nunique() > 1:
-        verdicts += _verdicts_per_problem(runs)
-    return verdicts, fitted
+    return verdicts + per_problem_verdicts, fitted
 
 
-def _verdicts_per_problem(runs: pd.DataFrame) -> list[Verdict]:
-    """Each claim on each problem, its seeds as the units."""
+def _verdicts_per_problem(d: pd.DataFrame, claim: str) -> list[Verdict]:
+    """One claim on each problem of its pairs ``d`` (:func:`_paired`), the seeds as units."""
     out = []
-    for method, baseline, claim in CLAIMS:
-        d = _paired(runs, method, baseline)
-        for prob, part in d.groupby("problem", sort=False):
-            result = paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
-                                       direction="a < b", claim=f"{claim} on {prob}")
-            out.append(result.verdict._replace(reason=(
-                f"geometric-mean error ratio {np.exp(result.mean):.3f} over {len(part)} paired "
-                f"seeds; log ratio: {result.verdict.reason}")))
+    for prob, part in d.groupby("problem", sort=False):
+        result = paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
+                                   direction="a < b", claim=f"{claim} on {prob}")
+        out.append(result.verdict._replace(reason=(
+            f"geometric-mean error ratio {np.exp(result.mean):.3f} over {len(part)} paired "
+            f"seeds; log ratio: {result.verdict.reason}")))
     return out
 
 
