@@ -249,8 +249,12 @@ def test_rotated_digits_are_seeded_and_test_domain_never_reaches_training():
     assert training.validation.x.shape == (2, 120, 8, 8, 1)
     # mnist1d domains differ by their generator settings and are seeded
     m = nn.load_domains("mnist1d", num_per_domain=40)
-    assert m.x.shape == (4, 40, 40, 1)
+    assert m.x.shape == (8, 40, 40, 1) and len(nn.MNIST1D_DOMAINS) == 8
     np.testing.assert_array_equal(m.x, nn.load_domains("mnist1d", num_per_domain=40).x)
+    # eight distinct generator settings give eight different domains
+    settings = {tuple(sorted(s.items())) for s in nn.MNIST1D_DOMAINS}
+    assert len(settings) == 8
+    assert not any(np.array_equal(m.x[a], m.x[b]) for a in range(8) for b in range(a))
 
 
 def test_fit_domains_feeds_one_batch_per_domain():
@@ -276,45 +280,91 @@ def test_fit_domains_feeds_one_batch_per_domain():
 
 def test_dgsam_domains_tiny_run(tmp_path):
     run = run_experiment("dgsam-domains", [
-        "params.mnist1d_per_domain=60", "params.trials=2", "params.hparam_samples=2",
-        "params.epochs=2", "params.batch_size=8", "params.sharpness_examples=8",
-        "params.lanczos_iterations=3", "params.trace_samples=2", "params.ascent_steps=2",
-        'grid.dataset=["mnist1d"]', 'grid.method=["dgsam"]'],
+        "params.mnist1d_per_domain=60", "params.trials=2", "params.learning_rates=[0.01]",
+        "params.rhos=[0.01, 0.1]", "params.epochs=2", "params.batch_size=8",
+        "params.sharpness_examples=8", "params.lanczos_iterations=3", "params.trace_samples=2",
+        "params.ascent_steps=2", 'grid.dataset=["mnist1d"]',
+        'grid.method=["erm", "dgsam", "dgsam_rho_over_s"]'],
         out_dir=tmp_path, progress=False)
     r = run.results
     counts = r[r.measure == "domain_gradients_per_step"].set_index("method").value
-    assert counts["dgsam"] == 4  # S + 1 with S = 3 training domains
+    assert counts["dgsam"] == counts["dgsam_rho_over_s"] == 8  # S + 1 with S = 7 domains
+    assert counts["erm"] == 7
     chosen = r[(r.measure == "test_accuracy") & r.selected.astype(bool)]
-    assert len(chosen) == 4 * 2  # test domains x trials
-    gap = r[r.measure == "individual_zeroth_order"].value.to_numpy() \
-        - r[r.measure == "pooled_zeroth_order"].value.to_numpy()
-    assert np.all(gap >= -1e-6)
+    assert len(chosen) == 3 * 8 * 2  # methods x test domains x trials
+    # ERM's grid is the learning rates alone (rho 0), the others' the crossed grid
+    rhos = r[(r.measure == "rho") & (r.test_domain == 0) & (r.trial == 0)]
+    assert sorted(rhos[rhos.method == "erm"].value) == [0.0]
+    assert sorted(rhos[rhos.method == "dgsam"].value) == [0.01, 0.1]
+    # the selected configuration is the one with the best training-domain validation
+    val = r[r.measure == "validation_accuracy"]
+    best = val.groupby(["method", "test_domain", "trial"]).value.transform("max")
+    assert (val[val.selected.astype(bool)].value == best[val.selected.astype(bool)]).all()
+    for kind in ("individual", "worst_domain"):
+        gap = r[r.measure == f"{kind}_zeroth_order"].value.to_numpy() \
+            - r[r.measure == "pooled_zeroth_order"].value.to_numpy()
+        assert np.all(gap >= -1e-6)
     assert all(v.verdict in VERDICTS for v in run.summary.verdicts)
-    with pytest.raises(ConfigError, match="rho_range"):
-        run_experiment("dgsam-domains", ["params.rho_range=[0.1, 0.01]"],
+    with pytest.raises(ConfigError, match=r"params\.rhos=\[-0\.1\] is not allowed"):
+        run_experiment("dgsam-domains", ["params.rhos=[-0.1]"],
                        out_dir=tmp_path / "x", progress=False)
+
+
+def test_dgsam_with_rho_over_s_is_dgsam_at_rho_over_s():
+    """One step of ``dgsam_rho_over_s`` at rho equals one DGSAM step at rho / S (S = 3), and
+    GSAM and SAGM take their own alpha."""
+    from sgldsim.experiments.dgsam import dgsam_domains as dd
+
+    p = dd.Params(gsam_alpha=0.3, sagm_alpha=0.02)
+    rng = np.random.default_rng(0)
+    batches = [(jnp.asarray(rng.uniform(0.5, 3.0, 4)), jnp.asarray(rng.normal(size=4)))
+               for _ in range(3)]
+    params = jnp.asarray(rng.normal(size=4))
+
+    objective = so.as_objective(diag_loss)
+
+    def step(method):  # the rule's direction (Adam's first step would hide its scale)
+        return method.gradient_rule(jax.random.key(1), params, batches, objective)[0]
+
+    np.testing.assert_allclose(step(dd.domain_method("dgsam_rho_over_s", 0.1, 0.3, 3, p)),
+                               step(so.domain_method("dgsam", 0.1, 0.1)), rtol=1e-6)
+    assert not np.allclose(step(dd.domain_method("dgsam_rho_over_s", 0.1, 0.3, 3, p)),
+                           step(so.domain_method("dgsam", 0.1, 0.3)))
+    for name, alpha in (("gsam", 0.3), ("sagm", 0.02)):
+        np.testing.assert_allclose(step(dd.domain_method(name, 0.1, 0.3, 3, p)),
+                                   step(so.domain_method(name, 0.1, 0.3, alpha)), rtol=1e-6)
+        assert not np.allclose(step(dd.domain_method(name, 0.1, 0.3, 3, p)),
+                               step(so.domain_method(name, 0.1, 0.3, 0.9)))
+    grid = dd.configurations(dd.Params(learning_rates=(0.1, 0.2), rhos=(0.01, 0.02, 0.03)),
+                             "sam")
+    assert grid.shape == (6, 2) and set(map(tuple, grid)) == {
+        (lr, rho) for lr in (0.1, 0.2) for rho in (0.01, 0.02, 0.03)}
 
 
 # ---------------------------------------------------------------- declared parameters
 
 
-@pytest.mark.parametrize("name, methods, hidden, draws", [
-    ("dgsam-domains", ("erm", "sam", "dgsam"), (64,), 3),
-    ("dgsam-domains-large", so.DOMAIN_METHODS, (256, 256), 16),
+@pytest.mark.parametrize("name, trials, hidden, epochs", [
+    ("dgsam-domains", 5, (128,), 60),
+    ("dgsam-domains-large", 10, (256, 256), 100),
 ])
-def test_dgsam_domains_tomls_give_typed_parameters(name, methods, hidden, draws):
+def test_dgsam_domains_tomls_give_typed_parameters(name, trials, hidden, epochs):
+    """Both TOMLs run every method on both datasets, in the regime issue 22 asks for: at least
+    5 trials and 50 epochs, a crossed grid with small rho."""
+    from sgldsim.experiments.dgsam import dgsam_domains as dd
+
     config, module = resolve_experiment(name)
     p = module.PARAMS.from_config(config)
-    assert p.method == methods and p.dataset == ("rotated_digits", "mnist1d")
-    assert p.mlp_hidden == hidden and p.hparam_samples == draws
-    assert p.learning_rate_range == (0.001, 0.01) and p.rho_range == (0.01, 0.1)
+    assert p.method == dd.METHODS and p.dataset == ("rotated_digits", "mnist1d")
+    assert p.mlp_hidden == hidden and p.trials == trials and p.epochs == epochs
+    assert min(p.rhos) <= 0.003 and len(p.learning_rates) >= 3
     assert p.sharpness_rho == 0.05 and type(p.batch_size) is int
-    assert module.hyperparameter_draws(p, config.seed).shape == (draws, 3)
 
 
 @pytest.mark.parametrize("name, key, value, expected", [
     ("dgsam-domains", "params.mlp_hidden", 64, "list of int"),
     ("dgsam-domains", "grid.method", ["erm", "adam"], "'erm' | 'sam'"),
+    ("dgsam-domains", "params.rhos", 0.1, "list of float"),
 ])
 def test_a_wrong_typed_dgsam_parameter_is_a_one_line_config_error(name, key, value, expected):
     assert_wrong_type_is_refused(name, key, value, expected)

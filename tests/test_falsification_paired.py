@@ -51,7 +51,7 @@ def domains():
 
 
 @pytest.mark.parametrize("dataset", ["rotated_digits", "mnist1d"])
-@pytest.mark.parametrize("baseline", ["ERM", "SAM"])
+@pytest.mark.parametrize("baseline", ["ERM", "SAM", "per-domain SAM"])
 def test_dgsam_beats_baseline_in_accuracy_can_fail(domains, dataset, baseline):
     results, config = domains
     claim = f"{dataset}: DGSAM beats {baseline} in test-domain accuracy"
@@ -64,14 +64,40 @@ def test_dgsam_beats_baseline_in_accuracy_can_fail(domains, dataset, baseline):
 
 
 @pytest.mark.parametrize("dataset", ["rotated_digits", "mnist1d"])
-def test_dgsam_lower_individual_sharpness_can_fail(domains, dataset):
+@pytest.mark.parametrize("measure", ["zeroth_order", "top_eigenvalue"])
+@pytest.mark.parametrize("baseline", ["ERM", "SAM"])
+def test_dgsam_lower_individual_sharpness_can_fail(domains, dataset, measure, baseline):
     results, config = domains
-    claim = f"{dataset}: DGSAM reaches lower individual sharpness than SAM"
-    measure = ["individual_zeroth_order"]
-    lower = dgsam_domains.summarize(_scaled(results, "dgsam", measure, factor=0.7), config)
-    higher = dgsam_domains.summarize(_scaled(results, "dgsam", measure, factor=1.4), config)
+    claim = (f"{dataset}: DGSAM reaches lower individual {measure.replace('_', ' ')} than "
+             f"{baseline}")
+    column = [f"individual_{measure}"]
+    lower = dgsam_domains.summarize(_scaled(results, "dgsam", column, factor=0.5), config)
+    higher = dgsam_domains.summarize(_scaled(results, "dgsam", column, factor=2.0), config)
     assert _verdicts(lower)[claim] == "consistent"
     assert _verdicts(higher)[claim] == "inconsistent"
+
+
+@pytest.mark.parametrize("dataset", ["rotated_digits", "mnist1d"])
+def test_sharpness_predicts_accuracy_can_fail(domains, dataset):
+    """Individual sharpness set to a decreasing function of each selected model's test accuracy
+    (rank correlation -1 in every test domain and trial): "consistent"; increasing:
+    "inconsistent"."""
+    results, config = domains
+    claim = (f"{dataset}: lower individual sharpness goes with higher test-domain accuracy "
+             "(across methods)")
+    keys = ["dataset", "method", "test_domain", "trial"]
+    chosen = results[results.selected.astype(bool)]
+    accuracy = chosen[chosen.measure == "test_accuracy"].set_index(keys).value
+
+    def tied_to_accuracy(sign):
+        out = results.copy()
+        rows = out.selected.astype(bool) & (out.measure == "individual_zeroth_order")
+        index = pd.MultiIndex.from_frame(out.loc[rows, keys])
+        out.loc[rows, "value"] = np.exp(sign * 10 * accuracy.reindex(index).to_numpy())
+        return _verdicts(dgsam_domains.summarize(out, config))[claim]
+
+    assert tied_to_accuracy(-1.0) == "consistent"
+    assert tied_to_accuracy(+1.0) == "inconsistent"
 
 
 def test_dgsam_cost_count_can_fail(domains):
@@ -83,35 +109,37 @@ def test_dgsam_cost_count_can_fail(domains):
 
 
 def test_dgsam_accuracy_gain_carried_by_one_test_domain_is_not_declared(domains):
-    """+20 pp on one of six test domains (every trial): the pairs are 18, but the test domains
+    """+20 pp on one of six test domains (every trial): the pairs are 30, but the test domains
     are the units; their spread leaves the gain unresolved (t quantile, 5 dof)."""
     results, config = domains
     one = results.copy()
-    domain = one.test_domain.dropna().unique()[0]
-    rows = ((one.method == "dgsam") & (one.dataset == "rotated_digits")
-            & (one.measure == "test_accuracy") & (one.test_domain == domain))
     erm = results[(results.method == "erm") & (results.dataset == "rotated_digits")
-                  & (results.measure == "test_accuracy")]
-    # every DGSAM run equals ERM's except the chosen domain's, 20 pp above
-    lookup = erm.set_index(["test_domain", "trial", "draw"]).value
-    dgsam = (one.method == "dgsam") & (one.dataset == "rotated_digits") & (
-        one.measure == "test_accuracy")
-    keys = pd.MultiIndex.from_frame(one.loc[dgsam, ["test_domain", "trial", "draw"]])
+                  & (results.measure == "test_accuracy") & results.selected.astype(bool)]
+    # every selected DGSAM run equals ERM's selected one except on domain 0, 20 pp above
+    lookup = erm.set_index(["test_domain", "trial"]).value
+    dgsam = ((one.method == "dgsam") & (one.dataset == "rotated_digits")
+             & (one.measure == "test_accuracy") & one.selected.astype(bool))
+    keys = pd.MultiIndex.from_frame(one.loc[dgsam, ["test_domain", "trial"]])
     one.loc[dgsam, "value"] = lookup.reindex(keys).to_numpy()
-    one.loc[rows, "value"] += 0.2
+    one.loc[dgsam & (one.test_domain == 0), "value"] += 0.2
     verdict = _verdicts(dgsam_domains.summarize(one, config))
     assert verdict["rotated_digits: DGSAM beats ERM in test-domain accuracy"] == "inconclusive"
 
 
-def test_dgsam_few_test_domains_use_t_quantiles(domains):
-    """MNIST-1D has 4 test domains: DGSAM - ERM = -0.81 +- 0.34 pp is 2.4 SE, beyond the old
-    z = 2 but inside t_{0.975, 3} = 3.18: inconclusive."""
+def test_dgsam_verdicts_use_t_quantiles_over_test_domains(domains):
+    """MNIST-1D has 8 test domains: the accuracy interval is mean -+ t_{0.975, 7} SE (2.36 SE,
+    not the normal's 1.96), from the per-test-domain mean differences."""
     results, config = domains
-    summary = dgsam_domains.summarize(results, config)
-    verdict = {v.claim: v for v in summary.verdicts}
-    erm = verdict["mnist1d: DGSAM beats ERM in test-domain accuracy"]
-    assert erm.verdict == "inconclusive" and "(3 dof)" in erm.reason
-    assert summary.fitted["mnist1d:accuracy_gain_vs_erm"] == pytest.approx(-0.00806, abs=1e-5)
+    runs = dgsam_domains.selected_runs(results)
+    part = runs[runs.dataset == "mnist1d"]
+    res = dgsam_domains.paired_against(part, "dgsam", "erm", "test_accuracy", "", "a > b")
+    diff = (part[part.method == "dgsam"].set_index(["test_domain", "trial"]).test_accuracy
+            - part[part.method == "erm"].set_index(["test_domain", "trial"]).test_accuracy)
+    means = diff.groupby(level="test_domain").mean()
+    assert res.dof == 7 and res.n_units == 8 and res.n_pairs == 40
+    assert res.mean == pytest.approx(means.mean())
+    assert res.stderr == pytest.approx(means.std(ddof=1) / np.sqrt(8))
+    assert res.interval[1] - res.mean == pytest.approx(2.3646 * res.stderr, rel=1e-4)
 
 
 # --- dgsam-toy -------------------------------------------------------------------------------

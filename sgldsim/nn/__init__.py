@@ -16,6 +16,8 @@ Many runs at once (a tuning grid x seeds, one compiled program per method family
 from .data import DATASETS, NUM_CLASSES, Dataset, Split, load_arrays, load_dataset, split_dataset
 from .domains import (
     DOMAIN_DATASETS,
+    MNIST1D_DOMAINS,
+    ROTATED_DIGITS_ANGLES,
     DomainSplits,
     domain_accuracy,
     fit_domains,
@@ -56,6 +58,7 @@ __all__ = [
     "noisy_labels", "split_dataset", "train_classifier_runs", "with_label_noise",
     "with_weight_decay",
     # domain generalisation (per-domain batches)
-    "DOMAIN_DATASETS", "DomainSplits", "domain_accuracy", "fit_domains", "leave_one_domain_out",
+    "DOMAIN_DATASETS", "MNIST1D_DOMAINS", "ROTATED_DIGITS_ANGLES",
+    "DomainSplits", "domain_accuracy", "fit_domains", "leave_one_domain_out",
     "load_domains", "split_domains",
 ]

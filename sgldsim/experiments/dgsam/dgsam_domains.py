@@ -1,23 +1,32 @@
-"""Leave-one-domain-out domain generalisation in miniature: does DGSAM beat ERM and SAM on an
-unseen domain, and does it lower the training domains' individual sharpness? (DGSAM paper's
-DomainBed claims; docs/theory.md §8.)
+"""Leave-one-domain-out domain generalisation trained to near convergence: does DGSAM beat ERM,
+SAM and per-domain SAM on an unseen domain, and does it lower the training domains' individual
+sharpness? (DGSAM paper §3-§5's DomainBed claims; docs/theory.md §8.)
 
-A cell is (dataset, method). Domains come from :func:`sgldsim.nn.load_domains` (rotated digits,
-MNIST-1D generator settings). For every test domain and trial (trial t splits each domain 80/20
-with seed t and trains with key ``fold_in(key(seed), t)``, shared by all methods: paired),
-the method trains an MLP on the other domains with one batch per domain per step
-(:func:`sgldsim.nn.fit_domains`) for each of ``hparam_samples`` random hyperparameter draws
-(learning rate, rho, alpha; the same draws for every method: the same budget). The draw with
-the best validation accuracy on the *training* domains' 20% parts is selected; its accuracy on
-the test domain (all of its examples, never seen in training or selection) is reported, and its
-sharpness on the training domains (:func:`sgldsim.optim.domain_sharpness` on the first
-``sharpness_examples`` training examples of each) per domain and pooled. The cost row counts
-the per-domain loss evaluations of one step (a callback inside the loss, so the count is what
-ran, not a formula).
+A cell is (dataset, method). Domains come from :func:`sgldsim.nn.load_domains` (rotated digits:
+six rotations; MNIST-1D: eight generator settings). For every test domain and trial (trial t
+splits each domain 80/20 with seed t and trains with key ``fold_in(key(seed), t)``, shared by
+all methods: paired), the method trains an MLP on the other S domains with one batch per domain
+per step (:func:`sgldsim.nn.fit_domains`, Adam) for every configuration of a crossed grid
+``learning_rates x rhos`` (ERM: the learning rates alone); every method has the same grid (the
+same tuning reach). ``dgsam_rho_over_s`` is DGSAM with rho / S per visit: DGSAM's perturbations
+accumulate over S + 1 visits, so its last gradient is taken up to S rho from the weights, and a
+grid that is fair to it includes rho / S (DGSAM paper §4, Algorithm 1). The configuration with
+the best validation accuracy on the *training* domains' 20 % parts is selected (DomainBed's
+training-domain validation); its accuracy on the test domain (all of its examples, never seen in
+training or selection) is reported, and its sharpness on the training domains
+(:func:`sgldsim.optim.domain_sharpness` on the first ``sharpness_examples`` training examples of
+each): zeroth-order sharpness, top Hessian eigenvalue and Hessian trace, averaged over the
+domains' own losses (individual), their maximum (worst domain) and of the pooled loss. The cost
+row counts the per-domain loss evaluations of one step (a callback inside the loss, so the count
+is what ran, not a formula).
+
+All runs of a cell are one compiled call: vmapped over configurations inside a vmap over
+(test domain, trial) pairs, whose data the configurations share.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ... import nn, optim
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
@@ -35,10 +45,18 @@ from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
 
 CHUNK_SIZE = 1
+METHODS = (*optim.DOMAIN_METHODS, "dgsam_rho_over_s")
+"""The methods a cell may train: :data:`sgldsim.optim.DOMAIN_METHODS` and DGSAM with rho / S."""
+DGSAM_VARIANTS = ("dgsam", "dgsam_no_first", "dgsam_rho_over_s")
+BASELINES = ("erm", "sam", "domain_sam")
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
-          "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)"}
+          "sagm": "SAGM", "dgsam": "DGSAM", "dgsam_no_first": "DGSAM (no first)",
+          "dgsam_rho_over_s": "DGSAM (rho/S)"}
 COLORS = {"erm": "#777777", "sam": "#009988", "domain_sam": "#EE7733", "gsam": "#33BBEE",
-          "sagm": "#0077BB", "dgsam": "#CC3311", "dgsam_no_first": "#AA3377"}
+          "sagm": "#0077BB", "dgsam": "#CC3311", "dgsam_no_first": "#AA3377",
+          "dgsam_rho_over_s": "#EE3377"}
+SHARPNESS = ("zeroth_order", "top_eigenvalue")
+"""The sharpness measures judged (the trace is recorded and tabulated)."""
 
 
 @dataclass(frozen=True)
@@ -48,42 +66,43 @@ class Params(ExperimentParams):
 
     Attributes:
       dataset: the multi-domain dataset (:data:`sgldsim.nn.DOMAIN_DATASETS`).
-      method: the domain method trained (:data:`sgldsim.optim.DOMAIN_METHODS`).
+      method: the domain method trained (:data:`METHODS`).
       domain_seed: which digits go to which rotation / the MNIST-1D generator seeds.
-      mnist1d_per_domain: signals per MNIST-1D domain; > 0.
-      trials: data splits and training seeds per test domain, shared by methods; > 0.
-      hparam_samples: random hyperparameter draws per method (the same draws for all); > 0.
-      learning_rate_range: [low, high] of Adam's learning rate, drawn log-uniform;
-        0 < low <= high.
-      rho_range: [low, high] of rho, drawn log-uniform (unused by ERM); 0 < low <= high.
-      alpha_range: [low, high] of GSAM's and SAGM's alpha, drawn log-uniform; 0 < low <= high.
+      mnist1d_per_domain: signals per MNIST-1D domain; a multiple of 10, >= 20.
+      trials: data splits and training seeds per test domain, shared by methods; > 1.
+      learning_rates: Adam's learning rates of the crossed grid; each > 0.
+      rhos: the rho values of the crossed grid (per visit for DGSAM, divided by S for
+        ``dgsam_rho_over_s``; unused by ERM); each > 0.
+      gsam_alpha: GSAM's alpha (the surrogate-gap weight); > 0.
+      sagm_alpha: SAGM's alpha; > 0.
       epochs: passes over the training domains; > 0.
       batch_size: examples per domain and step; > 0 and at most a domain's training part.
       mlp_hidden: hidden widths of the MLP; each > 0.
       sharpness_rho: radius of the measured zeroth-order sharpness (all methods); > 0.
-      sharpness_examples: training examples per domain in the sharpness measures; > 0.
+      sharpness_examples: training examples per domain in the sharpness measures; > 0 and at
+        most a domain's training part.
       ascent_steps: projected ascent steps of the zeroth-order sharpness; > 0.
       lanczos_iterations: Lanczos iterations of the top Hessian eigenvalue; > 0.
       trace_samples: Hutchinson probes of the Hessian trace; > 1.
     """
 
     dataset: Literal[nn.DOMAIN_DATASETS] = "rotated_digits"
-    method: Literal[optim.DOMAIN_METHODS] = "erm"
+    method: Literal[METHODS] = "erm"
     domain_seed: int = 0
-    mnist1d_per_domain: int = 300
-    trials: int = 3
-    hparam_samples: int = 3
-    learning_rate_range: tuple[float, ...] = (0.001, 0.01)
-    rho_range: tuple[float, ...] = (0.01, 0.1)
-    alpha_range: tuple[float, ...] = (0.001, 0.1)
-    epochs: int = 10
+    mnist1d_per_domain: int = 400
+    trials: int = 5
+    learning_rates: tuple[float, ...] = (0.001, 0.003, 0.01)
+    rhos: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
+    gsam_alpha: float = 0.1
+    sagm_alpha: float = 0.001
+    epochs: int = 60
     batch_size: int = 32
-    mlp_hidden: tuple[int, ...] = (64,)
+    mlp_hidden: tuple[int, ...] = (128,)
     sharpness_rho: float = 0.05
-    sharpness_examples: int = 50
-    ascent_steps: int = 5
-    lanczos_iterations: int = 10
-    trace_samples: int = 5
+    sharpness_examples: int = 100
+    ascent_steps: int = 10
+    lanczos_iterations: int = 20
+    trace_samples: int = 10
 
 
 Params.NOT_SWEPT = tuple(name for name in Params.names() if name not in ("dataset", "method"))
@@ -93,57 +112,73 @@ PARAMS = Params
 def validate(config: ExperimentConfig) -> None:
     """Ranges (each message names the key and the range), and the batch against the domains."""
     p = Params.from_config(config)
-    for name in ("trials", "hparam_samples", "epochs", "batch_size", "mlp_hidden",
-                 "sharpness_examples", "lanczos_iterations", "ascent_steps",
-                 "mnist1d_per_domain"):
+    for name in ("epochs", "batch_size", "mlp_hidden", "sharpness_examples",
+                 "lanczos_iterations", "ascent_steps", "learning_rates", "rhos", "gsam_alpha",
+                 "sagm_alpha", "sharpness_rho"):
         check_range(config, p, name, 0)
-    check_range(config, p, "trace_samples", 1)
-    for name, value in (("learning_rate_range", p.learning_rate_range),
-                        ("rho_range", p.rho_range), ("alpha_range", p.alpha_range)):
-        if len(value) != 2 or not 0 < value[0] <= value[1]:
-            raise ConfigError(f"params.{name}={list(value)!r} is not allowed: [low, high] with "
-                              "0 < low <= high")
-    check_range(config, p, "sharpness_rho", 0.0)
+    for name in ("trials", "trace_samples"):
+        check_range(config, p, name, 1)
+    for name in ("learning_rates", "rhos"):
+        if not getattr(p, name):
+            raise ConfigError(f"{config.key_path(name)}=[] is not allowed: at least one value")
     for name in cell_values(config, p, "dataset"):
         domains = _domains(p, name)
         n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
-        if p.batch_size > n_train:
-            raise ConfigError(f"{config.key_path('batch_size')}={p.batch_size} is not allowed "
-                              f"for {name!r}: at most {n_train} (training examples per domain)")
+        for key in ("batch_size", "sharpness_examples"):
+            if getattr(p, key) > n_train:
+                raise ConfigError(f"{config.key_path(key)}={getattr(p, key)} is not allowed "
+                                  f"for {name!r}: at most {n_train} (training examples per "
+                                  "domain)")
 
 
 def _domains(p: Params, name: str) -> nn.Split:
-    return nn.load_domains(name, seed=p.domain_seed, num_per_domain=p.mnist1d_per_domain)
+    try:
+        return nn.load_domains(name, seed=p.domain_seed, num_per_domain=p.mnist1d_per_domain)
+    except ValueError as error:
+        raise ConfigError(f"params.mnist1d_per_domain: {error}") from None
 
 
-def hyperparameter_draws(p: Params, seed: int) -> np.ndarray:
-    """float[hparam_samples, 3]: (learning rate, rho, alpha), each log-uniform in its range,
-    from ``numpy.random.default_rng([seed, 7])``: the same draws for every method."""
-    rng = np.random.default_rng([seed, 7])
-    draws = [np.exp(rng.uniform(*np.log(bounds), p.hparam_samples))
-             for bounds in (p.learning_rate_range, p.rho_range, p.alpha_range)]
-    return np.stack(draws, axis=1)
+def configurations(p: Params, method: str) -> np.ndarray:
+    """float[C, 2]: the (learning rate, rho) grid of ``method``: the crossed product of
+    ``learning_rates`` and ``rhos`` (learning rate slowest), or for ERM the learning rates with
+    rho 0. The rho is the grid's, before ``dgsam_rho_over_s`` divides it by S."""
+    rhos = (0.0,) if method == "erm" else p.rhos
+    return np.array(list(itertools.product(p.learning_rates, rhos)), dtype=np.float64)
 
 
-@partial(jax.jit, static_argnames=("method", "model", "epochs", "batch_size"))
-def _train(keys, hypers, train, validation, test, *, method, model, epochs, batch_size):
-    """Vmapped over runs: (params, validation accuracy, test accuracy, last epoch loss)."""
+def domain_method(method: str, learning_rate, rho, num_domains: int, p: Params) -> optim.Method:
+    """The optimiser of ``method`` at one grid point: :func:`sgldsim.optim.domain_method` with
+    GSAM's or SAGM's alpha from ``p``, and rho / S for ``dgsam_rho_over_s``."""
+    if method == "dgsam_rho_over_s":
+        return optim.domain_method("dgsam", learning_rate, rho / num_domains)
+    alpha = {"gsam": p.gsam_alpha, "sagm": p.sagm_alpha}.get(method, 0.0)
+    return optim.domain_method(method, learning_rate, rho, alpha)
+
+
+@partial(jax.jit, static_argnames=("method", "model", "p", "num_domains"))
+def _train(keys, hypers, train, validation, test, *, method, model, p, num_domains):
+    """Vmapped over (test domain, trial) pairs (keys and data) and, inside, over the grid
+    (``hypers``, shared by the pairs): (params, validation accuracy, test accuracy, last epoch
+    loss), each with leading axes (pair, configuration)."""
 
     def run(key, hyper, train, validation, test):
-        lr, rho, alpha = hyper[0], hyper[1], hyper[2]
-        params, losses = nn.fit_domains(key, optim.domain_method(method, lr, rho, alpha), model,
-                                        train, epochs=epochs, batch_size=batch_size)
+        m = domain_method(method, hyper[0], hyper[1], num_domains, p)
+        params, losses = nn.fit_domains(key, m, model, train, epochs=p.epochs,
+                                        batch_size=p.batch_size)
         return (params, nn.domain_accuracy(model, params, validation),
                 nn.domain_accuracy(model, params, test), losses[-1])
 
-    return jax.vmap(run)(keys, hypers, train, validation, test)
+    grid = jax.vmap(run, in_axes=(None, 0, None, None, None))
+    return jax.vmap(grid, in_axes=(0, None, 0, 0, 0))(keys, hypers, train, validation, test)
 
 
 @partial(jax.jit, static_argnames=("model", "ascent_steps", "lanczos_iterations",
                                    "trace_samples"))
 def _sharpness(params, train, key, rho, *, model, ascent_steps, lanczos_iterations,
                trace_samples):
-    """domain_sharpness of each selected model (vmapped) on its training domains."""
+    """domain_sharpness of each selected model on its training domains, one model after the
+    other (``lax.map``: the same program vmapped over 8 or more models with 20 Lanczos
+    iterations never finished on XLA:CPU, jax 0.10.2, idle in the runtime)."""
     loss = nn.classification_loss(model)
 
     def one(params, train):
@@ -152,10 +187,10 @@ def _sharpness(params, train, key, rho, *, model, ascent_steps, lanczos_iteratio
                                       lanczos_iterations=lanczos_iterations,
                                       trace_samples=trace_samples)
 
-    return jax.vmap(one)(params, train)
+    return jax.lax.map(lambda args: one(*args), (params, train))
 
 
-def count_domain_evaluations(method: str, model: nn.Model, params, batches) -> float:
+def count_domain_evaluations(method: str, model: nn.Model, params, batches, p: Params) -> float:
     """Per-domain loss evaluations in one jitted step of ``method`` (a callback in the loss
     adds the number of domain batches it sees; vmapped evaluations count each domain)."""
     per_domain = batches[0][0].size
@@ -166,7 +201,7 @@ def count_domain_evaluations(method: str, model: nn.Model, params, batches) -> f
         jax.debug.callback(lambda x: count.append(np.size(x) / per_domain), batch[0])
         return base(params, batch)
 
-    m = optim.domain_method(method, 1e-3, 0.05, 0.01)
+    m = domain_method(method, 1e-3, 0.05, len(batches), p)
     step = jax.jit(m.train_step(loss))
     out = step(jax.random.key(0), params, m.optimizer.init(params), batches)
     jax.block_until_ready(out)
@@ -184,142 +219,170 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
     method = p.method
     domains = _domains(p, p.dataset)
     num_domains, trials = domains.y.shape[0], p.trials
-    hypers = hyperparameter_draws(p, config.seed)
+    grid = configurations(p, method)
     model = nn.flat_model(nn.mlp(domains.x.shape[2:], nn.NUM_CLASSES, p.mlp_hidden))
 
-    # runs: (test domain, trial, draw), draw fastest
-    index = [(d, t, h) for d in range(num_domains) for t in range(trials)
-             for h in range(len(hypers))]
-    held = {(d, t): nn.leave_one_domain_out(nn.split_domains(domains, 0.2, t), d)
-            for d in range(num_domains) for t in range(trials)}
+    pairs = [(d, t) for d in range(num_domains) for t in range(trials)]
+    splits = [nn.split_domains(domains, 0.2, t) for t in range(trials)]
+    held = [nn.leave_one_domain_out(splits[t], d) for d, t in pairs]
     stack = lambda trees: jax.tree.map(lambda *xs: jnp.stack(xs), *trees)  # noqa: E731
-    train = stack([held[d, t][0].train for d, t, _ in index])
-    validation = stack([held[d, t][0].validation for d, t, _ in index])
-    test = stack([held[d, t][1] for d, t, _ in index])
-    trial_keys = [jax.random.fold_in(jax.random.key(config.seed), t) for t in range(trials)]
-    run_keys = jnp.stack([trial_keys[t] for _, t, _ in index])
+    train = stack([h[0].train for h in held])
+    keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), t) for _, t in pairs])
     params, val_acc, test_acc, last_loss = _train(
-        run_keys, jnp.asarray(hypers[[h for _, _, h in index]], jnp.float32), train, validation,
-        test, method=method, model=model, epochs=p.epochs, batch_size=p.batch_size)
+        keys, jnp.asarray(grid, jnp.float32), train, stack([h[0].validation for h in held]),
+        stack([h[1] for h in held]), method=method, model=model, p=p,
+        num_domains=num_domains - 1)
     val_acc, test_acc, last_loss = map(np.asarray, (val_acc, test_acc, last_loss))
+    best = np.argmax(val_acc, axis=1)  # the first of equals
 
-    rows, selected = [], []
-    for d in range(num_domains):
-        for t in range(trials):
-            runs = [i for i, (dd, tt, _) in enumerate(index) if (dd, tt) == (d, t)]
-            best = runs[int(np.argmax(val_acc[runs]))]
-            selected.append(best)
-            for i in runs:
-                h = index[i][2]
-                tags = {"test_domain": d, "trial": t, "draw": h, "selected": i == best}
-                rows += [{"measure": m, "value": float(v), **tags} for m, v in (
-                    ("validation_accuracy", val_acc[i]), ("test_accuracy", test_acc[i]),
-                    ("final_train_loss", last_loss[i]), ("learning_rate", hypers[h, 0]),
-                    ("rho", hypers[h, 1]), ("alpha", hypers[h, 2]))]
+    rows = []
+    for i, (d, t) in enumerate(pairs):
+        for c, (lr, rho) in enumerate(grid):
+            tags = {"test_domain": d, "trial": t, "configuration": c,
+                    "selected": bool(c == best[i])}
+            rows += [{"measure": m, "value": float(v), **tags} for m, v in (
+                ("validation_accuracy", val_acc[i, c]), ("test_accuracy", test_acc[i, c]),
+                ("final_train_loss", last_loss[i, c]), ("learning_rate", lr), ("rho", rho))]
 
-    n_sharp = p.sharpness_examples
-    chosen = jnp.asarray(selected)
-    sharp = _sharpness(jax.tree.map(lambda x: x[chosen], params),
-                       jax.tree.map(lambda x: x[chosen][:, :, :n_sharp], train),
+    chosen = jax.tree.map(lambda x: x[np.arange(len(pairs)), best], params)
+    sharp = _sharpness(chosen, jax.tree.map(lambda x: x[:, :, :p.sharpness_examples], train),
                        jax.random.key(config.seed + 1), p.sharpness_rho, model=model,
                        ascent_steps=p.ascent_steps, lanczos_iterations=p.lanczos_iterations,
                        trace_samples=p.trace_samples)
     sharp = jax.tree.map(np.asarray, sharp)
-    for r, i in enumerate(selected):
-        d, t, h = index[i]
-        tags = {"test_domain": d, "trial": t, "draw": h, "selected": True}
+    for i, (d, t) in enumerate(pairs):
+        tags = {"test_domain": d, "trial": t, "configuration": int(best[i]), "selected": True}
         for field in optim.SharpnessMeasures._fields:
-            rows.append({"measure": f"individual_{field}",
-                         "value": float(getattr(sharp.per_domain, field)[r].mean()), **tags})
-            rows.append({"measure": f"pooled_{field}",
-                         "value": float(getattr(sharp.pooled, field)[r]), **tags})
+            per_domain = getattr(sharp.per_domain, field)[i]
+            rows += [{"measure": f"{kind}_{field}", "value": float(v), **tags} for kind, v in (
+                ("individual", per_domain.mean()), ("worst_domain", per_domain.max()),
+                ("pooled", getattr(sharp.pooled, field)[i]))]
 
-    first_train = jax.tree.map(lambda x: x[0], train)
     batches = nn.domains.domain_batches(
-        first_train, jnp.tile(jnp.arange(p.batch_size), (num_domains - 1, 1)))
-    count = count_domain_evaluations(method, model, jax.tree.map(lambda x: x[0], params), batches)
+        jax.tree.map(lambda x: x[0], train),
+        jnp.tile(jnp.arange(p.batch_size), (num_domains - 1, 1)))
+    count = count_domain_evaluations(method, model, jax.tree.map(lambda x: x[0], chosen),
+                                     batches, p)
     rows.append({"measure": "domain_gradients_per_step", "value": count})
     rows.append({"measure": "training_domains", "value": float(num_domains - 1)})
     return rows
 
 
 def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, method, test domain, trial) of the selected draw."""
+    """One row per (dataset, method, test domain, trial) of the selected configuration."""
     chosen = results[results.selected.astype(bool)]
     wide = chosen.pivot_table(index=["dataset", "method", "test_domain", "trial"],
                               columns="measure", values="value", sort=False)
     return wide.reset_index()
 
 
-def _paired(runs: pd.DataFrame, method: str, baseline: str, column: str, claim: str,
-            direction: str, log: bool = False):
+def paired_against(runs: pd.DataFrame, method: str, baseline: str, column: str, claim: str,
+                   direction: str, log: bool = False):
     """:func:`sgldsim.verdicts.paired_comparison` of method against baseline over (test domain,
     trial) pairs (the same split and training key), test domains as units: trials of one test
     domain share it, so the standard error is the spread of the per-domain mean differences
     (t quantiles with test domains - 1 degrees of freedom). With ``log``: log(method /
-    baseline). Also returns how many test domains have a mean difference above / below 0."""
+    baseline)."""
     keys = ["test_domain", "trial"]
     a = runs[runs.method == method].set_index(keys)[column]
     b = runs[runs.method == baseline].set_index(keys)[column].reindex(a.index)
     a, b = (np.log(a), np.log(b)) if log else (a, b)
-    result = paired_comparison(a.to_numpy(), b.to_numpy(),
-                               units=a.index.get_level_values("test_domain"),
-                               direction=direction, claim=claim)
-    per_domain = (a - b).dropna().groupby(level="test_domain").mean()
-    return result, int((per_domain > 0).sum()), int((per_domain < 0).sum())
+    return paired_comparison(a.to_numpy(), b.to_numpy(),
+                             units=a.index.get_level_values("test_domain"),
+                             direction=direction, claim=claim)
+
+
+def _outcome(result) -> str:
+    """wins / loses / ties for the method against the baseline, from the verdict of the claim
+    that the method is the better one."""
+    return {"consistent": "wins", "inconsistent": "loses"}.get(result.verdict.verdict, "ties")
+
+
+def _comparisons(runs: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict]:
+    """Every DGSAM variant against every baseline: accuracy (pp) and the log ratios of the
+    individual sharpness measures, each with its 95 % interval and outcome; and the results
+    by (variant, baseline, column)."""
+    present = set(runs.method)
+    rows, results = [], {}
+    measures = [("test_accuracy", "accuracy (pp)", "a > b", False, 100.0)] + [
+        (f"individual_{m}", f"log individual {m.replace('_', ' ')}", "a < b", True, 1.0)
+        for m in SHARPNESS]
+    for variant, baseline in itertools.product(DGSAM_VARIANTS, BASELINES):
+        if variant not in present or baseline not in present:
+            continue
+        for column, shown, direction, log, scale in measures:
+            res = paired_against(runs, variant, baseline, column,
+                                 f"{dataset}: {LABELS[variant]} vs {LABELS[baseline]}, {shown}",
+                                 direction, log=log)
+            results[variant, baseline, column] = res
+            rows.append({"method": LABELS[variant], "baseline": LABELS[baseline],
+                         "measure": shown, "difference": scale * res.mean,
+                         "low": scale * res.interval[0], "high": scale * res.interval[1],
+                         "dof": res.dof, "outcome": _outcome(res)})
+    return pd.DataFrame(rows), results
+
+
+def sharpness_accuracy_correlation(runs: pd.DataFrame, column: str) -> pd.Series:
+    """Spearman's rank correlation across methods between ``column`` (a sharpness) and the
+    test accuracy, within each (test domain, trial): the methods share the split and the
+    training key there, so the correlation is free of the between-domain spread. Indexed by
+    (test domain, trial); nan where fewer than 3 methods or either value is constant."""
+    def one(group):
+        if group.method.nunique() < 3 or group[column].nunique() < 2 \
+                or group.test_accuracy.nunique() < 2:
+            return np.nan
+        return stats.spearmanr(group[column], group.test_accuracy).statistic
+
+    return runs.groupby(["test_domain", "trial"]).apply(one, include_groups=False)
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     runs = selected_runs(results)
     blocks, verdicts, fitted = [], [], {}
-    order = [m for m in optim.DOMAIN_METHODS if m in set(runs.method)]
+    order = [m for m in METHODS if m in set(runs.method)]
     for dataset, part in runs.groupby("dataset", sort=False):
         acc = part.pivot_table(index="test_domain", columns="method", values="test_accuracy",
                                aggfunc="mean")[order]
         per_method = part.groupby("method").agg(
             accuracy=("test_accuracy", "mean"),
             validation=("validation_accuracy", "mean"),
+            min_validation=("validation_accuracy", "min"),
+            lr=("learning_rate", "median"),
+            rho=("rho", "median"),
             ind_sharp=("individual_zeroth_order", "mean"),
+            worst_sharp=("worst_domain_zeroth_order", "mean"),
             pool_sharp=("pooled_zeroth_order", "mean"),
             ind_top=("individual_top_eigenvalue", "mean"),
             pool_top=("pooled_top_eigenvalue", "mean"),
             ind_trace=("individual_trace", "mean")).loc[order]
         per_method.insert(1, "spread", acc.std(ddof=1))
-        per_method["gap"] = per_method.ind_sharp - per_method.pool_sharp
         cost = results[(results.dataset == dataset)
                        & (results.measure == "domain_gradients_per_step")]
         cost = cost.groupby("method").value.first()
         per_method["grads"] = cost.reindex(order)
         blocks.append(f"{dataset}: test accuracy (%) per test domain, mean over trials of the "
-                      "draw selected on training-domain validation:\n"
-                      + (100 * acc).to_string(float_format=lambda x: f"{x:.1f}"))
-        shown = per_method.copy()
-        for c in ("accuracy", "validation", "spread"):
+                      "configuration selected on training-domain validation:\n"
+                      + (100 * acc).rename(columns=LABELS).to_string(
+                          float_format=lambda x: f"{x:.1f}"))
+        shown = per_method.rename(index=LABELS)
+        for c in ("accuracy", "validation", "min_validation", "spread"):
             shown[c] = 100 * shown[c]
         blocks.append(f"{dataset}: per method\n"
                       + shown.to_string(float_format=lambda x: f"{x:.3g}"))
         for m in order:
             fitted[f"{dataset}:accuracy[{m}]"] = per_method.accuracy[m]
+            fitted[f"{dataset}:validation[{m}]"] = per_method.validation[m]
+        table, compared = _comparisons(part, dataset)
+        if len(table):
+            blocks.append(f"{dataset}: DGSAM against the baselines (paired over test domain x "
+                          "trial, test domains as units; 95 % interval with t quantiles; "
+                          "sharpness as log(method / baseline), < 0: flatter)\n"
+                          + table.to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
+        verdicts += _verdicts(dataset, compared, fitted)
+        if part.method.nunique() >= 3:
+            verdicts.append(_mechanism_verdict(part, dataset, fitted))
         s = int(results[(results.dataset == dataset)
                         & (results.measure == "training_domains")].value.iloc[0])
-        for baseline in ("erm", "sam"):
-            claim = f"{dataset}: DGSAM beats {baseline.upper()} in test-domain accuracy"
-            res, above, below = _paired(part, "dgsam", baseline, "test_accuracy", claim,
-                                        "a > b")
-            if np.isfinite(res.mean):
-                fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = res.mean
-            verdicts.append(res.verdict._replace(reason=(
-                f"DGSAM - {baseline.upper()} = {100 * res.mean:+.2f} ± {100 * res.stderr:.2f} pp"
-                f"; higher on {above}, lower on {below} test domains; {res.verdict.reason}")))
-        claim = f"{dataset}: DGSAM reaches lower individual sharpness than SAM"
-        res, above, below = _paired(part, "dgsam", "sam", "individual_zeroth_order", claim,
-                                    "a < b", log=True)
-        if np.isfinite(res.mean):
-            fitted[f"{dataset}:log_individual_sharpness_ratio_vs_sam"] = res.mean
-        verdicts.append(res.verdict._replace(reason=(
-            f"mean log(DGSAM / SAM) of the individual zeroth-order sharpness = {res.mean:+.3f} "
-            f"± {res.stderr:.3f} (ratio {np.exp(res.mean):.2f}); lower on {below}, higher on "
-            f"{above} test domains; {res.verdict.reason}")))
         if "dgsam" in cost and "sam" in cost:
             claim = f"{dataset}: DGSAM costs S + 1 per-domain gradients per step, SAM 2S"
             ok = cost["dgsam"] == s + 1 and cost["sam"] == 2 * s
@@ -328,53 +391,136 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                 + (f", ERM {cost['erm']:g}" if "erm" in cost else ""))))
     sharpness_rho = Params.from_config(config).sharpness_rho
     legend = (
-        "accuracy / validation: mean test-domain / training-domain-validation accuracy (%) of "
-        "the selected draws; spread: std over test domains of the per-domain accuracy (%);\n"
-        "ind_sharp / pool_sharp: zeroth-order sharpness max_{|e|<=rho} L(w+e) - L(w) (rho = "
-        f"{sharpness_rho:g}) averaged over the training domains' own losses / "
-        "of their pooled loss; gap = ind_sharp - pool_sharp (>= 0);\n"
+        "accuracy / validation / min_validation: mean test-domain accuracy, mean and lowest "
+        "training-domain-validation accuracy (%) of the selected configurations; spread: std "
+        "over test domains of the per-domain accuracy (%); lr, rho: median selected values "
+        "(rho of the grid; DGSAM (rho/S) perturbs by rho / S per visit);\n"
+        "ind_sharp / worst_sharp / pool_sharp: zeroth-order sharpness max_{|e|<=rho} L(w+e) - "
+        f"L(w) (rho = {sharpness_rho:g}) averaged over the training domains' own losses / "
+        "their largest / of the pooled loss;\n"
         "ind_top / pool_top: top Hessian eigenvalue (Lanczos), mean over domains / pooled; "
         "ind_trace: Hutchinson trace, mean over domains;\ngrads: per-domain loss evaluations "
-        "counted in one step (S training domains).\nVerdicts: paired differences over (test "
-        "domain, trial), test domains as units (sgldsim.verdicts.paired_comparison: SE between "
-        "the test-domain means, 95 % interval with t quantiles; consistent when it excludes 0 on "
-        "the claimed side, inconsistent when on the other).")
+        "counted in one step (S training domains).\nOutcome: wins / loses when the 95 % "
+        "interval excludes 0 on the better / worse side, ties otherwise "
+        "(sgldsim.verdicts.paired_comparison, SE between the test-domain means).")
     return Summary(table="\n\n".join([*blocks, legend]), fitted=fitted, verdicts=verdicts)
 
 
-def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """``accuracy``: test-domain accuracy per method, a panel per dataset (dots: test
-    domains, bar: mean). ``sharpness``: individual against pooled zeroth-order sharpness at the
-    selected models (points: test domain x trial; the diagonal is individual = pooled)."""
-    runs = selected_runs(results)
+def _verdicts(dataset: str, compared: dict, fitted: dict) -> list[Verdict]:
+    """DGSAM's claims against the baselines: higher test accuracy than ERM, SAM and per-domain
+    SAM; lower individual sharpness (both measures) than ERM and SAM."""
+    verdicts = []
+    for baseline in BASELINES:
+        res = compared.get(("dgsam", baseline, "test_accuracy"))
+        if res is None:
+            continue
+        if np.isfinite(res.mean):
+            fitted[f"{dataset}:accuracy_gain_vs_{baseline}"] = res.mean
+        verdicts.append(res.verdict._replace(
+            claim=f"{dataset}: DGSAM beats {LABELS[baseline]} in test-domain accuracy",
+            reason=(f"DGSAM - {LABELS[baseline]} = {100 * res.mean:+.2f} pp, 95 % interval "
+                    f"[{100 * res.interval[0]:+.2f}, {100 * res.interval[1]:+.2f}]; "
+                    f"{res.verdict.reason}")))
+    for baseline, measure in itertools.product(("erm", "sam"), SHARPNESS):
+        res = compared.get(("dgsam", baseline, f"individual_{measure}"))
+        if res is None:
+            continue
+        if np.isfinite(res.mean):
+            fitted[f"{dataset}:log_individual_{measure}_ratio_vs_{baseline}"] = res.mean
+        verdicts.append(res.verdict._replace(
+            claim=(f"{dataset}: DGSAM reaches lower individual {measure.replace('_', ' ')} "
+                   f"than {LABELS[baseline]}"),
+            reason=(f"mean log(DGSAM / {LABELS[baseline]}) = {res.mean:+.3f} (ratio "
+                    f"{np.exp(res.mean):.2f}), 95 % interval [{res.interval[0]:+.3f}, "
+                    f"{res.interval[1]:+.3f}]; {res.verdict.reason}")))
+    return verdicts
+
+
+def _mechanism_verdict(part: pd.DataFrame, dataset: str, fitted: dict) -> Verdict:
+    """Does lower individual sharpness go with higher test accuracy across the methods? The
+    within-(test domain, trial) rank correlations, test domains as units, against 0."""
+    corr = sharpness_accuracy_correlation(part, "individual_zeroth_order")
+    res = paired_comparison(corr.to_numpy(), np.zeros(len(corr)),
+                            units=corr.index.get_level_values("test_domain"), direction="a < b",
+                            claim=(f"{dataset}: lower individual sharpness goes with higher "
+                                   "test-domain accuracy (across methods)"))
+    if np.isfinite(res.mean):
+        fitted[f"{dataset}:sharpness_accuracy_rank_correlation"] = res.mean
+    return res.verdict._replace(reason=(
+        f"Spearman correlation across the {part.method.nunique()} methods within each (test "
+        f"domain, trial), mean {res.mean:+.2f}, 95 % interval [{res.interval[0]:+.2f}, "
+        f"{res.interval[1]:+.2f}]; {res.verdict.reason}"))
+
+
+def _per_domain_difference(part: pd.DataFrame, method: str, column: str, log: bool = False):
+    """Per test domain: the mean over trials of method - ERM (pp; with ``log``: log(method /
+    ERM)) and the 95 % t-interval half-width over the trials."""
+    keys = ["test_domain", "trial"]
+    a = part[part.method == method].set_index(keys)[column]
+    b = part[part.method == "erm"].set_index(keys)[column].reindex(a.index)
+    diff = np.log(a) - np.log(b) if log else 100 * (a - b)
+    grouped = diff.groupby(level="test_domain")
+    n = grouped.count()
+    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * grouped.std(ddof=1) / np.sqrt(n)
+    return grouped.mean(), half
+
+
+def _difference_panel(ax, part: pd.DataFrame, methods: list[str], column: str, log: bool,
+                      scale: float) -> None:
+    """One panel of paired differences to ERM: per test domain (coloured, 95 % over trials)
+    and over test domains (black square, 95 % with t quantiles), the dashed zero line = ERM."""
+    for x, m in enumerate(methods):
+        mean, half = _per_domain_difference(part, m, column, log)
+        ax.errorbar(x + np.linspace(-0.28, 0.18, len(mean)), mean, yerr=half, fmt="o",
+                    markersize=2.5, linewidth=0.6, color=COLORS[m])
+        res = paired_against(part, m, "erm", column, "", "a > b", log=log)
+        ax.errorbar([x + 0.33], [scale * res.mean],
+                    yerr=[[scale * (res.mean - res.interval[0])],
+                          [scale * (res.interval[1] - res.mean)]],
+                    fmt="s", markersize=3.5, color="k", linewidth=1.2)
+    ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
+
+
+def _difference_figure(runs: pd.DataFrame, rows: list[tuple[str, bool, float, str]]):
+    """Rows of difference panels (one column per dataset, y shared along a row) and a legend."""
     datasets = list(dict.fromkeys(runs.dataset))
-    order = [m for m in optim.DOMAIN_METHODS if m in set(runs.method)]
-    fig, axes = new_figure(1, len(datasets), width_in=PAGE_WIDTH_IN, aspect=0.45,
-                           squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
-        part = runs[runs.dataset == dataset]
-        for x, m in enumerate(order):
-            per = part[part.method == m].groupby("test_domain").test_accuracy.mean()
-            ax.scatter(x + np.linspace(-0.2, 0.2, len(per)), 100 * per, s=8, color=COLORS[m])
-            ax.plot([x - 0.3, x + 0.3], [100 * per.mean()] * 2, color="k", linewidth=1.2)
-        ax.set_xticks(range(len(order)), [LABELS[m] for m in order], rotation=45, ha="right")
-        ax.set_ylabel("test-domain accuracy (%)")
-        ax.set_title(dataset)
+    methods = [m for m in METHODS if m in set(runs.method) and m != "erm"]
+    fig, axes = new_figure(len(rows), len(datasets), width_in=PAGE_WIDTH_IN,
+                           aspect=0.5 if len(rows) == 1 else 0.55, squeeze=False,
+                           sharey="row")
+    for r, (column, log, scale, label) in enumerate(rows):
+        for ax, dataset in zip(axes[r], datasets, strict=True):
+            _difference_panel(ax, runs[runs.dataset == dataset], methods, column, log, scale)
+            last = r == len(rows) - 1
+            ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods] if last else [],
+                          rotation=40, ha="right")
+            if r == 0:
+                ax.set_title(dataset)
+        axes[r, 0].set_ylabel(label)
+    handles = [axes[0, 0].errorbar([], [], fmt="o", markersize=2.5, color="0.3"),
+               axes[0, 0].errorbar([], [], fmt="s", markersize=3.5, color="k"),
+               axes[0, 0].axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")]
+    fig.legend(handles, ["per test domain (95 % over trials)", "over test domains (95 %, t)",
+                         "ERM (difference 0)"], loc="outside lower center", ncols=3,
+               fontsize="x-small")
+    return fig
+
+
+def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
+    """Paired differences to ERM (same test domain, trial and training key), per test domain
+    (coloured dots: mean over trials, bars: 95 % t-interval over trials) and over test domains
+    (black square: mean and 95 % t-interval, test domains as units); the dashed zero line is
+    ERM, y shared along a row. ``accuracy``: test-domain accuracy (pp). ``sharpness``: log of
+    the individual zeroth-order sharpness (top row) and of the individual top Hessian
+    eigenvalue (bottom row) over ERM's: below 0 is flatter than ERM for every training domain
+    on average. The absolute values are tabulated in the summary."""
+    runs = selected_runs(results)
+    if "erm" not in set(runs.method) or runs.method.nunique() < 2:
+        return []
+    fig = _difference_figure(runs, [("test_accuracy", False, 100.0,
+                                     "test accuracy - ERM (pp)")])
     paths = save_figure(fig, out_dir, "accuracy")
-    fig, axes = new_figure(1, len(datasets), width_in=PAGE_WIDTH_IN, aspect=0.45,
-                           squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
-        part = runs[runs.dataset == dataset]
-        for m in order:
-            r = part[part.method == m]
-            ax.scatter(r.pooled_zeroth_order, r.individual_zeroth_order, s=8, color=COLORS[m],
-                       label=LABELS[m])
-        top = float(np.nanmax(part[["pooled_zeroth_order", "individual_zeroth_order"]].values))
-        ax.plot([0, top], [0, top], color="0.5", linestyle=":", linewidth=0.8)
-        ax.set_xscale("symlog", linthresh=1e-3)
-        ax.set_yscale("symlog", linthresh=1e-3)
-        ax.set_xlabel("pooled sharpness")
-        ax.set_ylabel("individual sharpness")
-        ax.set_title(dataset)
-    axes[0, 0].legend(fontsize="x-small")
+    fig = _difference_figure(runs, [
+        ("individual_zeroth_order", True, 1.0, "zeroth-order sharpness:\nlog(method / ERM)"),
+        ("individual_top_eigenvalue", True, 1.0, "top eigenvalue:\nlog(method / ERM)")])
     return paths + save_figure(fig, out_dir, "sharpness")
