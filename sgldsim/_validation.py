@@ -23,6 +23,24 @@ def check_nonnegative(name: str, value) -> None:
         raise ValueError(f"{name}={_show(value)} is not allowed: {name} must be finite and >= 0")
 
 
+def check_finite(name: str, value) -> None:
+    """Raise ValueError unless every entry of ``value`` is finite (any sign)."""
+    if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+        raise ValueError(f"{name}={_show(value)} is not allowed: {name} must be finite")
+
+
+def check_interval(name: str, value, low: float, high: float,
+                   closed: tuple[bool, bool] = (False, True)) -> None:
+    """Raise ValueError unless every entry of ``value`` lies between ``low`` and ``high``,
+    each end included where ``closed`` says (default (low, high])."""
+    arr = np.asarray(value, dtype=float)
+    above = arr >= low if closed[0] else arr > low
+    below = arr <= high if closed[1] else arr < high
+    if not np.all(above & below):
+        interval = f"{'[' if closed[0] else '('}{low:g}, {high:g}{']' if closed[1] else ')'}"
+        raise ValueError(f"{name}={_show(value)} is not allowed: {name} must be in {interval}")
+
+
 def check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(repr, choices))}")
@@ -38,13 +56,21 @@ def check_last_axis(name: str, x, dim: int) -> None:
 
 
 def _show(value) -> str:
+    """``value`` for an error message, on one line (long arrays summarised)."""
     arr = np.asarray(value)
     if arr.ndim == 0:
         v = float(arr)
         return repr(v) if not math.isnan(v) else "nan"
-    return np.array2string(arr, threshold=8)
+    return np.array2string(arr, threshold=8, max_line_width=10**6).replace("\n", "")
+
+
+def check_int(name: str, value, minimum: int = 1) -> None:
+    """Raise ValueError unless ``value`` is an integer >= ``minimum``; a bool (``dim=True``) is
+    not an integer here."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
 
 
 def check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name}={value!r} is not allowed: {name} must be a positive integer")
+    check_int(name, value, 1)

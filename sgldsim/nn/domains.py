@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import optim
-from .._validation import check_choice
+from .._validation import check_choice, check_finite, check_int, check_interval
 from .data import Split
 from .models import Model, classification_loss
 from .train import steps_per_epoch
@@ -37,6 +37,10 @@ MNIST1D_DOMAINS = tuple(
 """Generator settings of the default MNIST-1D domains: eight, the 2 x 2 x 2 factorial of the
 generator's maximum translation (12, 48), scale coefficient (0.2, 0.6) and correlated noise
 (0.05, 0.4), with its default i.i.d. noise (0.02) and shear (0.75)."""
+
+
+_MIN_EXAMPLES_PER_DOMAIN = 10
+"""The fewest examples a domain of :func:`load_domains` may hold."""
 
 
 class DomainSplits(NamedTuple):
@@ -54,6 +58,11 @@ def _rotated_digits(angles: tuple[float, ...], seed: int) -> tuple[np.ndarray, n
 
     x, y = load_arrays("digits")
     n = len(y) // len(angles)
+    if n < _MIN_EXAMPLES_PER_DOMAIN:
+        raise ValueError(f"angles of {len(angles)} domains is not allowed: the {len(y)} digits "
+                         f"give {n} images per domain; at most "
+                         f"{len(y) // _MIN_EXAMPLES_PER_DOMAIN} domains (each needs >= "
+                         f"{_MIN_EXAMPLES_PER_DOMAIN} images)")
     order = np.random.default_rng(seed).permutation(len(y))[: n * len(angles)]
     parts = order.reshape(len(angles), n)
     images = np.stack([
@@ -92,20 +101,25 @@ def load_domains(name: str, *, seed: int = 0, angles=ROTATED_DIGITS_ANGLES,
 
     Args:
       name: ``"rotated_digits"`` or ``"mnist1d"``.
-      seed: shuffles the digits before cutting them into domains / seeds the generator.
-      angles: rotation of each digits domain, degrees (S = len(angles) >= 2).
+      seed: shuffles the digits before cutting them into domains / seeds the generator (an
+        int >= 0).
+      angles: finite rotation of each digits domain, degrees (S = len(angles) >= 2, and at
+        least 10 of the 1797 digits per domain).
       settings: per MNIST-1D domain, a dict of generator arguments (S = len(settings) >= 2).
       num_per_domain: MNIST-1D signals per domain (a multiple of 10, >= 20).
     """
     check_choice("domain dataset", name, DOMAIN_DATASETS)
+    check_int("seed", seed, 0)
     if name == "rotated_digits":
         if len(angles) < 2:
             raise ValueError(f"angles={list(angles)!r} is not allowed: at least 2 domains")
+        check_finite("angles", angles)
         x, y = _rotated_digits(tuple(float(a) for a in angles), int(seed))
     else:
         if len(settings) < 2:
             raise ValueError(f"settings of {len(settings)} domain(s) is not allowed: at least 2")
-        if int(num_per_domain) != num_per_domain or num_per_domain < 20 or num_per_domain % 10:
+        if (isinstance(num_per_domain, bool) or not float(num_per_domain).is_integer()
+                or num_per_domain < 20 or num_per_domain % 10):
             raise ValueError(f"num_per_domain={num_per_domain!r} is not allowed: a multiple of "
                              "10, >= 20")
         frozen = tuple(tuple(sorted(s.items())) for s in settings)
@@ -116,12 +130,22 @@ def load_domains(name: str, *, seed: int = 0, angles=ROTATED_DIGITS_ANGLES,
 def split_domains(domains: Split, validation_fraction: float = 0.2, seed: int = 0
                   ) -> DomainSplits:
     """Each domain shuffled by ``numpy.random.default_rng([seed, d])``; the first
-    ``round(validation_fraction n)`` examples are its validation part, the rest its train part."""
-    if not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction={validation_fraction!r} is not allowed: it must "
-                         "be in (0, 1)")
+    ``round(validation_fraction n)`` examples are its validation part, the rest its train part.
+
+    ``domains`` is a :class:`~sgldsim.nn.Split` with y of shape (S, n) (:func:`load_domains`);
+    both parts must keep at least one example per domain, and ``seed`` is an int >= 0."""
+    check_interval("validation_fraction", validation_fraction, 0.0, 1.0, (False, False))
+    check_int("seed", seed, 0)
+    if np.ndim(domains.y) != 2 or np.shape(domains.x)[:2] != np.shape(domains.y):
+        raise ValueError(f"domains with x of shape {np.shape(domains.x)} and y of shape "
+                         f"{np.shape(domains.y)} is not allowed: y must be (S, n) and x "
+                         "(S, n, ...), as load_domains gives them")
     num_domains, n = domains.y.shape
     n_val = round(validation_fraction * n)
+    if min(n_val, n - n_val) < 1:
+        raise ValueError(f"validation_fraction={validation_fraction!r} is not allowed for "
+                         f"{n} examples per domain: it gives {n - n_val} train and {n_val} "
+                         "validation examples; each part needs at least 1")
     orders = np.stack([np.random.default_rng([seed, d]).permutation(n)
                        for d in range(num_domains)])
     take = lambda a, idx: jnp.take_along_axis(  # noqa: E731
@@ -135,9 +159,10 @@ def leave_one_domain_out(splits: DomainSplits, test_domain: int
     """``(training domains' splits, test domain)``: the test domain is removed from both parts
     and returned whole (its train and validation examples together), for testing only."""
     num_domains = splits.train.y.shape[0]
-    if not 0 <= test_domain < num_domains:
-        raise ValueError(f"test_domain={test_domain!r} is not allowed: it must be in "
-                         f"[0, {num_domains - 1}]")
+    if (isinstance(test_domain, bool) or not isinstance(test_domain, int | np.integer)
+            or not 0 <= test_domain < num_domains):
+        raise ValueError(f"test_domain={test_domain!r} is not allowed: it must be an integer "
+                         f"in [0, {num_domains - 1}]")
     keep = np.array([d for d in range(num_domains) if d != test_domain])
     training = jax.tree.map(lambda a: a[keep], splits)
     test = jax.tree.map(lambda a, b: jnp.concatenate([a[test_domain], b[test_domain]]),

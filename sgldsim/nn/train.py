@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -116,12 +117,18 @@ def curvature(key, model: Model, params, data: Split, *, lanczos_iterations: int
     return Curvature(top, trace.estimate, trace.standard_error)
 
 
+def _whole(value) -> bool:
+    """Whether ``value`` is a whole number (3 or 3.0; not True, 2.5 or nan)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and float(value).is_integer())
+
+
 def steps_per_epoch(n: int, epochs, batch_size: int, what: str) -> int:
-    """n // batch_size after checking 1 <= batch_size <= n (``what`` names n in the error) and
-    that ``epochs`` is a positive integer."""
-    if not 1 <= batch_size <= n:
+    """n // batch_size after checking that ``batch_size`` is a whole number in [1, n] (``what``
+    names n in the error) and ``epochs`` a positive whole number (bools are neither)."""
+    if not _whole(batch_size) or not 1 <= batch_size <= n:
         raise ValueError(f"batch_size={batch_size!r} is not allowed: it must be in [1, {n}] "
                          f"({what})")
-    if int(epochs) != epochs or epochs < 1:
+    if not _whole(epochs) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} is not allowed: a positive integer")
     return n // batch_size

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_choice, check_learning_rate, check_nonnegative
+from ._checks import check_choice, check_hyperparameter, check_learning_rate
 from ._tree import add_scaled, safe_inverse
 from .domain_gradual import check_domain_batches, domain_gradual_sharpness_aware, stack_domains
 from .gradient_rule import GradientRule, evaluate_gradient, plain
@@ -77,7 +77,7 @@ def per_domain_sharpness_aware(rho) -> GradientRule:
       Song et al., DGSAM, arXiv 2503.23430 (the individual-sharpness objective it minimises);
       Foret et al., SAM, ICLR 2021.
     """
-    check_nonnegative("rho", rho)
+    check_hyperparameter("rho", rho)
     single = sharpness_aware(rho)
 
     def rule(key, params, batch, objective):
@@ -104,8 +104,8 @@ def surrogate_gap(rho, alpha) -> GradientRule:
     References:
       Zhuang et al., Surrogate gap guided sharpness-aware minimization, ICLR 2022.
     """
-    check_nonnegative("rho", rho)
-    check_nonnegative("alpha", alpha)
+    check_hyperparameter("rho", rho)
+    check_hyperparameter("alpha", alpha)
 
     def rule(key, params, batch, objective):
         del key
@@ -133,8 +133,8 @@ def gradient_matching(rho, alpha) -> GradientRule:
     References:
       Wang et al., Sharpness-aware gradient matching for domain generalization, CVPR 2023.
     """
-    check_nonnegative("rho", rho)
-    check_nonnegative("alpha", alpha)
+    check_hyperparameter("rho", rho)
+    check_hyperparameter("alpha", alpha)
 
     def rule(key, params, batch, objective):
         del key

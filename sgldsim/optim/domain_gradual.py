@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_nonnegative
+from ._checks import check_hyperparameter
 from ._tree import add_scaled, mean_over_draws, safe_inverse
 from .gradient_rule import GradientRule, evaluate_gradient
 
@@ -16,9 +16,11 @@ def check_domain_batches(batch, method: str = "DGSAM") -> int:
     """Check that ``batch`` is a list or tuple of S >= 2 per-domain batches with one structure.
 
     Each domain's batch must be a container (e.g. ``(x_d, y_d)`` or a dict), the same pytree
-    structure with the same leaf shapes and dtypes in every domain. A bare ``(x, y)`` tuple of
-    one domain fails (its two "domains" are arrays of different shapes), so it is never read as
-    two domains. Shapes are static, so the check also runs under ``jit``.
+    structure with the same leaf shapes and dtypes in every domain, and not empty (no leaf of
+    size 0); in an ``(x_d, y_d)`` pair, y_d must not end in an axis of length 1 that x_d lacks
+    (``check_domain_data``). A bare ``(x, y)`` tuple of one domain fails (its two "domains"
+    are arrays of different shapes), so it is never read as two domains. Shapes are static, so
+    the check also runs under ``jit``.
 
     Returns:
       S, the number of domains.
@@ -32,7 +34,7 @@ def check_domain_batches(batch, method: str = "DGSAM") -> int:
     structures = [jax.tree.structure(b) for b in batch]
     shapes = [[(jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(b)] for b in batch]
     for d, (structure, shape) in enumerate(zip(structures, shapes, strict=True)):
-        if jax.tree_util.treedef_is_leaf(structure):
+        if jax.tree_util.treedef_is_leaf(structure) and structure.num_leaves == 1:
             raise ValueError(f"batch[{d}] is a single array of shape {jnp.shape(batch[d])}, not "
                              f"allowed: {method} takes a list of per-domain batches, e.g. "
                              "[(x_1, y_1), (x_2, y_2)]")
@@ -40,7 +42,33 @@ def check_domain_batches(batch, method: str = "DGSAM") -> int:
             raise ValueError(f"per-domain batches of different shapes are not allowed: batch[{d}]"
                              f" has {[s for s, _ in shape]}, batch[0] has "
                              f"{[s for s, _ in shapes[0]]} (leaf shapes and dtypes must match)")
+        check_domain_data(f"batch[{d}]", batch[d], method)
     return len(batch)
+
+
+def check_domain_data(where: str, data, method: str, rows: bool = False) -> None:
+    """Check one domain's batch or dataset ``data`` (``where`` names it in the error).
+
+    It must hold at least one array and no array of size 0 (an empty batch gives a NaN loss).
+    In an ``(x, y)`` pair, y must not end in an axis of length 1 unless x has the same shape
+    there: labels of shape (n, 1) would broadcast silently against per-row predictions of
+    shape (n,). With ``rows``, every leaf has a leading example axis of one length n >= 1.
+    Shapes only, so it also runs under ``jit``.
+    """
+    shapes = [tuple(jnp.shape(leaf)) for leaf in jax.tree.leaves(data)]
+    if not shapes or any(0 in shape for shape in shapes):
+        raise ValueError(f"{where} is empty (leaf shapes {shapes}), not allowed: {method} needs "
+                         "at least one example in every domain")
+    if rows and (any(not shape for shape in shapes) or len({s[0] for s in shapes}) != 1):
+        raise ValueError(f"{where} has leaves of shapes {shapes}, not allowed: every leaf needs "
+                         "a leading example axis of the same length (one row per example)")
+    if isinstance(data, list | tuple) and len(data) == len(shapes) == 2 and all(
+            jax.tree_util.treedef_is_leaf(jax.tree.structure(part)) for part in data):
+        x_shape, y_shape = shapes
+        if len(y_shape) >= 2 and y_shape[-1] == 1 and x_shape[:len(y_shape)] != y_shape:
+            raise ValueError(f"{where} has y of shape {y_shape} next to x of shape {x_shape}, not "
+                             f"allowed: the trailing axis of length 1 would broadcast against "
+                             f"per-row predictions; pass y of shape {y_shape[:-1]}")
 
 
 def stack_domains(batch):
@@ -74,7 +102,7 @@ def domain_gradual_sharpness_aware(rho, include_first: bool = True) -> GradientR
       Song et al., DGSAM: domain generalization via individual sharpness-aware minimization,
       arXiv 2503.23430.
     """
-    check_nonnegative("rho", rho)
+    check_hyperparameter("rho", rho)
 
     def rule(key, params, batch, objective):
         num_domains = check_domain_batches(batch)

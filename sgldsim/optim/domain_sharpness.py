@@ -21,8 +21,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_hyperparameter, check_positive_int
 from ._tree import add_scaled, as_key, safe_inverse
+from .domain_gradual import check_domain_data
 from .hessian import hessian_top_eigenvalues, hessian_trace
 
 
@@ -90,7 +91,7 @@ def zeroth_order_sharpness(value_fn: Callable, params, rho, key, num_steps: int 
     Returns:
       ``(zeroth_order, one_step)``: the ascent's estimate and the k = 0 (SAM) estimate.
     """
-    check_nonnegative("rho", rho)
+    check_hyperparameter("rho", rho)
     base, grad = jax.value_and_grad(value_fn)(params)
     fallback = optax.tree.random_like(as_key(key), params)
     e = optax.tree.scale(rho, _direction(grad, fallback))
@@ -135,7 +136,9 @@ def domain_sharpness(loss_fn: Callable, params, domains, rho, key, *, ascent_ste
       loss_fn: ``loss_fn(params, data)``, a mean loss over ``data``'s examples (pass the same
         function object each call to reuse the compilation).
       params: parameter pytree.
-      domains: a list of S >= 1 datasets (pytrees with a leading example axis).
+      domains: a list of S >= 1 non-empty datasets (pytrees whose leaves share a leading
+        example axis; checked like the batches of
+        :func:`~sgldsim.optim.check_domain_batches`).
       rho: radius >= 0 of the zeroth-order sharpness.
       key: PRNG key.
       ascent_steps: projected ascent steps (>= 1).
@@ -149,12 +152,14 @@ def domain_sharpness(loss_fn: Callable, params, domains, rho, key, *, ascent_ste
       Song et al., DGSAM: domain generalization via individual sharpness-aware minimization,
       arXiv 2503.23430 (global vs individual sharpness, fake flat minima).
     """
-    check_nonnegative("rho", rho)
+    check_hyperparameter("rho", rho)
     check_positive_int("ascent_steps", ascent_steps)
     if not isinstance(domains, list | tuple) or len(domains) < 1:
         raise ValueError(f"domains of type {type(domains).__name__} (length "
                          f"{len(domains) if isinstance(domains, list | tuple) else '-'}) is not "
                          "allowed: a non-empty list of per-domain datasets")
+    for d, data in enumerate(domains):
+        check_domain_data(f"domains[{d}]", data, "domain_sharpness", rows=True)
     key = as_key(key)
     pooled_loss = _pooled_loss(loss_fn)
 

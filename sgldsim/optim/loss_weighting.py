@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_positive
+from ._checks import check_choice, check_interval, check_positive
 
 
 def lra_weight(g_residual, g_boundary) -> jax.Array:
@@ -41,11 +41,12 @@ def lra_update(weight, g_residual, g_boundary, alpha: float = 0.1,
     lambda = sqrt(max|g_r| / mean|g_b|). ``estimate="paper"``: lambda_hat = max|g_r| /
     mean|g_b| as Eq. 2.11 is written, fixed point max|g_r| / mean|g_b|: on Helmholtz 2-D about
     1e4, where the code's is about 1e2 (docs/dcgd.md).
+
+    ``weight`` must be positive and finite and ``alpha`` in (0, 1] (checked when concrete).
     """
-    check_positive("alpha", alpha)
-    if estimate not in LRA_ESTIMATES:
-        raise ValueError(f"unknown LRA estimate {estimate!r}; allowed: "
-                         f"{', '.join(map(repr, LRA_ESTIMATES))}")
+    check_positive("weight", weight)
+    check_interval("alpha", alpha, 0.0, 1.0)
+    check_choice("LRA estimate", estimate, LRA_ESTIMATES)
     if estimate == "code":
         g_boundary = jax.tree.map(lambda g: weight * g, g_boundary)
     target = jax.lax.stop_gradient(lra_weight(g_residual, g_boundary))
@@ -55,12 +56,15 @@ def lra_update(weight, g_residual, g_boundary, alpha: float = 0.1,
 def ntk_weights(trace_residual, trace_boundary) -> tuple[jax.Array, jax.Array]:
     """NTK weights (lambda_r, lambda_b) = (tr K / tr K_rr, tr K / tr K_bb), tr K = tr K_rr +
     tr K_bb, with tr K_rr = sum_i |d r(x_i)/d theta|^2 over the residual points (likewise the
-    boundary): the loss becomes lambda_r L_r + lambda_b L_b.
+    boundary): the loss becomes lambda_r L_r + lambda_b L_b. Both traces must be positive and
+    finite (checked when concrete; a zero trace has no weight).
 
     References:
       Wang, Yu, Perdikaris, When and why PINNs fail to train: a neural tangent kernel
       perspective, J. Comput. Phys. 2022, Alg. 1 (Eq. 6.5).
     """
+    check_positive("trace_residual", trace_residual)
+    check_positive("trace_boundary", trace_boundary)
     total = trace_residual + trace_boundary
     return total / trace_residual, total / trace_boundary
 

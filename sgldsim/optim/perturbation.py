@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from .._random import tree_normal
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_hyperparameter, check_positive_int
 from ._tree import add_scaled, mean_over_draws
 from .gradient_rule import GradientRule, evaluate_gradient
 
@@ -40,7 +40,7 @@ def random_perturbation(sigma, num_draws: int = 1, antithetic: bool = False) -> 
     References:
       Bruno et al., Flatness-aware stochastic gradient Langevin dynamics, 2025, §3 (fSGLD).
     """
-    check_nonnegative("sigma", sigma)
+    check_hyperparameter("sigma", sigma)
     check_positive_int("num_draws", num_draws)
     if antithetic and num_draws % 2:
         raise ValueError(f"num_draws={num_draws!r} is not allowed with antithetic=True: "

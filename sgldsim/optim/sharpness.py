@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_nonnegative
+from ._checks import check_hyperparameter
 from ._tree import add_scaled, safe_inverse
 from .gradient_rule import GradientRule, ParamTree, evaluate_gradient
 
@@ -42,7 +42,7 @@ def sharpness_aware(rho) -> GradientRule:
       Foret et al., Sharpness-aware minimization for efficiently improving generalization,
       ICLR 2021.
     """
-    check_nonnegative("rho", rho)
+    check_hyperparameter("rho", rho)
     return _sharpness_aware(rho, None)
 
 
@@ -59,6 +59,6 @@ def adaptive_sharpness_aware(rho, eta) -> GradientRule:
       Kwon et al., ASAM: adaptive sharpness-aware minimization for scale-invariant learning of
       deep neural networks, ICML 2021 (their code uses T = 1 on biases; here every leaf).
     """
-    check_nonnegative("rho", rho)
-    check_nonnegative("eta", eta)
+    check_hyperparameter("rho", rho)
+    check_hyperparameter("eta", eta)
     return _sharpness_aware(rho, lambda params: jax.tree.map(lambda w: jnp.abs(w) + eta, params))

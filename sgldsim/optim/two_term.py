@@ -46,13 +46,18 @@ def term_gradients(objective: Objective, params, batch, rule_name: str):
       loss, the terms and the loss's auxiliary output.
 
     Raises:
-      ValueError: the loss does not return exactly two named terms.
+      ValueError: the loss does not return exactly two named scalar terms.
     """
     terms, pullback, aux = jax.vjp(lambda p: objective(p, batch), params, has_aux=True)
     if len(terms) != 2:
         raise ValueError(f"{rule_name} needs a loss with exactly two named terms (e.g. "
                          f"{{'residual': L_r, 'boundary': L_b}}); got {len(terms)}: "
                          f"{sorted(terms)}")
+    for name, value in terms.items():  # vjp would sum a vector-valued term silently
+        if jnp.shape(value) != ():
+            raise ValueError(f"{rule_name}: loss term {name!r} has shape {jnp.shape(value)}, "
+                             "not allowed: every loss term must be a scalar (reduce it, e.g. "
+                             "with jnp.mean)")
     gradients = {name: pullback({n: jnp.ones_like(v) if n == name else jnp.zeros_like(v)
                                  for n, v in terms.items()})[0] for name in terms}
     return gradients, GradientInfo(sum(terms.values()), terms, aux)
@@ -66,6 +71,11 @@ def two_term_rule(rule_name: str, combine: Combination,
     ``names``: which term is g_1 and which g_2; required for a combination that is not
     symmetric in its arguments. ``None`` (for the symmetric combinations: the sum, PCGrad's,
     MGDA's and DCGD's) takes the names in sorted order."""
+
+    if names is not None and (not isinstance(names, tuple | list) or len(names) != 2
+                              or names[0] == names[1]):
+        raise ValueError(f"{rule_name}: names={names!r} is not allowed: a pair of two different "
+                         "term names, or None")
 
     def rule(key, params, batch, objective):
         del key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_finite, check_positive_int
 from .base import Potential
 from .gaussian_wells import GaussianWells
 from .polynomial import sharp_flat_double_well
@@ -18,7 +19,9 @@ FLAT_BASIN = {"sharp-flat-double-well": (0.0, float("inf")),
 
 def landscape(name: str, depth_gap: float = 0.0) -> Potential:
     """``sharp-flat-double-well`` (sharp minimum at -1, flat at +1, curvature ratio 10) or
-    ``gaussian-wells`` (a narrow well at -2 and a wide one at +2 in a weak quadratic)."""
+    ``gaussian-wells`` (a narrow well at -2 and a wide one at +2 in a weak quadratic);
+    ``depth_gap`` (finite) deepens the sharp well."""
+    check_finite("depth_gap", depth_gap)
     if name == "sharp-flat-double-well":
         return sharp_flat_double_well(depth_gap=depth_gap)
     if name == "gaussian-wells":
@@ -41,7 +44,9 @@ def landscape_nd(name: str, dim: int) -> Potential:
 
     c = 0.75: a sharp and a flat isotropic well of equal amplitude on the x_1 axis, overlapping
     so that the barrier between them stays low (about 0.2: reference MALA chains cross it at
-    moderate beta). Lipschitz gradient and dissipative (docs/theory.md §4, assumptions)."""
+    moderate beta). Lipschitz gradient and dissipative (docs/theory.md §4, assumptions).
+    ``dim`` is a positive int."""
+    check_positive_int("dim", dim)
     if name == EMBEDDED_WELLS:
         centers = np.zeros((2, dim))
         centers[:, 0] = (-0.75, 0.75)

@@ -15,18 +15,19 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive
+from .._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from .base import Potential, is_concrete, potential_dataclass, static_field
 
 
 @potential_dataclass
 class GaussianWells(Potential):
     """Args:
-      centers: (K, d) well centres c_j.
-      depths: (K,) amplitudes a_j (> 0 for wells; any sign is accepted for bumps).
+      centers: (K, d) well centres c_j (finite).
+      depths: (K,) finite amplitudes a_j (> 0 for wells; any sign is accepted for bumps).
       widths: (K,) standard deviations s_j > 0.
       confinement: m >= 0, curvature of the confining quadratic (m > 0 for dissipativity).
-      offset: additive constant (smoothing shifts it by m d sigma^2 / 2).
+      offset: finite additive constant (smoothing shifts it by m d sigma^2 / 2).
+      dim: -1 (from ``centers``) or d, an int.
     """
 
     centers: jnp.ndarray
@@ -52,8 +53,13 @@ class GaussianWells(Potential):
         for name, arr in (("depths", a), ("widths", s)):
             if arr.shape != (k,):
                 raise ValueError(f"{name} has shape {arr.shape}; allowed: ({k},) for {k} centers")
+        check_finite("centers", c)
+        check_finite("depths", a)
         check_positive("widths", s)
         check_nonnegative("confinement", self.confinement)
+        check_finite("offset", self.offset)
+        if self.dim != -1:
+            check_positive_int("dim", self.dim)
         if self.dim not in (-1, c.shape[1]):
             raise ValueError(f"dim={self.dim} does not match centers of dimension {c.shape[1]}")
         object.__setattr__(self, "centers", c)  # NumPy float64: see Potential

@@ -11,7 +11,7 @@ from math import comb
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative
+from .._validation import check_finite, check_nonnegative, check_positive_int
 from .base import Potential, is_concrete, potential_dataclass, static_field
 
 
@@ -35,6 +35,8 @@ class Polynomial1D(Potential):
         c = np.atleast_1d(np.asarray(self.coeffs, dtype=float))
         if c.ndim != 1:
             raise ValueError(f"coeffs has shape {c.shape}; allowed: a 1-D sequence")
+        check_finite("coeffs", c)
+        check_positive_int("dim", self.dim)
         if self.dim != 1:
             raise ValueError(f"dim={self.dim} is not allowed: Polynomial1D is 1-dimensional")
         object.__setattr__(self, "coeffs", c)  # NumPy float64: see Potential
@@ -93,6 +95,7 @@ def sharp_flat_double_well(depth_gap: float = 0.0) -> Polynomial1D:
     u''(-1) = 320/9 ≈ 35.6 and u''(1) = 32/9 ≈ 3.56 (ratio 10); the barrier at x = 0 is 13/9.
     ``depth_gap = delta > 0`` tilts the landscape so the sharp well is deeper by about delta.
     """
+    check_finite("depth_gap", depth_gap)
     well = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** 2  # (x^2 - 1)^2
     shape = np.polynomial.Polynomial([1.0 + 4.0 / 9.0, -2.0, 1.0])  # (x - 1)^2 + 4/9
     tilt = np.polynomial.Polynomial([-0.5 * depth_gap, 0.5 * depth_gap])

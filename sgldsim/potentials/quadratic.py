@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive, check_positive_int
+from .._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from .base import Potential, is_concrete, potential_dataclass, static_field
 
 
@@ -26,6 +26,7 @@ class Quadratic(Potential):
             return
         check_positive("curvature", self.curvature)
         check_positive_int("dim", self.dim)
+        check_finite("offset", self.offset)
         a = np.asarray(self.curvature, dtype=float)
         if a.ndim > 1 or (a.ndim == 1 and a.shape[0] != self.dim):
             raise ValueError(

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive
+from .._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from .base import Potential, is_concrete, potential_dataclass, static_field
 
 _SMALL_R = 1e-4  # below it phi'(r)/r is replaced by phi''(r) (error O(r^2), no 0/0)
@@ -70,6 +70,7 @@ class RadialPotential(Potential):
     def smoothed(self, sigma, n_nodes: int = 32) -> RadialSmoothed:
         """g_sigma by the 2-D Gauss quadrature of the module docstring (``n_nodes`` per axis)."""
         check_nonnegative("sigma", sigma)
+        check_positive_int("n_nodes", n_nodes)
         return RadialSmoothed.build(self, float(sigma), n_nodes)
 
 
@@ -96,10 +97,10 @@ class RadialWells(RadialPotential):
 
     Args:
       radii: (K,) shell radii c_j >= 0.
-      depths: (K,) amplitudes a_j (> 0 for wells).
+      depths: (K,) finite amplitudes a_j (> 0 for wells).
       widths: (K,) radial standard deviations s_j > 0.
-      confinement: m > 0.
-      dim: d >= 1.
+      confinement: m > 0, finite.
+      dim: d >= 1, an int (not a bool).
     """
 
     radii: np.ndarray
@@ -111,8 +112,7 @@ class RadialWells(RadialPotential):
     def __post_init__(self):
         if not is_concrete(self.radii, self.depths, self.widths, self.confinement):
             return
-        if not (isinstance(self.dim, int | np.integer) and self.dim >= 1):
-            raise ValueError(f"dim={self.dim!r} is not allowed: an integer >= 1")
+        check_positive_int("dim", self.dim)
         c = np.atleast_1d(np.asarray(self.radii, dtype=float))
         if c.ndim != 1:
             raise ValueError(f"radii has shape {c.shape}; allowed: (K,)")
@@ -125,10 +125,12 @@ class RadialWells(RadialPotential):
                                  "radius")
             arrays[name] = arr
         check_nonnegative("radii", c)
+        check_finite("depths", arrays["depths"])
         check_positive("widths", arrays["widths"])
-        if np.ndim(self.confinement) != 0 or not float(self.confinement) > 0:
-            raise ValueError(f"confinement={self.confinement!r} is not allowed: m must be > 0 "
-                             "(it confines the measure)")
+        if np.ndim(self.confinement) != 0:
+            raise ValueError(f"confinement of shape {np.shape(self.confinement)} is not allowed: "
+                             "m is a scalar")
+        check_positive("confinement", self.confinement)
         for name, arr in arrays.items():  # numpy float64: exact measures keep full precision
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "confinement", float(self.confinement))

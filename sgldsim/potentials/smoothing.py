@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._precision import enable_x64
+from .._validation import check_int, check_nonnegative, check_positive_int
 from .base import Potential, potential_dataclass, static_field
 
 
@@ -58,7 +59,10 @@ def numerically_smoothed(
     potential: Potential, sigma, n_nodes: int = 64, n_samples: int = 4096, seed: int = 0
 ) -> GaussianAveraged:
     """Smooth ``potential`` with Gauss–Hermite (d = 1, ``n_nodes`` nodes) or Monte Carlo
-    (d > 1, ``n_samples`` antithetic draws from ``seed``)."""
+    (d > 1, ``n_samples`` >= 4 antithetic draws from ``seed``)."""
+    check_nonnegative("sigma", sigma)
+    check_positive_int("n_nodes", n_nodes)
+    check_int("n_samples", n_samples, 4)
     sigma = float(sigma)
     if potential.dim == 1:
         z, w = np.polynomial.hermite_e.hermegauss(n_nodes)

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive_int
+from .._validation import check_finite, check_nonnegative, check_positive_int
 from .base import Potential, is_concrete, potential_dataclass, static_field
 
 
@@ -72,6 +72,7 @@ class EmpiricalRisk(Potential):
             d = d[:, None]
         if d.ndim != 2 or d.shape[1] != self.base.dim:
             raise ValueError(f"data has shape {d.shape}; allowed: (n, {self.base.dim})")
+        check_finite("data", d)
         check_positive_int("batch_size", self.batch_size)
         object.__setattr__(self, "data", d)  # NumPy float64: see Potential
 
