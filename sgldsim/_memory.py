@@ -4,11 +4,35 @@ A computation whose size the user chooses (particles x cells x records, a transi
 band) estimates its bytes first and calls :func:`check_memory`, which compares the estimate with
 the memory available to it: the accelerator's free memory for arrays that live there, otherwise
 the host's available memory (``MemAvailable`` of ``/proc/meminfo``, else free physical pages).
+Every experiment states its peak as a :class:`MemoryEstimate` (its module's ``peak_memory``),
+which the runner checks before any cell runs (:mod:`sgldsim.runner`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The peak bytes of a computation, and the words of the refusal when they do not fit.
+
+    Attributes:
+      needed: estimated bytes at the peak (an upper-order estimate: the dominant arrays, with
+        the working copies the computation makes of them).
+      what: the computation and its size, e.g. "a chunk of 8 cells x 81 records x
+        n_particles = 5000".
+      hint: what the user can lower, e.g. "lower params.n_particles or chunk_size".
+    """
+
+    needed: float
+    what: str
+    hint: str
+
+    def check(self, available: int | None = None, device: bool = False) -> None:
+        """:func:`check_memory` of this estimate."""
+        check_memory(self.what, self.needed, self.hint, available, device)
 
 
 def host_available_bytes() -> int | None:

@@ -29,10 +29,13 @@ import numpy as np
 import pandas as pd
 
 from ... import nn, optim
+from ..._divergence import warn_training_divergence
+from ..._memory import MemoryEstimate
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
+from ..common.memory import curvature_bytes, network_footprint, split_bytes, training_bytes
 
 CHUNK_SIZE = 1
 LABELS = {"erm": "ERM", "sam": "SAM", "domain_sam": "per-domain SAM", "gsam": "GSAM",
@@ -116,6 +119,33 @@ def _domains(p: Params, name: str) -> nn.Split:
     return nn.load_domains(name, seed=p.domain_seed, num_per_domain=p.mnist1d_per_domain)
 
 
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk (its cells run one at a time): a cell's runs (test domains x
+    trials x hyperparameter draws) train vmapped together, each with its own copy of the
+    domains' examples, the MLP's state and one step over a batch of every training domain (or
+    an evaluation over the validation or test examples); then the selected runs' sharpness."""
+    worst = (0.0, "")
+    for cell in cells:
+        p = Params.from_cell(cell)
+        domains = _domains(p, p.dataset)
+        num_domains, per_domain = domains.y.shape
+        input_shape = tuple(domains.x.shape[2:])
+        footprint = network_footprint("mlp", input_shape, tuple(p.mlp_hidden))
+        runs = num_domains * p.trials * p.hparam_samples
+        n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
+        evaluated = max((num_domains - 1) * (per_domain - n_train), per_domain)
+        train = training_bytes(footprint, runs, (num_domains - 1) * p.batch_size, evaluated,
+                               data_bytes_per_run=split_bytes(domains))
+        sharp = curvature_bytes(footprint, num_domains * p.trials,
+                                (num_domains - 1) * p.sharpness_examples, p.lanczos_iterations)
+        needed = max(train, sharp) + split_bytes(domains)
+        worst = max(worst, (needed, f"{p.dataset}: {runs} runs (test domains x trials = "
+                                    f"{p.trials} x hparam_samples = {p.hparam_samples}) of an "
+                                    f"MLP of {footprint.params} parameters"))
+    return MemoryEstimate(*worst, "lower params.trials, params.hparam_samples, "
+                                  "params.mlp_hidden or params.mnist1d_per_domain")
+
+
 def hyperparameter_draws(p: Params, seed: int) -> np.ndarray:
     """float[hparam_samples, 3]: (learning rate, rho, alpha), each log-uniform in its range,
     from ``numpy.random.default_rng([seed, 7])``: the same draws for every method."""
@@ -127,14 +157,16 @@ def hyperparameter_draws(p: Params, seed: int) -> np.ndarray:
 
 @partial(jax.jit, static_argnames=("method", "model", "epochs", "batch_size"))
 def _train(keys, hypers, train, validation, test, *, method, model, epochs, batch_size):
-    """Vmapped over runs: (params, validation accuracy, test accuracy, last epoch loss)."""
+    """Vmapped over runs: (params, validation accuracy, test accuracy, last epoch loss, first
+    non-finite step or -1)."""
 
     def run(key, hyper, train, validation, test):
         lr, rho, alpha = hyper[0], hyper[1], hyper[2]
-        params, losses = nn.fit_domains(key, optim.domain_method(method, lr, rho, alpha), model,
-                                        train, epochs=epochs, batch_size=batch_size)
+        params, losses, info = nn.fit_domains(
+            key, optim.domain_method(method, lr, rho, alpha), model, train, epochs=epochs,
+            batch_size=batch_size, return_info=True, warn=False)
         return (params, nn.domain_accuracy(model, params, validation),
-                nn.domain_accuracy(model, params, test), losses[-1])
+                nn.domain_accuracy(model, params, test), losses[-1], info.diverged_at)
 
     return jax.vmap(run)(keys, hypers, train, validation, test)
 
@@ -198,10 +230,13 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
     test = stack([held[d, t][1] for d, t, _ in index])
     trial_keys = [jax.random.fold_in(jax.random.key(config.seed), t) for t in range(trials)]
     run_keys = jnp.stack([trial_keys[t] for _, t, _ in index])
-    params, val_acc, test_acc, last_loss = _train(
+    params, val_acc, test_acc, last_loss, diverged_at = _train(
         run_keys, jnp.asarray(hypers[[h for _, _, h in index]], jnp.float32), train, validation,
         test, method=method, model=model, epochs=p.epochs, batch_size=p.batch_size)
-    val_acc, test_acc, last_loss = map(np.asarray, (val_acc, test_acc, last_loss))
+    val_acc, test_acc, last_loss, diverged_at = map(np.asarray, (val_acc, test_acc, last_loss,
+                                                                 diverged_at))
+    warn_training_divergence(diverged_at, f"{config.name} training", [
+        f"{p.dataset} {method}, test domain {d}, trial {t}, draw {h}" for d, t, h in index])
 
     rows, selected = [], []
     for d in range(num_domains):
@@ -214,7 +249,8 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
                 tags = {"test_domain": d, "trial": t, "draw": h, "selected": i == best}
                 rows += [{"measure": m, "value": float(v), **tags} for m, v in (
                     ("validation_accuracy", val_acc[i]), ("test_accuracy", test_acc[i]),
-                    ("final_train_loss", last_loss[i]), ("learning_rate", hypers[h, 0]),
+                    ("final_train_loss", last_loss[i]), ("diverged_at", diverged_at[i]),
+                    ("learning_rate", hypers[h, 0]),
                     ("rho", hypers[h, 1]), ("alpha", hypers[h, 2]))]
 
     n_sharp = p.sharpness_examples
