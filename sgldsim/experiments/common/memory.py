@@ -24,7 +24,9 @@ from jax.extend import core as jax_core
 from ... import nn
 
 FLOAT32 = 4
+"""Bytes of a float32."""
 FLOAT64 = 8
+"""Bytes of a float64."""
 ROW_BYTES = 600
 """One result row held as a Python dict (a measure, a value, a few labels) until the chunk's
 checkpoints are written."""
