@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 from .._divergence import NOT_DIVERGED, guard_step, warn_training_divergence
+from .._memory import working_elements
 from ..optim import (
     DUAL_CONE_COMBINATIONS,
     LRA_ESTIMATES,
@@ -189,12 +190,10 @@ linear in the widths, so it is scaled up to the real ones)."""
 
 @functools.cache
 def _per_point_elements(problem: PinnProblem, depth: int) -> tuple[int, int, int]:
-    """Elements held per point (:func:`sgldsim.experiments.common.memory.working_elements`) by
+    """Elements held per point (:func:`sgldsim._memory.working_elements`) by
     the residual loss and its gradient, the boundary loss and its gradient, and the network's
     values (order 0), for a network of ``depth`` hidden layers of :data:`TRACED_WIDTH` (traced,
     nothing run)."""
-    from ..experiments.common.memory import working_elements
-
     net = problem.network((TRACED_WIDTH,) * depth)
     theta = jax.ShapeDtypeStruct((net.num_params,), jnp.float32)
 

@@ -6,7 +6,8 @@ particles x dimension x dtype bytes, stacked records, runs vmapped together x th
 one run. A network's working set per example is read off the traced computation (nothing is
 compiled or run): the elements of every intermediate of its forward pass (or of loss and
 gradient) at one and two examples, whose difference is the per-example part, times
-:data:`KEPT_FRACTION` (:func:`working_elements`, :func:`network_footprint`). The estimates are
+:data:`sgldsim._memory.KEPT_FRACTION` (:func:`sgldsim._memory.working_elements`,
+:func:`network_footprint`). The estimates are
 meant to be within a few times the measured peak, and above it.
 """
 
@@ -14,14 +15,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.extend import core as jax_core
 
 from ... import nn
+from ..._memory import working_elements
 
 FLOAT32 = 4
 """Bytes of a float32."""
@@ -37,12 +38,6 @@ well)."""
 GIBBS_ARRAYS = 12
 """float64 arrays of a grid's size alive while an exact 1-D measure is built and compared
 (edges, masses, local lengths, log density, quantile functions and their merge)."""
-KEPT_FRACTION = 0.25
-"""Share of a traced computation's intermediates (every equation's output) that its compiled
-program holds at once: XLA fuses elementwise chains and reuses buffers. Measured with XLA:CPU's
-memory analysis of the package's networks (forward passes and gradients of the MLPs and the
-strided CNN, PINN jets with their gradients and NTK Jacobians): the compiled temporaries were
-1/4.5 to 1/7 of the intermediates, so counting a quarter stays above them, within 2x."""
 TRAIN_STATE_COPIES = 10
 """Parameter-sized arrays of one training run: parameters, the optimiser's state (momentum or
 Adam's two moments), the gradient, the direction, a perturbed copy (fSGLD, SAM), Langevin noise,
@@ -53,37 +48,6 @@ def gibbs_bytes(resolutions: Sequence[float]) -> float:
     """Bytes of exact 1-D measures built with these ``gibbs_1d`` resolutions, all alive at
     once (their grids are set by the resolution, not by beta)."""
     return FLOAT64 * GIBBS_ARRAYS * GIBBS_CELLS_PER_RESOLUTION * float(sum(resolutions))
-
-
-def jaxpr_elements(jaxpr) -> int:
-    """Elements of every intermediate (equation output) of a jaxpr, sub-jaxprs included (a
-    scan's body once)."""
-    total = 0
-    for eqn in jaxpr.eqns:
-        total += sum(math.prod(getattr(v.aval, "shape", ())) for v in eqn.outvars)
-        for sub in jax_core.jaxprs_in_params(eqn.params):
-            total += jaxpr_elements(sub)
-    return total
-
-
-def traced_elements(fn: Callable, *args) -> int:
-    """:func:`jaxpr_elements` of ``fn`` traced at ``args`` (arrays or ``jax.ShapeDtypeStruct``:
-    nothing is allocated or run)."""
-    return jaxpr_elements(jax.make_jaxpr(fn)(*args).jaxpr)
-
-
-def per_item_elements(fn: Callable, args_of: Callable[[int], tuple]) -> tuple[int, int]:
-    """``(fixed, per_item)``: the intermediates' elements of ``fn(*args_of(n))`` are
-    ``fixed + per_item * n`` (traced at n = 1 and 2)."""
-    one, two = traced_elements(fn, *args_of(1)), traced_elements(fn, *args_of(2))
-    return one - (two - one), two - one
-
-
-def working_elements(fn: Callable, args_of: Callable[[int], tuple]) -> tuple[float, float]:
-    """``(fixed, per_item)`` elements the compiled ``fn(*args_of(n))`` holds at once, about
-    ``fixed + per_item * n``: :func:`per_item_elements` times :data:`KEPT_FRACTION`."""
-    fixed, per_item = per_item_elements(fn, args_of)
-    return KEPT_FRACTION * fixed, KEPT_FRACTION * per_item
 
 
 class NetworkFootprint(NamedTuple):
