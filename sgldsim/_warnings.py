@@ -19,3 +19,21 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
             _PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+class SlowComputationWarning(UserWarning):
+    """A computation whose estimated time exceeds :data:`SLOW_SECONDS` (an O(N^2) kernel sum, an
+    exact transport problem) is about to start: the estimate and what to lower, before the wait."""
+
+
+SLOW_SECONDS = 60.0
+"""Estimated seconds above which a computation warns before it starts."""
+
+
+def warn_if_slow(seconds: float, what: str, hint: str) -> None:
+    """A :class:`SlowComputationWarning` (named at the user's line) when ``seconds`` exceeds
+    :data:`SLOW_SECONDS`: ``"<what> will take about <time> (estimated); <hint>"``."""
+    if seconds > SLOW_SECONDS:
+        shown = f"{seconds / 60:.3g} min" if seconds < 3600 else f"{seconds / 3600:.3g} h"
+        warn_caller(f"{what} will take about {shown} (estimated); {hint}",
+                    SlowComputationWarning)

@@ -67,6 +67,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._divergence import divergence_message
 from .._memory import check_memory
 from .._precision import float64
 from .._random import standard_normal as _standard_normal
@@ -582,11 +583,7 @@ def memory_needed(n_cells: int, n_records: int, n_particles: int, dim: int,
 
 
 def _warn_divergence(diverged_at: np.ndarray) -> None:
-    bad = np.argwhere(diverged_at >= 0)  # (n_bad, ndim): a 0-d array gives (1, 0) or (0, 0)
-    if bad.shape[0] == 0:
-        return
-    parts = [f"step {int(diverged_at[tuple(i)])}"
-             + (f" (cell {tuple(int(j) for j in i)})" if i.size else "") for i in bad[:5]]
-    more = f" and {len(bad) - 5} more cells" if len(bad) > 5 else ""
-    warn_caller(f"run diverged at {', '.join(parts)}{more}: particles became NaN or inf; "
-                f"snapshots before that step are kept", RuntimeWarning)
+    message = divergence_message(diverged_at, "particles became NaN or inf",
+                                 "snapshots before that step are kept")
+    if message is not None:
+        warn_caller(message, RuntimeWarning)

@@ -35,6 +35,7 @@ relative error h^2 / (12 s^2) in the stationary variance, large for small steps.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -306,6 +307,25 @@ def operator_entries(chain: _Chain, nodes: np.ndarray, n_components: int, tol: f
     Gaussian component covers the nodes within z_tol s of its mean, at most 2 z_tol s / h + 1."""
     h = nodes[1] - nodes[0]
     return nodes.size * n_components * (2.0 * _z_tol(tol) * chain.kernel_width / h + 1.0)
+
+
+@float64
+def chain_invariant_memory(potential, sampler, n_hermite: int | None = None,
+                           tol: float = 1e-12) -> float:
+    """Bytes :func:`chain_invariant` needs for its transition operator on its first solve grid
+    (the check it makes before allocating it), from the grid's size alone: nothing of the
+    grid's size is allocated, so a step size whose operator could never fit is measured
+    cheaply. Arguments as :func:`chain_invariant_with_info`."""
+    chain = _validated_chain(potential, sampler)
+    lo, hi, scales = _covering_range(chain, tol)
+    with warnings.catch_warnings():  # the rule's own warnings belong to the computation
+        warnings.simplefilter("ignore")
+        z = _hermite_rule(chain, scales["curvature"], n_hermite, tol)[0]
+    spacing = scales["spacing"]
+    n = max(math.ceil((hi - lo) / spacing) + 1, 3)
+    h = (hi - lo) / (n - 1)
+    entries = n * z.size * (2.0 * _z_tol(tol) * chain.kernel_width / h + 1.0)
+    return entries * KERNEL_BYTES_PER_ENTRY
 
 
 def _check_operator_size(chain: _Chain, nodes: np.ndarray, n_components: int, tol: float

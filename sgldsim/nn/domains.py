@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import optim
+from .._divergence import NOT_DIVERGED, TrainInfo, guard_step, report_training_divergence
 from .._validation import check_choice, check_finite, check_int, check_interval
 from .data import Split
 from .models import Model, classification_loss
@@ -176,7 +177,7 @@ def domain_batches(train: Split, indices) -> list[tuple[jax.Array, jax.Array]]:
 
 
 def fit_domains(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
-                batch_size: int) -> tuple[object, jax.Array]:
+                batch_size: int, return_info: bool = False, warn: bool = True):
     """Train from ``model.init`` with one batch from each domain per step.
 
     ``train`` holds S domains of n examples each (x: (S, n, ...)). An epoch takes
@@ -186,10 +187,14 @@ def fit_domains(key, method: optim.Method, model: Model, train: Split, *, epochs
     :func:`sgldsim.optim.domain_method` take it). Keys as in :func:`sgldsim.nn.fit`:
     ``init_key, epochs_key = split(key)``; epoch e's key is split into a permutation key
     (split again per domain) and the step keys. Pure: ``jit`` and ``vmap`` over keys and
-    hyperparameters work.
+    hyperparameters work. A step whose loss or parameters become NaN or inf stops training
+    there, as in :func:`sgldsim.nn.fit_with_history` (``info.diverged_at``, a warning with
+    ``warn``).
 
     Returns:
-      ``(params, epoch_losses)``: final parameters and the mean of each epoch's step losses.
+      ``(params, epoch_losses)``: final parameters and the mean of each epoch's step losses;
+      ``(params, epoch_losses, info)`` (:class:`~sgldsim._divergence.TrainInfo`) with
+      ``return_info``.
     """
     num_domains, n = train.y.shape
     steps = steps_per_epoch(n, epochs, batch_size, "the examples per training domain")
@@ -197,25 +202,35 @@ def fit_domains(key, method: optim.Method, model: Model, train: Split, *, epochs
     init_key, epochs_key = jax.random.split(key)
     params = model.init(init_key)
 
-    def one_epoch(carry, epoch_key):
+    def one_epoch(carry, inputs):
+        epoch, epoch_key = inputs
         order_key, steps_key = jax.random.split(epoch_key)
         orders = jax.vmap(lambda k: jax.random.permutation(k, n)[: steps * batch_size])(
             jax.random.split(order_key, num_domains))
         batches = orders.reshape(num_domains, steps, batch_size).transpose(1, 0, 2)
 
         def one_step(carry, inputs):
-            params, opt_state = carry
-            indices, step_key = inputs
-            params, opt_state, info = step(step_key, params, opt_state,
-                                           domain_batches(train, indices))
-            return (params, opt_state), info.loss
+            state, diverged_at = carry
+            indices, step_key, number = inputs
+            params, opt_state, info = step(step_key, *state, domain_batches(train, indices))
+            state, diverged_at, applied = guard_step(
+                number, diverged_at, info.loss, state, (params, opt_state),
+                params=lambda s: s[0])
+            return (state, diverged_at), jnp.where(applied, info.loss, jnp.nan)
 
+        numbers = epoch * steps + 1 + jnp.arange(steps, dtype=jnp.int32)
         carry, losses = jax.lax.scan(one_step, carry,
-                                     (batches, jax.random.split(steps_key, steps)))
+                                     (batches, jax.random.split(steps_key, steps), numbers))
         return carry, jnp.mean(losses)
 
-    (params, _), epoch_losses = jax.lax.scan(
-        one_epoch, (params, method.optimizer.init(params)), jax.random.split(epochs_key, epochs))
+    start = ((params, method.optimizer.init(params)), jnp.asarray(NOT_DIVERGED, jnp.int32))
+    ((params, _), diverged_at), epoch_losses = jax.lax.scan(
+        one_epoch, start, (jnp.arange(epochs, dtype=jnp.int32),
+                           jax.random.split(epochs_key, epochs)))
+    if warn:
+        report_training_divergence(diverged_at, "domain training")
+    if return_info:
+        return params, epoch_losses, TrainInfo(diverged_at)
     return params, epoch_losses
 
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .. import optim
+from .._divergence import warn_training_divergence
 from .data import Dataset, Split
 from .models import Model
 from .train import Curvature, accuracy, curvature, fit_with_history, with_weight_decay
@@ -77,6 +79,9 @@ class RunMetrics(NamedTuple):
     final network assigns to the *flipped* label (NaN without flips). ``best_epoch``: the first
     epoch (0-based) of highest noisy-validation accuracy, evaluated after every epoch;
     ``best_validation_accuracy`` and ``test_accuracy_at_best`` are the accuracies there.
+    ``diverged_at``: the first training step (from 1) whose loss or parameters were NaN or inf,
+    -1 if none; training stopped before it (:func:`~sgldsim.nn.fit_with_history`), so every
+    other metric is that of the last finite parameters, and ``final_loss`` is NaN.
     """
 
     train_accuracy: jax.Array
@@ -87,6 +92,7 @@ class RunMetrics(NamedTuple):
     best_epoch: jax.Array
     best_validation_accuracy: jax.Array
     test_accuracy_at_best: jax.Array
+    diverged_at: jax.Array
 
 
 def early_stopping(validation_history, test_history) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -107,14 +113,15 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
         def evaluate(params):
             return accuracy(model, params, validation), accuracy(model, params, dataset.test)
 
-        params, losses, (val_history, test_history) = fit_with_history(
-            key, method, model, train, epochs=epochs, batch_size=batch_size, evaluate=evaluate)
+        params, losses, (val_history, test_history), info = fit_with_history(
+            key, method, model, train, epochs=epochs, batch_size=batch_size, evaluate=evaluate,
+            return_info=True, warn=False)
         flipped = train_labels != dataset.train.y
         predicted = jnp.argmax(model.apply(params, train.x), axis=-1)
         memorized = jnp.sum(flipped & (predicted == train_labels)) / jnp.sum(flipped)
         metrics = RunMetrics(jnp.mean(predicted == train_labels), val_history[-1],
                              test_history[-1], losses[-1], memorized,
-                             *early_stopping(val_history, test_history))
+                             *early_stopping(val_history, test_history), info.diverged_at)
         return params, metrics
 
     return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
@@ -122,7 +129,8 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
 
 def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
                           hyper: Hyperparameters, train_labels, validation_labels, *, epochs: int,
-                          batch_size: int, weight_decay: float = 0.0, asam_eta: float = 0.01):
+                          batch_size: int, weight_decay: float = 0.0, asam_eta: float = 0.01,
+                          labels: Sequence[str] | None = None):
     """Train R classifiers at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`),
     ``hyper[r]`` and its own noisy labels; accuracies are evaluated after every epoch.
 
@@ -137,13 +145,19 @@ def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
       epochs, batch_size, weight_decay: as in :func:`~sgldsim.nn.fit` and
         :func:`~sgldsim.nn.with_weight_decay`.
       asam_eta: ASAM's offset.
+      labels: a name per run for the warning about runs that went non-finite (default: their
+        indices).
 
     Returns:
       ``(params, metrics)``: stacked final parameters and :class:`RunMetrics`, leading axis R.
+      A run whose loss or parameters became NaN or inf stops there (``metrics.diverged_at``)
+      and is named in a ``RuntimeWarning``.
     """
     program = _program(family, model, int(epochs), int(batch_size), float(weight_decay),
                        float(asam_eta))
-    return program(keys, hyper, train_labels, validation_labels, dataset)
+    params, metrics = program(keys, hyper, train_labels, validation_labels, dataset)
+    warn_training_divergence(metrics.diverged_at, f"{family} training", labels)
+    return params, metrics
 
 
 @functools.cache

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from .. import optim
+from .._divergence import NOT_DIVERGED, TrainInfo, guard_step, report_training_divergence
 from .data import Split
 from .models import Model, classification_loss
 
@@ -36,16 +37,17 @@ def with_weight_decay(method: optim.Method, weight_decay) -> optim.Method:
 
 
 def fit(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
-        batch_size: int) -> tuple[object, jax.Array]:
-    """Train; ``(params, epoch_losses)``: :func:`fit_with_history` without the history."""
-    params, losses, _ = fit_with_history(key, method, model, train, epochs=epochs,
-                                         batch_size=batch_size, evaluate=lambda params: ())
-    return params, losses
+        batch_size: int, return_info: bool = False, warn: bool = True):
+    """Train; ``(params, epoch_losses)``: :func:`fit_with_history` without the history (and
+    ``(params, epoch_losses, info)`` with ``return_info``)."""
+    out = fit_with_history(key, method, model, train, epochs=epochs, batch_size=batch_size,
+                           evaluate=lambda params: (), return_info=return_info, warn=warn)
+    return (out[0], out[1], out[3]) if return_info else out[:2]
 
 
 def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, epochs: int,
-                     batch_size: int, evaluate: Callable[[object], object]
-                     ) -> tuple[object, jax.Array, object]:
+                     batch_size: int, evaluate: Callable[[object], object],
+                     return_info: bool = False, warn: bool = True):
     """Train from ``model.init`` for ``epochs`` passes of minibatch steps on the mean
     cross-entropy.
 
@@ -54,6 +56,14 @@ def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, e
     ``jax.random.split(epochs_key, epochs)[e]``, split into a permutation key and the step keys
     (``jax.random.split(.., steps_per_epoch)``) that drive the method's gradient rule. The
     step keys drive all of the method's randomness (perturbation and Langevin noise).
+
+    Non-finite training is never silent (:mod:`sgldsim._divergence`, the convention of
+    :func:`sgldsim.simulate`): the first step (counting from 1 over all epochs) whose loss or
+    updated parameters are NaN or inf, and every later one, is not applied, so the parameters
+    returned are those after the last finite step, and the losses of the steps not applied are
+    NaN (so are the epoch means from that epoch on). The step is reported in
+    ``info.diverged_at`` (with ``return_info``) and, with ``warn``, by a ``RuntimeWarning``
+    (inside ``jit``: when the computation runs).
 
     Args:
       key: PRNG key.
@@ -64,11 +74,14 @@ def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, e
       batch_size: examples per step, 1 <= batch_size <= n.
       evaluate: ``evaluate(params)`` -> a pytree of arrays, computed after every epoch (e.g.
         validation and test accuracies, for early stopping).
+      return_info: also return a :class:`~sgldsim._divergence.TrainInfo`.
+      warn: warn when training diverged (callers that report it themselves pass False).
 
     Returns:
       ``(params, epoch_losses, history)``: final parameters, the mean minibatch loss of each
       epoch (the loss at the point the rule differentiated, e.g. the perturbed point for fSGLD)
-      and ``evaluate``'s outputs stacked over epochs (leading axis ``epochs``).
+      and ``evaluate``'s outputs stacked over epochs (leading axis ``epochs``);
+      ``(params, epoch_losses, history, info)`` with ``return_info``.
     """
     n = train.y.shape[0]
     steps = steps_per_epoch(n, epochs, batch_size, "the number of training examples")
@@ -76,23 +89,33 @@ def fit_with_history(key, method: optim.Method, model: Model, train: Split, *, e
     init_key, epochs_key = jax.random.split(key)
     params = model.init(init_key)
 
-    def one_epoch(carry, epoch_key):
+    def one_epoch(carry, inputs):
+        epoch, epoch_key = inputs
         order_key, steps_key = jax.random.split(epoch_key)
         batches = jax.random.permutation(order_key, n)[: steps * batch_size].reshape(steps, -1)
 
         def one_step(carry, inputs):
-            params, opt_state = carry
-            index, step_key = inputs
-            params, opt_state, info = step(step_key, params, opt_state,
-                                           (train.x[index], train.y[index]))
-            return (params, opt_state), info.loss
+            state, diverged_at = carry
+            index, step_key, number = inputs
+            params, opt_state, info = step(step_key, *state, (train.x[index], train.y[index]))
+            state, diverged_at, applied = guard_step(
+                number, diverged_at, info.loss, state, (params, opt_state),
+                params=lambda s: s[0])
+            return (state, diverged_at), jnp.where(applied, info.loss, jnp.nan)
 
+        numbers = epoch * steps + 1 + jnp.arange(steps, dtype=jnp.int32)
         carry, losses = jax.lax.scan(one_step, carry,
-                                     (batches, jax.random.split(steps_key, steps)))
-        return carry, (jnp.mean(losses), evaluate(carry[0]))
+                                     (batches, jax.random.split(steps_key, steps), numbers))
+        return carry, (jnp.mean(losses), evaluate(carry[0][0]))
 
-    (params, _), (epoch_losses, history) = jax.lax.scan(
-        one_epoch, (params, method.optimizer.init(params)), jax.random.split(epochs_key, epochs))
+    start = ((params, method.optimizer.init(params)), jnp.asarray(NOT_DIVERGED, jnp.int32))
+    ((params, _), diverged_at), (epoch_losses, history) = jax.lax.scan(
+        one_epoch, start, (jnp.arange(epochs, dtype=jnp.int32),
+                           jax.random.split(epochs_key, epochs)))
+    if warn:
+        report_training_divergence(diverged_at)
+    if return_info:
+        return params, epoch_losses, history, TrainInfo(diverged_at)
     return params, epoch_losses, history
 
 

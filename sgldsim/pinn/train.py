@@ -27,6 +27,8 @@ compiled program; combinations and weightings no run uses are left out of it.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -35,6 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._divergence import NOT_DIVERGED, guard_step, warn_training_divergence
+from .._memory import working_elements
 from ..optim import (
     DUAL_CONE_COMBINATIONS,
     LRA_ESTIMATES,
@@ -72,6 +76,10 @@ class PinnRuns(NamedTuple):
         log10(|g_r| / |g_b|); ``conflict`` the fraction of its steps in conflict;
         ``weight`` lambda_b / lambda_r at its end.
       final_params, best_params: float32[R, P], the two iterates.
+      diverged_at: int[R], the first step (from 1) whose loss or updated parameters were NaN or
+        inf, -1 if none. Such a run stops there: its later steps are not applied, so its final
+        parameters are those of the step before (and the metrics theirs), and the traces of the
+        steps not applied are NaN (:mod:`sgldsim._divergence`, as :func:`sgldsim.simulate`).
     """
 
     rel_l2_final: np.ndarray
@@ -88,6 +96,7 @@ class PinnRuns(NamedTuple):
     block_weight: np.ndarray
     final_params: np.ndarray
     best_params: np.ndarray
+    diverged_at: np.ndarray | None = None
 
 
 class _Carry(NamedTuple):
@@ -98,6 +107,7 @@ class _Carry(NamedTuple):
     best_loss: jax.Array
     best_theta: jax.Array
     best_step: jax.Array
+    diverged_at: jax.Array
 
 
 def check_method(method: str) -> None:
@@ -169,6 +179,57 @@ def training_setup(problem: PinnProblem, *, hidden: Sequence[int] = (50, 50, 50)
         float(lra_alpha), lra_estimate)
 
 
+RUN_STATE_COPIES = 24
+"""Parameter-sized float32 arrays of one run: parameters, Adam's two moments, the best iterate,
+both gradients, their weighted copies, the combinations computed under ``lax.switch``, the
+updates and the copies the non-finite guard keeps."""
+TRACED_WIDTH = 16
+"""Hidden width of the small network :func:`training_memory` traces (its per-point work is
+linear in the widths, so it is scaled up to the real ones)."""
+
+
+@functools.cache
+def _per_point_elements(problem: PinnProblem, depth: int) -> tuple[int, int, int]:
+    """Elements held per point (:func:`sgldsim._memory.working_elements`) by
+    the residual loss and its gradient, the boundary loss and its gradient, and the network's
+    values (order 0), for a network of ``depth`` hidden layers of :data:`TRACED_WIDTH` (traced,
+    nothing run)."""
+    net = problem.network((TRACED_WIDTH,) * depth)
+    theta = jax.ShapeDtypeStruct((net.num_params,), jnp.float32)
+
+    def field(th):
+        return lambda points, order=2, weights=None: net.jet(th, points, order, weights)
+
+    def batch(n_residual, n_boundary):
+        return jax.eval_shape(lambda k: problem.sample(k, n_residual, n_boundary),
+                              jax.random.key(0))
+
+    residual = jax.value_and_grad(lambda th, b: problem.residual_loss(field(th), b))
+    boundary = jax.value_and_grad(lambda th, b: problem.boundary_loss(field(th), b))
+    points = lambda n: jax.ShapeDtypeStruct((n, problem.d_in), jnp.float32)  # noqa: E731
+    return (working_elements(residual, lambda n: (theta, batch(n, 1)))[1],
+            working_elements(boundary, lambda n: (theta, batch(1, n)))[1],
+            working_elements(lambda th, x: net.jet(th, x, 0).u, lambda n: (theta, points(n)))[1])
+
+
+def training_memory(problem: PinnProblem, n_runs: int, setup: TrainingSetup) -> float:
+    """Peak bytes of :func:`training_program` for ``n_runs`` runs vmapped together: per run,
+    one step's residual and boundary gradients over their points (every intermediate of the
+    network's forward derivative propagation and its reverse pass), the NTK traces' Jacobians,
+    :data:`RUN_STATE_COPIES` parameter vectors and a pass over the test points; float32. The
+    network is not built (an estimate of a network too large to build still works)."""
+    widths = [*setup.hidden]
+    params = sum(a * b + b for a, b in zip([problem.d_in, *widths], [*widths, 1], strict=True))
+    scale = sum(widths) / (TRACED_WIDTH * len(widths))
+    residual, boundary, value = (scale * e for e in _per_point_elements(problem, len(widths)))
+    n_boundary_points = sum(math.prod(v.shape[:-1]) for v in jax.tree.leaves(jax.eval_shape(
+        lambda k: problem.sample(k, 1, setup.n_boundary), jax.random.key(0))["boundary"]))
+    step = residual * setup.n_residual + boundary * n_boundary_points
+    ntk = 2 * setup.ntk_points * (params + setup.ntk_points * residual)
+    test = value * problem.test_points().shape[0]
+    return 4.0 * n_runs * (RUN_STATE_COPIES * params + max(step, ntk, test))
+
+
 def training_program(problem: PinnProblem, methods: Sequence[str], setup: TrainingSetup):
     """The jitted program ``run(keys) -> (carry, blocks)`` that trains ``len(methods)`` runs
     (run r: method ``methods[r]``, key ``keys[r]``), for timing and reuse without
@@ -218,7 +279,7 @@ def training_program(problem: PinnProblem, methods: Sequence[str], setup: Traini
         theta = net.init(k_init)
         one = jnp.ones((), jnp.float32)
         carry = _Carry(theta, optimizer.init(theta), one, one, jnp.asarray(jnp.inf, jnp.float32),
-                       theta, jnp.zeros((), jnp.int32))
+                       theta, jnp.zeros((), jnp.int32), jnp.asarray(NOT_DIVERGED, jnp.int32))
 
         def step(c: _Carry, t):
             batch = problem.sample(jax.random.fold_in(k_data, t), setup.n_residual,
@@ -236,16 +297,23 @@ def training_program(problem: PinnProblem, methods: Sequence[str], setup: Traini
                 direction = jax.lax.switch(combination, rules, w_r, w_b)
             updates, opt_state = optimizer.update(direction, c.opt_state, c.theta)
             loss = loss_r + loss_b
-            better = loss < c.best_loss
-            c = _Carry(optax.apply_updates(c.theta, updates), opt_state, c.weight_r, weight_b,
+            # a step whose loss or new parameters are not finite stops the run (t + 1: steps
+            # counted from 1): it and every later step keep the state before it
+            (theta, opt_state, weight_b), diverged_at, applied = guard_step(
+                t + 1, c.diverged_at, loss, (c.theta, c.opt_state, c.weight_b),
+                (optax.apply_updates(c.theta, updates), opt_state, weight_b),
+                params=lambda s: s[0])
+            better = applied & (loss < c.best_loss)
+            c = _Carry(theta, opt_state, c.weight_r, weight_b,
                        jnp.where(better, loss, c.best_loss),
-                       jnp.where(better, c.theta, c.best_theta), jnp.where(better, t, c.best_step))
+                       jnp.where(better, c.theta, c.best_theta), jnp.where(better, t, c.best_step),
+                       diverged_at)
             n_r, n_b = jnp.linalg.norm(g_r), jnp.linalg.norm(g_b)
             dot = g_r @ g_b
             cos = dot / jnp.maximum(n_r * n_b, jnp.finfo(jnp.float32).tiny)
             trace = (loss, loss_r, loss_b, cos, jnp.log10(n_r / n_b),
                      (dot < 0).astype(jnp.float32))
-            return c, trace
+            return c, tuple(jnp.where(applied, v, jnp.nan) for v in trace)
 
         def block(c: _Carry, b):
             if uses_ntk:
@@ -302,7 +370,8 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
         :func:`sgldsim.optim.lra_update`.
 
     Returns:
-      :class:`PinnRuns` as NumPy arrays.
+      :class:`PinnRuns` as NumPy arrays. A run whose loss or parameters became NaN or inf
+      stopped at that step (``diverged_at``) and is named in a ``RuntimeWarning``.
     """
     if len(methods) != len(keys):
         raise ValueError(f"methods has {len(methods)} entries but keys has {len(keys)}; give "
@@ -313,6 +382,9 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
                            n_boundary=n_boundary, ntk_points=ntk_points, lra_alpha=lra_alpha,
                            lra_estimate=lra_estimate)
     carry, blocks, best_rel = training_program(problem, methods, setup)(keys)
+    diverged_at = np.asarray(carry.diverged_at)
+    warn_training_divergence(diverged_at, f"{problem.name} training", [
+        f"run {r}: {method}" for r, method in enumerate(methods)])
     (b_rel, b_loss, b_res, b_bnd, b_cos, b_ratio, b_conflict, b_weight) = map(np.asarray, blocks)
     return PinnRuns(
         rel_l2_final=b_rel[:, -1], rel_l2_best_loss=np.asarray(best_rel),
@@ -320,7 +392,7 @@ def train_pinn_runs(problem: PinnProblem, methods: Sequence[str], keys: jax.Arra
         block_rel_l2=b_rel, block_loss=b_loss, block_residual=b_res, block_boundary=b_bnd,
         block_cos=b_cos, block_log_ratio=b_ratio, block_conflict=b_conflict,
         block_weight=b_weight, final_params=np.asarray(carry.theta),
-        best_params=np.asarray(carry.best_theta))
+        best_params=np.asarray(carry.best_theta), diverged_at=diverged_at)
 
 
 def predict(problem: PinnProblem, hidden: Sequence[int], theta, points) -> np.ndarray:

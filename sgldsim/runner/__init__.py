@@ -37,6 +37,8 @@ A module defines::
         -> list[list[dict]]                                       # one row list per cell
     # or, one cell at a time:
     def run_cell(config: ExperimentConfig, cell: Cell, key: jax.Array) -> list[dict]
+    def peak_memory(config: ExperimentConfig, cells: list[Cell])
+        -> sgldsim._memory.MemoryEstimate                         # peak bytes of one chunk
     def summarize(results: pandas.DataFrame, config: ExperimentConfig) -> Summary
     def figures(results: pandas.DataFrame, config: ExperimentConfig, out_dir: Path)
         -> list[Path]                                             # optional; PNG + PDF
@@ -45,6 +47,15 @@ A module defines::
   a TOML or ``--set`` naming an unknown parameter or giving a value of the wrong type is refused
   in one line naming the key and the allowed names. ``PARAMS.from_cell(cell)`` gives a cell's
   parameters typed; ``PARAMS.from_config(config)`` the run's (a swept one as its grid values).
+- ``peak_memory`` states the peak bytes of computing ``cells`` as one chunk, from the parameters
+  alone (the dominant arrays: particles x dimension x dtype bytes, stacked records, vmapped runs
+  x their working set, with the copies the computation makes), an upper-order estimate, not a
+  measurement. Before any work (in :func:`run_experiment`, before the run folder is created) the
+  runner takes the largest over the chunks of the cells still to compute and refuses a run that
+  needs more than the default device (else the host) has free, in one line naming both numbers
+  and what to lower (CLI: exit status 2). Every
+  shipped experiment defines it (``tests/test_robustness_guards.py`` checks); a module without
+  one is not checked.
 - ``cell.params`` holds the values the definition gives in the cell (fixed and swept), ``cell.id``
   a hash of them, ``cell.key`` its raw PRNG key (``uint32[2]``). ``keys`` stacks the chunk's keys
   (``uint32[n_cells, 2]``), ready for ``jax.vmap`` over cells. If both functions exist,

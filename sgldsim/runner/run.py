@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from .._memory import MemoryEstimate, check_memory
 from .._precision import float64
 from .._version import __version__
 from .cells import Cell, expand_grid
@@ -156,6 +157,46 @@ def resolve_experiment(
     return config, module
 
 
+def experiment_memory(config: ExperimentConfig, module: ModuleType,
+                      cells: Sequence[Cell] | None = None) -> MemoryEstimate | None:
+    """The experiment's peak memory: the largest of its module's ``peak_memory(config, chunk)``
+    over the chunks of ``chunk_size`` of ``cells`` (default: every cell of its grid; a chunk is
+    computed at once, one compiled program over its cells where the module batches them); None
+    for a module that states none (every shipped experiment does) or no cells."""
+    estimate = getattr(module, "peak_memory", None)
+    cells = expand_grid(config) if cells is None else list(cells)
+    if estimate is None or not cells:
+        return None
+    size = config.chunk_size or DEFAULT_CHUNK_SIZE
+    try:
+        return max((estimate(config, cells[i:i + size]) for i in range(0, len(cells), size)),
+                   key=lambda e: e.needed)
+    except ConfigError:
+        raise
+    except ValueError as err:  # a library check on a value the estimate reads
+        raise ConfigError(f"experiment {config.name!r}: {err}") from None
+
+
+def check_experiment_memory(config: ExperimentConfig, module: ModuleType,
+                            cells: Sequence[Cell] | None = None,
+                            available: int | None = None) -> MemoryEstimate | None:
+    """Refuse an experiment whose peak memory (:func:`experiment_memory` of ``cells``, default
+    all) exceeds what is available (``available`` bytes, default the default device's free
+    memory, else the host's): a ConfigError of one line naming the computation, the bytes it
+    needs, the bytes available and what to lower. :func:`run_experiment` calls it before any
+    work, on the cells still to compute (a finished run is re-summarised anywhere). With a Dask
+    executor each worker computes whole chunks, so the check is of this machine's memory
+    against one chunk's peak. Returns the estimate."""
+    estimate = experiment_memory(config, module, cells)
+    if estimate is not None:
+        try:
+            check_memory(f"{config.name}: {estimate.what}", estimate.needed, estimate.hint,
+                         available, device=True)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+    return estimate
+
+
 def import_experiment_module(config: ExperimentConfig) -> ModuleType:
     """Import ``config.module`` and check it defines ``run_cells`` or ``run_cell``, and
     ``summarize``."""
@@ -202,12 +243,16 @@ def run_experiment(
       The run's results, summary, figure paths and metadata.
 
     Raises:
-      ConfigError: a bad experiment, key or value; RunFolderConflict if ``out_dir`` holds a run
-        of a different configuration.
+      ConfigError: a bad experiment, key or value, or cells whose peak memory (the module's
+        ``peak_memory``) exceeds what is available (:func:`check_experiment_memory`), before
+        any work; RunFolderConflict if ``out_dir`` holds a run of a different configuration.
     """
     started, clock = _now(), time.perf_counter()
     config, module = resolve_experiment(experiment, overrides, seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config.name)
+    # before the folder is created or any cell runs: the cells without a checkpoint yet
+    check_experiment_memory(config, module, [c for c in expand_grid(config)
+                                             if not _cell_path(run_dir, c).exists()])
     with _locked_run_dir(run_dir, config) as previous:
         return _run(config, module, run_dir, overrides, executor, progress, started, clock,
                     previous)

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 from ... import nn
 from ...runner import ConfigError, ExperimentConfig, ExperimentParams
+from .memory import curvature_bytes, network_footprint, split_bytes, training_bytes
 
 DatasetName = Literal[nn.DATASETS]
 """A dataset of :data:`sgldsim.nn.DATASETS`."""
@@ -91,6 +92,26 @@ def model_from_params(p: NetworkParams, name: str, dataset: nn.Dataset, flat: bo
     methods, a much faster compilation) unless ``flat`` is false."""
     model = nn.model_from_name(name, dataset.train.x.shape[1:], nn.NUM_CLASSES, p.widths(name))
     return nn.flat_model(model) if flat else model
+
+
+def classifier_runs_memory(p: NetworkParams, dataset_name: str, model_name: str, runs: int,
+                           batch_size: int, epochs: int = 1, curvature_runs: int = 0,
+                           hessian_examples: int = 0, lanczos_iterations: int = 0,
+                           evaluate: bool = True) -> tuple[float, int]:
+    """Peak bytes of :func:`sgldsim.nn.train_classifier_runs` of ``runs`` runs (each with its
+    noisy labels and per-epoch accuracies; an evaluation is a forward pass over a whole split)
+    and, after it, :func:`sgldsim.nn.curvature_runs` of ``curvature_runs``, beside the dataset;
+    and the model's number of parameters. ``evaluate=False``: the runs only train."""
+    dataset = dataset_from_params(p, dataset_name)
+    widths = p.widths(model_name)
+    footprint = network_footprint(model_name, tuple(dataset.train.x.shape[1:]),
+                                  None if widths is None else tuple(widths))
+    sizes = [split.y.shape[0] for split in dataset]
+    labels = 4.0 * (sizes[0] + sizes[1]) + 8.0 * epochs
+    train = training_bytes(footprint, runs, batch_size, max(sizes) if evaluate else 0,
+                           data_bytes_per_run=labels)
+    curvature = curvature_bytes(footprint, curvature_runs, hessian_examples, lanczos_iterations)
+    return max(train, curvature) + sum(map(split_bytes, dataset)), footprint.params
 
 
 def parse_task(task: str) -> tuple[str, str]:

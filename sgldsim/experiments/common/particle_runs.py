@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ..._memory import check_memory
+from ..._memory import MemoryEstimate
 from ...coupling import parse_sigma_rule
 from ...distances import particle_noise_floor
 from ...dynamics import fsgld_sampler, simulate
@@ -104,21 +104,26 @@ def validate_particle_config(config: ExperimentConfig, fixed: ParticleRunParams,
                                   "be finite and > 0")
     for rule in cell_values(config, fixed, "sigma_rule"):
         parse_sigma_rule(rule, 10.0)
-    _check_memory(config, fixed.n_particles, 2 if n_records is None else n_records)
 
 
-def _check_memory(config: ExperimentConfig, n_particles: int, n_records: int) -> None:
-    """Refuse, before any cell runs, a chunk whose particles would not fit in memory: the
-    simulate call plus the float64 copy of its snapshots that the distances read."""
-    n_cells = config.chunk_size or 1
-    needed = (memory_needed(n_cells, n_records, n_particles, 1)
-              + 8.0 * n_cells * n_records * n_particles)
-    try:
-        check_memory(f"{config.name}: a chunk of {n_cells} cells x {n_records} records x "
-                     f"n_particles = {n_particles}", needed,
-                     "lower params.n_particles, params.n_records or chunk_size")
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+def particle_memory(cells: Sequence, n_particles: int, n_records: int | None = None
+                    ) -> MemoryEstimate:
+    """Peak memory of a chunk of particle cells (the experiments' ``peak_memory``): the one
+    simulate call (snapshots and working copies, :func:`sgldsim.dynamics.simulate.memory_needed`),
+    the float64 copy of its snapshots that the distances read, and the noise floors' draws.
+
+    Args:
+      cells: the chunk's cells.
+      n_particles: particles per cell.
+      n_records: records per run where the experiment keeps a series (None: the last step).
+    """
+    n_cells, records = len(cells), 2 if n_records is None else n_records
+    needed = (memory_needed(n_cells, records, n_particles, 1)
+              + 8.0 * n_cells * (records + FLOOR_REPEATS) * n_particles)
+    lower = "params.n_particles, params.n_records" if n_records is not None else (
+        "params.n_particles")
+    return MemoryEstimate(needed, f"a chunk of {n_cells} cells x {records} records x "
+                          f"n_particles = {n_particles}", f"lower {lower} or chunk_size")
 
 
 def cell_numbers(params: ParticleRunParams) -> tuple[float, float, float]:

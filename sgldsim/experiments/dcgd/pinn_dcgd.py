@@ -32,7 +32,9 @@ import pandas as pd
 from scipy import stats
 
 from ... import pinn
+from ..._memory import MemoryEstimate
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
+from ...pinn.train import training_memory, training_setup
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
@@ -148,6 +150,25 @@ def validate(config: ExperimentConfig) -> None:
                                   f"be a multiple of block_steps={block}")
 
 
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: each group of cells sharing everything but the method and seed
+    trains as one vmapped program, one group at a time
+    (:func:`sgldsim.pinn.train.training_memory`)."""
+    groups = defaultdict(int)
+    for cell in cells:
+        groups[_group_key(Params.from_cell(cell))] += 1
+    worst = (0.0, "")
+    for p, runs in groups.items():
+        problem = pinn.problem(p.problem)
+        setup = training_setup(problem, **p.training())
+        worst = max(worst, (training_memory(problem, runs, setup),
+                            f"{p.problem}: {runs} runs of a {list(setup.hidden)} network on "
+                            f"n_residual = {setup.n_residual} and n_boundary = "
+                            f"{setup.n_boundary} points per step"))
+    return MemoryEstimate(*worst, "lower params.n_residual, params.n_boundary, params.hidden "
+                                  "or chunk_size")
+
+
 def _group_key(p: Params) -> Params:
     """What the runs trained together share: every parameter but the method and the seed
     (those two set to placeholders)."""
@@ -179,6 +200,7 @@ def _run_group(config, cells):
     out = []
     for r, q in enumerate(params):
         rows = [{"measure": m, "value": float(getattr(runs, m)[r])} for m in MEASURES]
+        rows.append({"measure": "diverged_at", "value": float(runs.diverged_at[r])})
         for name in TRACES:
             values = getattr(runs, f"block_{name}")[r]
             rows += [{"measure": f"trace_{name}", "value": float(v), "step": (b + 1) * block}

@@ -39,10 +39,13 @@ import pandas as pd
 from scipy import stats
 
 from ... import nn, optim
+from ..._divergence import warn_training_divergence
+from ..._memory import MemoryEstimate
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
+from ..common.memory import curvature_bytes, network_footprint, split_bytes, training_bytes
 
 CHUNK_SIZE = 1
 METHODS = (*optim.DOMAIN_METHODS, "dgsam_rho_over_s")
@@ -138,6 +141,34 @@ def _domains(p: Params, name: str) -> nn.Split:
         raise ConfigError(f"params.mnist1d_per_domain: {error}") from None
 
 
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk (its cells run one at a time): a cell's runs (test domains x
+    trials x grid configurations) train vmapped together over the (test domain, trial) pairs'
+    data (shared by the configurations), each run with the MLP's state and one step over a
+    batch of every training domain (or an evaluation over the validation or test examples);
+    then the selected runs' sharpness."""
+    worst = (0.0, "")
+    for cell in cells:
+        p = Params.from_cell(cell)
+        domains = _domains(p, p.dataset)
+        num_domains, per_domain = domains.y.shape
+        footprint = network_footprint("mlp", tuple(domains.x.shape[2:]), tuple(p.mlp_hidden))
+        configs = len(configurations(p, p.method))
+        pairs = num_domains * p.trials
+        n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
+        evaluated = max((num_domains - 1) * (per_domain - n_train), per_domain)
+        train = training_bytes(footprint, pairs * configs, (num_domains - 1) * p.batch_size,
+                               evaluated) + pairs * split_bytes(domains)
+        sharp = curvature_bytes(footprint, 1, (num_domains - 1) * p.sharpness_examples,
+                                p.lanczos_iterations)
+        needed = max(train, sharp) + split_bytes(domains)
+        worst = max(worst, (needed, f"{p.dataset}: {pairs * configs} runs (test domains x "
+                                    f"trials = {pairs} pairs x {configs} grid configurations) "
+                                    f"of an MLP of {footprint.params} parameters"))
+    return MemoryEstimate(*worst, "lower params.trials, params.learning_rates, params.rhos, "
+                                  "params.mlp_hidden or params.mnist1d_per_domain")
+
+
 def configurations(p: Params, method: str) -> np.ndarray:
     """float[C, 2]: the (learning rate, rho) grid of ``method``: the crossed product of
     ``learning_rates`` and ``rhos`` (learning rate slowest), or for ERM the learning rates with
@@ -159,14 +190,15 @@ def domain_method(method: str, learning_rate, rho, num_domains: int, p: Params) 
 def _train(keys, hypers, train, validation, test, *, method, model, p, num_domains):
     """Vmapped over (test domain, trial) pairs (keys and data) and, inside, over the grid
     (``hypers``, shared by the pairs): (params, validation accuracy, test accuracy, last epoch
-    loss), each with leading axes (pair, configuration)."""
+    loss, first non-finite step or -1), each with leading axes (pair, configuration)."""
 
     def run(key, hyper, train, validation, test):
         m = domain_method(method, hyper[0], hyper[1], num_domains, p)
-        params, losses = nn.fit_domains(key, m, model, train, epochs=p.epochs,
-                                        batch_size=p.batch_size)
+        params, losses, info = nn.fit_domains(key, m, model, train, epochs=p.epochs,
+                                              batch_size=p.batch_size, return_info=True,
+                                              warn=False)
         return (params, nn.domain_accuracy(model, params, validation),
-                nn.domain_accuracy(model, params, test), losses[-1])
+                nn.domain_accuracy(model, params, test), losses[-1], info.diverged_at)
 
     grid = jax.vmap(run, in_axes=(None, 0, None, None, None))
     return jax.vmap(grid, in_axes=(0, None, 0, 0, 0))(keys, hypers, train, validation, test)
@@ -228,11 +260,15 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
     stack = lambda trees: jax.tree.map(lambda *xs: jnp.stack(xs), *trees)  # noqa: E731
     train = stack([h[0].train for h in held])
     keys = jnp.stack([jax.random.fold_in(jax.random.key(config.seed), t) for _, t in pairs])
-    params, val_acc, test_acc, last_loss = _train(
+    params, val_acc, test_acc, last_loss, diverged_at = _train(
         keys, jnp.asarray(grid, jnp.float32), train, stack([h[0].validation for h in held]),
         stack([h[1] for h in held]), method=method, model=model, p=p,
         num_domains=num_domains - 1)
-    val_acc, test_acc, last_loss = map(np.asarray, (val_acc, test_acc, last_loss))
+    val_acc, test_acc, last_loss, diverged_at = map(
+        np.asarray, (val_acc, test_acc, last_loss, diverged_at))
+    warn_training_divergence(diverged_at.reshape(-1), f"{config.name} training", [
+        f"{p.dataset} {method}, test domain {d}, trial {t}, lr {lr:g}, rho {rho:g}"
+        for d, t in pairs for lr, rho in grid])
     best = np.argmax(val_acc, axis=1)  # the first of equals
 
     rows = []
@@ -242,7 +278,8 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
                     "selected": bool(c == best[i])}
             rows += [{"measure": m, "value": float(v), **tags} for m, v in (
                 ("validation_accuracy", val_acc[i, c]), ("test_accuracy", test_acc[i, c]),
-                ("final_train_loss", last_loss[i, c]), ("learning_rate", lr), ("rho", rho))]
+                ("final_train_loss", last_loss[i, c]), ("diverged_at", diverged_at[i, c]),
+                ("learning_rate", lr), ("rho", rho))]
 
     chosen = jax.tree.map(lambda x: x[np.arange(len(pairs)), best], params)
     sharp = _sharpness(chosen, jax.tree.map(lambda x: x[:, :, :p.sharpness_examples], train),

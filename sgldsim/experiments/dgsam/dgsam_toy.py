@@ -63,10 +63,12 @@ import optax
 import pandas as pd
 
 from ... import optim
+from ..._memory import MemoryEstimate
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary
 from ...verdicts import Verdict, paired_comparison
 from ..common.checks import check_range
+from ..common.memory import ROW_BYTES
 
 CHUNK_SIZE = 8
 COMPARED_METHODS = ("gd", "sam", "domain_sam", "gsam", "sagm", "dgsam", "dgsam_no_first")
@@ -285,6 +287,30 @@ def validate(config: ExperimentConfig) -> None:
     if p.decay_steps >= p.n_steps:
         raise ConfigError(f"params.decay_steps={p.decay_steps} is not allowed: it must be "
                           f"below params.n_steps={p.n_steps}")
+
+
+RUN_FLOATS = 128
+"""float64 values of one run besides its step keys: its start, rho and per-domain matrices, the
+state and gradients of a step, and its end measures (two 3 x 3 Hessians per domain)."""
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its cells' runs (starts x repeats; DGSAM's repeats, the other
+    rules once) vmapped together per method, each holding its ``n_steps`` step keys (two
+    uint32) and :data:`RUN_FLOATS` numbers, and the result rows of every run of the chunk."""
+    p = Params.from_config(config)
+    runs = [p.n_starts * (p.repeats if Params.from_cell(c).method.startswith("dgsam") else 1)
+            for c in cells]
+    per_method = {}
+    for c, n in zip(cells, runs, strict=True):
+        method = Params.from_cell(c).method
+        per_method[method] = per_method.get(method, 0) + n
+    widest = max(per_method.values())
+    needed = (widest * (8.0 * p.n_steps + 8.0 * RUN_FLOATS) + sum(runs) * len(MEASURES)
+              * ROW_BYTES + 24.0 * p.n_starts)
+    return MemoryEstimate(needed, f"a chunk of {len(cells)} cells, {widest} runs (n_starts = "
+                          f"{p.n_starts} x repeats) of {p.n_steps} steps in one program",
+                          "lower params.n_starts, params.repeats, params.n_steps or chunk_size")
 
 
 def learning_rate_schedule(learning_rate: float, n_steps: int, decay_steps: int):

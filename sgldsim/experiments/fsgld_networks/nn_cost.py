@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.stats
 
 from ... import nn, optim
+from ..._memory import MemoryEstimate
 from ..._random import tree_normal_pair
 from ...coupling import coupled_sigma
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure, style_for
@@ -47,6 +48,7 @@ from ..common.nn_setup import (
     ModelName,
     NetworkParams,
     check_dataset_fits,
+    classifier_runs_memory,
     dataset_from_params,
     model_from_params,
 )
@@ -127,6 +129,21 @@ def validate(config: ExperimentConfig) -> None:
                           f"from {', '.join(TIMED_METHODS)} that includes {', '.join(REQUIRED)}")
     check_dataset_fits(config, p, cell_values(config, p, "dataset"),
                        config.key_path("dataset"), cell_values(config, p, "batch_size"))
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk (its cells run one at a time): every method's state and compiled
+    scan are alive together, each step one gradient (SAM, ASAM: two) over the fixed batch,
+    beside the dataset (:func:`~sgldsim.experiments.common.nn_setup.classifier_runs_memory`
+    with one run per method)."""
+    worst = (0.0, "")
+    for cell in cells:
+        p = Params.from_cell(cell)
+        needed, params = classifier_runs_memory(p, p.dataset, p.model, len(p.methods) + 1,
+                                                2 * p.batch_size, evaluate=False)
+        worst = max(worst, (needed, f"{p.model} ({params} parameters) at batch_size = "
+                                    f"{p.batch_size}"))
+    return MemoryEstimate(*worst, "lower the model's widths or batch_size")
 
 
 def methods_from_params(p: Params) -> dict[str, optim.Method]:

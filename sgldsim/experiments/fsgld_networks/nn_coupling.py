@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ... import nn
+from ..._memory import MemoryEstimate
 from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values, cells_table
@@ -30,6 +31,7 @@ from ..common.nn_setup import (
     NetworkParams,
     NoiseKind,
     check_dataset_fits,
+    classifier_runs_memory,
     dataset_from_params,
     model_from_params,
     noisy_label_sets,
@@ -113,6 +115,24 @@ def validate(config: ExperimentConfig) -> None:
                        config.key_path("dataset"), cell_values(config, p, "batch_size"))
 
 
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: the cells of a task train together, seeds x cells runs vmapped
+    in one program (:func:`~sgldsim.experiments.common.nn_setup.classifier_runs_memory`)."""
+    tasks = {}
+    for cell in cells:
+        q = Params.from_cell(cell)
+        tasks.setdefault(q.task(), []).append(q)
+    worst = (0.0, "")
+    for group in tasks.values():
+        p = group[0]
+        runs = len(group) * p.seeds
+        needed, params = classifier_runs_memory(p, p.dataset, p.model, runs, p.batch_size,
+                                                p.epochs)
+        worst = max(worst, (needed, f"{runs} runs (cells x seeds = {p.seeds}) of {p.model} "
+                                    f"({params} parameters) on {p.dataset}"))
+    return MemoryEstimate(*worst, "lower params.seeds, chunk_size or the model's widths")
+
+
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Train every (cell, seed) of the chunk at once; cells sharing a task share one program."""
     del keys  # seeds are shared across cells (common random numbers, see nn_setup)
@@ -141,7 +161,9 @@ def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
     seeds = np.array([s for _, s in runs])
     _, metrics = nn.train_classifier_runs(
         "langevin", model, dataset, train_keys[seeds], hyper, train_labels[seeds],
-        val_labels[seeds], epochs=p.epochs, batch_size=p.batch_size, weight_decay=p.weight_decay)
+        val_labels[seeds], epochs=p.epochs, batch_size=p.batch_size, weight_decay=p.weight_decay,
+        labels=[f"{params[i].sigma_rule} beta={params[i].beta:g} seed {s}"
+                for i, s in runs])
     metrics = {name: np.asarray(getattr(metrics, name)) for name in metrics._fields}
     out = [[{"measure": "sigma", "value": sigma}, {"measure": "implied_eta", "value": eta}]
            for sigma, eta in rules]

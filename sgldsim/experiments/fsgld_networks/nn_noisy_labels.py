@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ... import nn
+from ..._memory import MemoryEstimate
 from ...coupling import coupled_sigma
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
 from ...verdicts import Verdict, paired_comparison
@@ -47,6 +48,7 @@ from ..common.nn_setup import (
     NetworkParams,
     NoiseKind,
     check_dataset_fits,
+    classifier_runs_memory,
     dataset_from_params,
     model_from_params,
     noisy_label_sets,
@@ -219,6 +221,33 @@ def tuning_grid(method: str, model: str, p: Params) -> list[tuple[str, nn.Hyperp
     return configs
 
 
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: per task, each method family's runs (its cells' tuning grids x
+    seeds) train vmapped in one program, one family at a time, then the selected
+    configurations' curvature
+    (:func:`~sgldsim.experiments.common.nn_setup.classifier_runs_memory`)."""
+    tasks = defaultdict(list)
+    for cell in cells:
+        q = Params.from_cell(cell)
+        tasks[q.task].append(q)
+    worst = (0.0, "")
+    for task, group in tasks.items():
+        dataset_name, model_name = parse_task(task)
+        p = group[0]
+        families = defaultdict(int)
+        for q in group:
+            families[nn.METHOD_FAMILY[q.method]] += len(tuning_grid(q.method, model_name, p))
+        runs = max(families.values()) * p.seeds
+        needed, params = classifier_runs_memory(
+            p, dataset_name, model_name, runs, p.batch_size, p.task_epochs(model_name),
+            curvature_runs=len(group) * p.seeds, hessian_examples=p.hessian_examples,
+            lanczos_iterations=p.lanczos_iterations)
+        worst = max(worst, (needed, f"{task}: {runs} runs (configurations x seeds = {p.seeds}) "
+                                    f"of a model of {params} parameters"))
+    return MemoryEstimate(*worst, "lower params.seeds, the tuning lists, chunk_size or the "
+                                  "model's widths")
+
+
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
     """Train every cell's grid x seeds, grouped by task and method family."""
     del keys  # seeds are shared across cells (common random numbers, see nn_setup)
@@ -263,10 +292,13 @@ def _run_group(config, dataset_name, model_name, cells):
                                                                      strict=True)])
         val_labels = jnp.stack([labels[st][1][s] for st, s in zip(settings, seeds, strict=True)])
         hyper = jax.tree.map(lambda *xs: jnp.stack(xs), *hypers[family])
+        names = [f"{params[i].task} {params[i].noise} "
+                 f"{params[i].noise_rate:g} {params[i].method} {grids[i][j][0]} seed {s}"
+                 for i, j, s in members]
         trained_params, m = nn.train_classifier_runs(
             family, model, dataset, train_keys[seeds], hyper, train_labels, val_labels,
             epochs=p.task_epochs(model_name), batch_size=p.batch_size,
-            weight_decay=p.weight_decay, asam_eta=p.asam_eta)
+            weight_decay=p.weight_decay, asam_eta=p.asam_eta, labels=names)
         m = jax.tree.map(np.asarray, m)
         for r, member in enumerate(members):
             metrics[member] = {name: float(getattr(m, name)[r]) for name in m._fields}

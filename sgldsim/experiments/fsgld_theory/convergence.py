@@ -33,6 +33,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from ..._memory import MemoryEstimate
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...measures.stationary import ORDERS
 from ...potentials.catalogue import landscape
@@ -56,6 +57,7 @@ from ..common.particle_runs import (
     exact_rows,
     floor_rows,
     floor_table,
+    particle_memory,
     particle_series,
     per_cell_parameters,
     record_schedule,
@@ -98,6 +100,13 @@ PARAMS = Params
 
 def validate(config: ExperimentConfig) -> None:
     validate_transient_config(config, Params)
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its one simulate call and the distances' float64 copy
+    (:func:`~sgldsim.experiments.common.particle_runs.particle_memory`)."""
+    p = Params.from_config(config)
+    return particle_memory(cells, p.n_particles, p.n_records)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..._memory import MemoryEstimate
 from ...coupling import parse_sigma_rule
 from ...distances import wasserstein
 from ...figures.style import (
@@ -46,6 +47,7 @@ from ...runner import (
 )
 from ...verdicts import Verdict, power_law_bound
 from ..common.checks import check_coupling_betas
+from ..common.memory import GIBBS_ARRAYS, gibbs_bytes
 
 CHUNK_SIZE = 8
 RESOLVED_FLOORS = 10.0  # W2 below this many quadrature floors is not resolved: left out of fits
@@ -89,6 +91,18 @@ def validate(config: ExperimentConfig) -> None:
     if not fixed.dims or any(d < 1 for d in fixed.dims):
         raise ConfigError(f"params.dims={list(fixed.dims)} is not allowed: a non-empty list of "
                           "positive integers")
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk (its cells run one at a time): a cell's four exact 1-D measures
+    (pi_beta, pi^f, pi* on gibbs_1d's default grid, pi^f on one twice as fine) and the
+    quantile functions of their distances. Their grids are set by gibbs_1d's resolution, not by
+    beta or sigma, so this is the same for every cell; ``dims`` only scales W2."""
+    needed = gibbs_bytes([3000.0, 3000.0, 3000.0, 6000.0])
+    return MemoryEstimate(needed, f"a cell's four exact measures (about "
+                          f"{needed / 8 / GIBBS_ARRAYS:.3g} grid cells)",
+                          "the exact measures' grids are set by gibbs_1d's resolution, not by a "
+                          "parameter: free memory")
 
 
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
+from ..._memory import MemoryEstimate
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -97,6 +98,21 @@ def validate(config: ExperimentConfig) -> None:
                 raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the "
                                   f"chain is stable only for step_size * curvature < 2 "
                                   f"(curvature={a})")
+
+
+DEMO_COPIES = 8
+"""Particle-sized float64 arrays of one cell at a step: the chains, both noise draws (and the
+64-bit random bits they come from) and the update's temporaries."""
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its cells' chains vmapped together (float64, the runner's
+    precision), :data:`DEMO_COPIES` particle-sized arrays each, and each cell's step keys."""
+    p = Params.from_config(config)
+    n_cells = len(cells)
+    needed = 8.0 * n_cells * (DEMO_COPIES * p.n_particles + p.n_steps)
+    return MemoryEstimate(needed, f"a chunk of {n_cells} cells x n_particles = {p.n_particles}",
+                          "lower params.n_particles or chunk_size")
 
 
 def stationary_variance(step_size, beta, sigma, curvature):

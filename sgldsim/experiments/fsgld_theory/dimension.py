@@ -45,6 +45,8 @@ import jax
 import numpy as np
 import pandas as pd
 
+from ..._memory import MemoryEstimate
+from ..._warnings import warn_if_slow
 from ...coupling import parse_sigma_rule
 from ...distances import (
     gibbs_score,
@@ -54,7 +56,9 @@ from ...distances import (
     radial_wasserstein,
     wasserstein,
 )
+from ...distances.stein import DEFAULT_BLOCK, ksd_seconds
 from ...dynamics import fsgld_sampler, sgld_sampler, simulate
+from ...dynamics.simulate import memory_needed
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -72,9 +76,11 @@ from ...runner import (
     Summary,
     cell_values,
     cells_table,
+    expand_grid,
 )
 from ...verdicts import Verdict, power_law_bound, z_test
 from ..common.checks import check_coupling_betas
+from ..common.memory import gibbs_bytes
 
 CHUNK_SIZE = 1
 Part = Literal["separable", "radial", "particles", "ksd"]
@@ -153,6 +159,54 @@ def validate(config: ExperimentConfig) -> None:
     if not 0 < fixed.step_size < np.inf:
         raise ConfigError(f"params.step_size={fixed.step_size} is not allowed: it must be "
                           "finite and > 0")
+    if "ksd" in cell_values(config, fixed, "part"):
+        _warn_if_ksd_is_slow(config, fixed)
+
+
+def _warn_if_ksd_is_slow(config: ExperimentConfig, p: Params) -> None:
+    """Before any work, a SlowComputationWarning when the KSD part's pair sums (per cell, per d:
+    2 samplers x (2 targets x V and U statistics + the difference)) will take over a minute."""
+    n_cells = sum(Params.from_cell(c).part == "ksd" for c in expand_grid(config))
+    seconds = n_cells * sum(2 * (4 * ksd_seconds(p.n_particles, d)
+                                 + ksd_seconds(p.n_particles, d, two=True)) for d in p.ksd_dims)
+    warn_if_slow(seconds, f"{config.name}: the KSD part ({n_cells} cells, n_particles = "
+                          f"{p.n_particles}, d up to {max(p.ksd_dims)})",
+                 "its pair sums are O(N^2 d): lower params.n_particles or params.ksd_dims")
+
+
+PARTICLE_COPIES = 4
+"""float64 (N, d) arrays of the particle part besides the simulation: the exact start and the
+two samplers' final particles (and their norms' temporaries)."""
+KSD_COPIES = 12
+"""float64 (N, d) arrays of the KSD part besides the simulation: the start, the two samplers'
+particles, both targets' scores, the padded particles and scores of the pair sums and the
+scores' temporaries."""
+PAIR_ARRAYS = 16
+"""float64 arrays of a block of pairs (block x block) while the Stein kernel is summed."""
+
+
+def cell_memory(p: Params) -> tuple[float, str]:
+    """Peak bytes of one cell and what sets them: the exact measures of the separable and
+    radial parts (grids set by gibbs_1d's resolution); for the particle and KSD parts, at the
+    largest d, N x d particles in the simulation (float32, with its working copies,
+    :func:`sgldsim.dynamics.simulate.memory_needed`) and their float64 copies, and for KSD its
+    pair blocks."""
+    if p.part in ("separable", "radial"):
+        return gibbs_bytes([3000.0] * 3), f"{p.part}: exact measures"
+    n, dims = p.n_particles, p.particle_dims if p.part == "particles" else p.ksd_dims
+    d = max(dims)
+    copies = PARTICLE_COPIES if p.part == "particles" else KSD_COPIES
+    needed = memory_needed(1, 2, n, d) + 8.0 * copies * n * d
+    if p.part == "ksd":
+        needed += 8.0 * PAIR_ARRAYS * min(n, DEFAULT_BLOCK) ** 2
+    return needed, f"{p.part}: n_particles = {n} x d = {d}"
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its largest cell's (cells run one at a time, :func:`cell_memory`)."""
+    needed, what = max(cell_memory(Params.from_cell(c)) for c in cells)
+    return MemoryEstimate(needed, what, "lower params.n_particles or the largest of "
+                          "params.particle_dims / params.ksd_dims")
 
 
 def radial_landscape(dim: int, beta: float) -> RadialWells:

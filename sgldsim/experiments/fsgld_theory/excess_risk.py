@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
+from ..._memory import MemoryEstimate
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -60,6 +61,7 @@ from ..common.particle_runs import (
     cell_numbers,
     cell_references,
     labelled_table,
+    particle_memory,
     per_cell_parameters,
     record_schedule,
     simulate_cells,
@@ -100,6 +102,13 @@ PARAMS = Params
 
 def validate(config: ExperimentConfig) -> None:
     validate_transient_config(config, Params)
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its one simulate call and the distances' float64 copy
+    (:func:`~sgldsim.experiments.common.particle_runs.particle_memory`)."""
+    p = Params.from_config(config)
+    return particle_memory(cells, p.n_particles, p.n_records)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:

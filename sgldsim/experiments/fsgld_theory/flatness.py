@@ -35,8 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..._memory import MemoryEstimate
 from ...coupling import coupled_sigma
 from ...dynamics import fsgld_sampler, sgld_sampler, simulate
+from ...dynamics.simulate import memory_needed
 from ...measures import chain_invariant, gibbs_1d
 from ...measures.flatness import (
     MEASURE_NAMES,
@@ -52,6 +54,7 @@ from ...measures.flatness import (
 from ...potentials.catalogue import FLAT_BASIN, landscape
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict, z_test
+from ..common.memory import gibbs_bytes
 from .flatness_figures import flatness_figures
 
 CHUNK_SIZE = 1
@@ -141,6 +144,23 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(f"params.record_every={p.record_every} is not allowed: at most "
                           f"n_steps / 2 = {p.n_steps // 2} (the mixing check needs a "
                           "record at T/2)")
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: each cell's particle runs are one simulate call (snapshots every
+    ``record_every`` steps, float32, and its working copies), read back as float64 with a boolean
+    "inside the flat basin" array and the exit steps; the exact masses' 1-D measures are built
+    one at a time beside them."""
+    p = Params.from_config(config)
+    runs = len(particle_cells(p))
+    records = len(range(0, p.n_steps + 1, p.record_every)) + 1
+    n = p.n_particles
+    needed = len(cells) * (memory_needed(runs, records, n, 1) + runs * n * (9.0 * records + 8.0)
+                           + gibbs_bytes([3000.0, 3000.0]))
+    return MemoryEstimate(needed, f"a chunk of {len(cells)} cells x {runs} particle runs x "
+                          f"{records} records x n_particles = {n}",
+                          "lower params.n_particles, raise params.record_every, or run fewer "
+                          "params.particle_betas / particle_sigmas")
 
 
 # ---- exact quantities ---------------------------------------------------------------------------

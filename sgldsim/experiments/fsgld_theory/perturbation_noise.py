@@ -40,6 +40,7 @@ Each fails on data that violate it (tests/test_falsification_theory.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +48,23 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 
+from ..._memory import MemoryEstimate
+from ...dynamics import fsgld_sampler
 from ...figures.style import PAGE_WIDTH_IN, color_for, new_figure, save_figure
 from ...measures import gibbs_1d
-from ...measures.stationary import basin_measure, basin_minimum, chain_law, distance
+from ...measures.chain import chain_invariant_memory
+from ...measures.stationary import (
+    CHAIN_TOL,
+    basin_measure,
+    basin_minimum,
+    chain_law,
+    distance,
+)
 from ...potentials import Quadratic
 from ...potentials.catalogue import FLAT_BASIN, landscape
 from ...runner import Cell, ConfigError, ExperimentConfig, ExperimentParams, Summary, cell_values
 from ...verdicts import Verdict
+from ..common.memory import gibbs_bytes
 
 CHUNK_SIZE = 5
 QUADRATIC_EDGES = 20_001
@@ -102,14 +113,14 @@ PARAMS = Params
 
 def validate(config: ExperimentConfig) -> None:
     fixed = Params.from_config(config)
-    u = landscape(fixed.potential)
+    landscape(fixed.potential)  # raises with the allowed names
     if not (0 < fixed.beta < np.inf):
         raise ConfigError(f"params.beta={fixed.beta} is not allowed: beta must be finite and > 0")
     for name in ("step_size", "sigma2_beta"):
         for value in cell_values(config, fixed, name):
             if not value > 0:
                 raise ConfigError(f"{config.key_path(name)}={value} is not allowed: {name} > 0")
-    a_sharp = _curvatures(u, fixed.potential)["sharp"]
+    a_sharp = _basin_curvatures(fixed.potential)["sharp"]
     for lam in cell_values(config, fixed, "step_size"):
         if not lam * a_sharp < 2:
             raise ConfigError(f"{config.key_path('step_size')}={lam} is not allowed: the chain "
@@ -118,6 +129,27 @@ def validate(config: ExperimentConfig) -> None:
     if not 0 < fixed.collapse_r2 < 1:
         raise ConfigError(f"params.collapse_r2={fixed.collapse_r2} is not allowed: "
                           "it must lie in (0, 1)")
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk (its cells run one at a time): the largest transition operator
+    of a cell's two exact chain laws (landscape and quadratic,
+    :func:`sgldsim.measures.chain.chain_invariant_memory`), beside its exact 1-D measures. The
+    operator grows as the step size falls: its solve grid's spacing follows the kernel width
+    sqrt(2 lam / beta)."""
+    worst, worst_lam = 0.0, None
+    for cell in cells:
+        p = Params.from_cell(cell)
+        u, sigma = landscape(p.potential), float(np.sqrt(p.sigma2_beta / p.beta))
+        sampler = fsgld_sampler(p.step_size, p.beta, sigma)
+        operator = max(chain_invariant_memory(system, sampler, tol=CHAIN_TOL) for system in
+                       (u, Quadratic(_basin_curvatures(p.potential)["sharp"])))
+        if operator > worst:
+            worst, worst_lam = operator, p.step_size
+    needed = worst + gibbs_bytes([3000.0, 3000.0])
+    return MemoryEstimate(needed, f"the exact chain law's transition operator at step_size = "
+                          f"{worst_lam:g}", "raise the smallest "
+                          f"{config.key_path('step_size')} (the operator grows as it falls)")
 
 
 def harmonic_relative_w2(x, lam_a):
@@ -138,6 +170,12 @@ def _basins(name: str) -> dict[str, tuple[float, float]]:
 
 def _curvatures(u, name: str) -> dict[str, float]:
     return {b: basin_minimum(u, *interval)[1] for b, interval in _basins(name).items()}
+
+
+@functools.cache
+def _basin_curvatures(name: str) -> dict[str, float]:
+    """:func:`_curvatures` of landscape ``name`` (computed once)."""
+    return _curvatures(landscape(name), name)
 
 
 def run_cell(config: ExperimentConfig, cell: Cell, key) -> list[dict]:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
+from ..._memory import MemoryEstimate
 from ...figures.style import (
     PAGE_WIDTH_IN,
     add_reference_slope,
@@ -54,6 +55,7 @@ from ..common.particle_runs import (
     exact_rows,
     floor_rows,
     floor_table,
+    particle_memory,
     particle_series,
     per_cell_parameters,
     simulate_cells,
@@ -98,6 +100,13 @@ def validate(config: ExperimentConfig) -> None:
     if not 0 < tolerance < 0.5:
         raise ConfigError(f"params.multimodal_tolerance={tolerance} is not allowed: it must lie "
                           "in (0, 0.5)")
+
+
+def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
+    """Peak memory of a chunk: its one simulate call and the distances' float64 copy
+    (:func:`~sgldsim.experiments.common.particle_runs.particle_memory`)."""
+    p = Params.from_config(config)
+    return particle_memory(cells, p.n_particles)
 
 
 def run_cells(config: ExperimentConfig, cells: list[Cell], keys) -> list[list[dict]]:
