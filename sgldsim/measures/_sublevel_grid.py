@@ -316,7 +316,8 @@ def _derivatives(potential: Potential, point: np.ndarray) -> tuple[np.ndarray, n
     x = jnp.asarray(point, dtype=float)
     try:
         out = _THIRD_AND_FOURTH(potential, x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError,
+            TypeError):  # not traceable as an argument (or not a pytree): eagerly
         out = _third_and_fourth(potential, x)
     return np.asarray(out[0]), np.asarray(out[1])
 
