@@ -8,7 +8,8 @@
     sgldsim --version
 
 Problems a user can cause (unknown experiment or key, bad value, missing run folder) print one
-line on stderr and exit with status 2; ``--debug`` shows the traceback instead.
+line on stderr and exit with status 2; ``--debug`` (before or after the command) shows the
+traceback instead.
 
 DASK: ``--workers N`` computes chunks of cells on a local Dask cluster of N single-threaded
 worker processes, ``--scheduler tcp://HOST:PORT`` on an existing Dask cluster (default: serially
@@ -32,26 +33,54 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _PlainHelp(argparse.HelpFormatter):
+    """Help text without the reStructuredText markup of the docstrings it comes from
+    (``sgldsim`` reads as sgldsim on a terminal)."""
+
+    def _format_text(self, text):
+        return super()._format_text(_plain(text))
+
+    def _expand_help(self, action):
+        return _plain(super()._expand_help(action))
+
+
+def _plain(text: str) -> str:
+    return text.replace("``", "").replace("`", "")
+
+
 class _Parser(argparse.ArgumentParser):
-    """Reports usage errors in one line, like the package's own errors."""
+    """Reports usage errors in one line, like the package's own errors; help without markup."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _PlainHelp)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"sgldsim: error: {message} (see {self.prog} --help)\n")
 
 
+_DEBUG_HELP = "show tracebacks of errors"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sgldsim", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"sgldsim {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    # --debug is also accepted after the command; SUPPRESS keeps a command's parser from
+    # resetting the value given before it
+    debug_after = _Parser(add_help=False)
+    debug_after.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help=_DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    listing = commands.add_parser("list", help="list experiments with their descriptions")
+    listing = commands.add_parser("list", parents=[debug_after],
+                                  help="list experiments with their descriptions")
     listing.add_argument("paths", nargs="*", metavar="PATH",
                          help="experiment TOML files or folders (default: the repository's "
                               "experiments/ folder)")
     listing.set_defaults(handler=list_command)
 
-    run = commands.add_parser("run", help="run (or resume) an experiment")
+    run = commands.add_parser("run", parents=[debug_after], help="run (or resume) an experiment")
     run.add_argument("experiment", metavar="NAME|FILE")
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=VALUE",
@@ -61,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dask_options(run)
     run.set_defaults(handler=run_command)
 
-    figures = commands.add_parser("figures", help="run the paper's experiments and collect "
-                                                  "their figures and results tables")
+    figures = commands.add_parser("figures", parents=[debug_after],
+                                  help="run the paper's experiments and collect their figures "
+                                       "and results tables")
     figures.add_argument("--out", type=Path, default=Path("paper_figures"),
                          help="output folder (default: paper_figures)")
     figures.add_argument("--force", action="store_true",
@@ -72,12 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dask_options(figures)
     figures.set_defaults(handler=figures_command)
 
-    show = commands.add_parser("show", help="show the summary of a run folder")
+    show = commands.add_parser("show", parents=[debug_after],
+                               help="show the summary of a run folder")
     show.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     show.set_defaults(handler=show_command)
 
-    report = commands.add_parser("report", help="write a Markdown results page per finished run "
-                                                "folder, and an index")
+    report = commands.add_parser("report", parents=[debug_after],
+                                 help="write a Markdown results page per finished run folder, "
+                                      "and an index")
     report.add_argument("runs", type=Path, nargs="?", default=Path("paper_figures"),
                         metavar="RUNS", help="folder of run folders (default: paper_figures)")
     report.add_argument("--out", type=Path, default=Path("docs/results"),
@@ -106,7 +138,8 @@ def _add_dask_options(command: argparse.ArgumentParser) -> None:
     dask.add_argument("--workers", type=_positive_workers, metavar="N",
                       help="compute on a local Dask cluster of N worker processes")
     dask.add_argument("--scheduler", metavar="ADDRESS",
-                      help="compute on the Dask cluster of this scheduler (tcp://HOST:PORT)")
+                      help="compute on the Dask cluster of this scheduler (tcp://HOST:PORT, "
+                           "PORT in 1-65535)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

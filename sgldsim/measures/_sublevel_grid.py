@@ -156,6 +156,7 @@ class Minima(NamedTuple):
     points: np.ndarray  # (k, d) local minimisers, by increasing u
     values: np.ndarray  # (k,) u at them
     hessians: np.ndarray  # (k, d, d) Hess u at them
+    rounding: float = 0.0  # delta u: the resolution of the computed u at the global minimiser
 
 
 def weighty_minima(f: PotentialFields, axes: list[np.ndarray], u: np.ndarray, beta: float,
@@ -163,7 +164,10 @@ def weighty_minima(f: PotentialFields, axes: list[np.ndarray], u: np.ndarray, be
     """The local minima whose weight can matter, beta (u(m) - u_min) < cutoff, and u_min.
 
     Local minima of the coarse grid values (3^d neighbourhoods), each refined by L-BFGS-B inside
-    its neighbouring grid cells; duplicates within half a grid cell are merged."""
+    its neighbouring grid cells and then by Newton steps where the Hessian is positive definite
+    (so that the minimiser is found to the float64 resolution, not to L-BFGS-B's tolerance);
+    duplicates within half a grid cell are merged. Depths closer to u_min than the rounding
+    level of u there (:func:`rounding_level`) count as equal to it."""
     d = f.dim
     spacing = np.array([a[1] - a[0] for a in axes])
     candidates = np.argwhere(u == ndimage.minimum_filter(u, size=3, mode="nearest"))
@@ -177,7 +181,8 @@ def weighty_minima(f: PotentialFields, axes: list[np.ndarray], u: np.ndarray, be
         bounds = [(x0[i] - spacing[i], x0[i] + spacing[i]) for i in range(d)]
         res = optimize.minimize(value_and_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                 options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 500})
-        found.append((float(res.fun), res.x))
+        x = _newton_polish(f, res.x)
+        found.append((float(f.value(x[None, :])[0]), x))
     found.sort(key=lambda item: item[0])
     points: list[np.ndarray] = []
     values: list[float] = []
@@ -186,9 +191,46 @@ def weighty_minima(f: PotentialFields, axes: list[np.ndarray], u: np.ndarray, be
             points.append(x)
             values.append(value)
     u_min = min(values[0], float(u.min()))
-    keep = beta * (np.array(values) - u_min) < cutoff
+    rounding = rounding_level(f, points[0], f.hessian(points[0][None, :])[0], u_min)
+    depth = np.array(values) - u_min
+    keep = beta * np.where(depth <= rounding, 0.0, depth) < cutoff
     points = np.array(points)[keep]
-    return Minima(points, np.array(values)[keep], f.hessian(points)), u_min
+    return Minima(points, np.array(values)[keep], f.hessian(points), rounding), u_min
+
+
+def _newton_polish(f: PotentialFields, x: np.ndarray, max_steps: int = 8) -> np.ndarray:
+    """Newton steps from x while Hess u is positive definite and |grad u| falls."""
+    g = f.grad(x[None, :])[0]
+    for _ in range(max_steps):
+        h = f.hessian(x[None, :])[0]
+        if not np.all(np.isfinite(h)) or np.linalg.eigvalsh(h)[0] <= 0:
+            break
+        trial = x - np.linalg.solve(h, g)
+        g_trial = f.grad(trial[None, :])[0]
+        if not np.linalg.norm(g_trial) < np.linalg.norm(g):
+            break
+        x, g = trial, g_trial
+    return x
+
+
+_ROUNDING_PROBES = 16  # float64 neighbours per side and axis on which u's rounding is read
+
+
+def rounding_level(f: PotentialFields, point: np.ndarray, hessian: np.ndarray,
+                   u_min: float) -> float:
+    """delta u: the resolution of the computed u near its minimiser ``point``.
+
+    The spread of u, less its quadratic model, over the float64 neighbours point +- j ulp e_i
+    (j <= 16, every axis i; their true spread is O(ulp^2)), and at least the float64 spacing
+    of u_min. Differences u - u_min below delta u are rounding, so beta * delta u is the
+    relative rounding error of the cell masses exp(-beta (u - u_min)) of a quadrature."""
+    d = f.dim
+    j = np.arange(-_ROUNDING_PROBES, _ROUNDING_PROBES + 1, dtype=float)
+    steps = np.spacing(np.abs(point))
+    offsets = (j[:, None, None] * (steps[:, None] * np.eye(d))[None]).reshape(-1, d)
+    model = 0.5 * np.einsum("ni,ij,nj->n", offsets, hessian, offsets)
+    spread = np.ptp(f.value(point[None, :] + offsets) - model)
+    return max(float(spread), float(np.spacing(abs(u_min))))
 
 
 def interval_union(intervals) -> list[tuple[float, float]]:
@@ -243,7 +285,7 @@ def local_inverse_length(f: PotentialFields, beta: float, x, cutoff: float) -> n
     which the density changes along axis i (the gradient term keeps l finite at inflection
     points and resolves the tails)."""
     hess_diag = np.diagonal(f.hessian(x), axis1=-2, axis2=-1)
-    return np.sqrt(beta * np.abs(hess_diag) + beta**2 * f.grad(x) ** 2 / (2.0 * cutoff))
+    return np.sqrt(beta * np.abs(hess_diag) + (beta * f.grad(x)) ** 2 / (2.0 * cutoff))
 
 
 def laplace_boxes(beta: float, minima: Minima, cutoff: float, scale: float = 1.5):
@@ -256,3 +298,142 @@ def laplace_boxes(beta: float, minima: Minima, cutoff: float, scale: float = 1.5
             boxes.append((m - half, m + half))
     return boxes
 
+
+
+# ---- beyond float64: the Laplace limit, and the largest beta a grid resolves ---------------------
+def _third_and_fourth(potential: Potential, x):
+    third = jax.jacfwd(jax.hessian(potential.value))
+    fourth, third_x = jax.jacfwd(lambda y: (third(y), third(y)), has_aux=True)(x)
+    return third_x, fourth
+
+
+_THIRD_AND_FOURTH = jax.jit(_third_and_fourth)
+
+
+def _derivatives(potential: Potential, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The third and fourth derivative tensors of u at ``point``, (d,) * 3 and (d,) * 4 (jitted
+    with the potential as an argument where it traces, as :func:`potential_fields`)."""
+    x = jnp.asarray(point, dtype=float)
+    try:
+        out = _THIRD_AND_FOURTH(potential, x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError,
+            TypeError):  # not traceable as an argument (or not a pytree): eagerly
+        out = _third_and_fourth(potential, x)
+    return np.asarray(out[0]), np.asarray(out[1])
+
+
+def laplace_terms(potential: Potential, point: np.ndarray,
+                  hessian: np.ndarray) -> tuple[float, np.ndarray]:
+    """(kappa, c) of the Laplace expansion of exp(-beta u) about a minimiser m with Hessian H.
+
+    In the coordinates y = sqrt(beta) H^(1/2) (x - m), beta (u - u(m)) = |y|^2 / 2
+    + T3[y]^3 / (6 sqrt(beta)) + T4[y]^4 / (24 beta) + ..., with T3, T4 the third and fourth
+    derivatives of u whitened by H^(-1/2). The mean is m - c / beta + O(beta^-2) with
+    c = H^-1 (u'''_ijk (H^-1)_jk) / 2, and the relative corrections to the covariance and the
+    weights are O(kappa / beta) with kappa = |T3|^2 + |T4| / 2 (Frobenius norms; in 1-D the
+    variance's is (T3^2 - T4 / 2) / beta). kappa is inf where H is not positive definite."""
+    evals, evecs = np.linalg.eigh(hessian)
+    if not evals[0] > 0:
+        return math.inf, np.zeros_like(point)
+    third, fourth = _derivatives(potential, point)
+    w = evecs @ np.diag(evals ** -0.5) @ evecs.T
+    t3 = np.einsum("abc,ai,bj,ck->ijk", third, w, w, w)
+    t4 = np.einsum("abcd,ai,bj,ck,dl->ijkl", fourth, w, w, w, w)
+    kappa = float(np.sum(t3**2) + 0.5 * np.sqrt(np.sum(t4**2)))
+    inverse = np.linalg.inv(hessian)
+    return kappa, 0.5 * inverse @ np.einsum("ijk,jk->i", third, inverse)
+
+
+_CELL_STEPS = 4  # float64 steps per cell at a minimum, l / resolution (see check_float_cells)
+
+
+def check_float_cells(name: str, beta: float, minima: Minima, resolution: float) -> None:
+    """ValueError where the cells at a minimum with a positive definite Hessian, l_i / resolution
+    with l_i = (beta H_ii)^(-1/2), would span fewer than 4 float64 steps of x there: the graded
+    mesh's cells shrink to about l_i / (1.8 resolution) at the edge of the Laplace window, and
+    need two float64 steps to keep distinct edges and a midpoint inside. Names beta and the
+    largest beta the grid resolves."""
+    limit, worst = math.inf, None
+    for m, h in zip(minima.points, minima.hessians, strict=True):
+        if not np.linalg.eigvalsh(h)[0] > 0:
+            continue
+        step = _CELL_STEPS * np.spacing(np.abs(m))
+        with np.errstate(divide="ignore", over="ignore"):  # near 0 the limit is inf
+            largest = np.min(1.0 / (np.diag(h) * (resolution * step) ** 2))
+        if largest < limit:
+            limit, worst, curvature = float(largest), m, np.diag(h)
+    if beta > limit:
+        width = float(np.min(1.0 / np.sqrt(beta * curvature)))
+        raise ValueError(
+            f"beta={beta:.4g} is beyond the largest beta={limit:.4g} a float64 grid resolves "
+            f"for {name} at resolution={resolution:g}: its well at x={np.round(worst, 6).tolist()} "
+            f"(width ~{width:.2g}) would get cells narrower than {_CELL_STEPS} float64 steps "
+            f"({float(np.max(np.spacing(np.abs(worst)))):.2g} each) there (allowed: beta <= "
+            f"{limit:.4g})")
+
+
+def laplace_regime(potential: Potential, f: PotentialFields, beta: float, minima: Minima,
+                   u_min: float, resolution: float) -> tuple[PotentialFields, Minima] | None:
+    """Whether a grid quadrature of exp(-beta (u - u_min)) resolves the wells, and if not, the
+    Laplace limit to put on the grid instead.
+
+    The quadrature's cell masses carry the relative rounding error beta * delta u
+    (:func:`rounding_level`); its discretisation error is 1 / (12 resolution^2). The Laplace
+    limit (a Gaussian at each retained minimum, mean m - c / beta, covariance H^-1 / beta, weight
+    exp(-beta (u(m) - u_min)) det(H)^(-1/2)) has relative error kappa / beta
+    (:func:`laplace_terms`). The limit replaces the quadrature where the rounding error exceeds
+    the discretisation error and the limit's error is smaller; where both errors exceed
+    1 / resolution (the change of beta u across one cell one standard deviation from a minimum),
+    neither resolves the wells and a ValueError names beta and the largest beta the quadrature
+    resolves, 1 / (resolution * delta u).
+
+    Returns:
+      None (use the quadrature), or the fields and the minima of the Laplace model
+      min_i [d_i + (x - mu_i)^T H_i (x - mu_i) / 2] (d_i = u(m_i) - u_min, zero within delta u),
+      whose minimum is 0 and whose values near each mu_i are exact to rounding of x - mu_i.
+    """
+    rounding_error = beta * minima.rounding
+    if rounding_error <= 1.0 / (12.0 * resolution**2):
+        return None
+    terms = [laplace_terms(potential, m, h) for m, h in zip(minima.points, minima.hessians,
+                                                            strict=True)]
+    kappa = max(t[0] for t in terms)
+    laplace_error = kappa / beta
+    if min(rounding_error, laplace_error) > 1.0 / resolution:
+        largest = 1.0 / (resolution * minima.rounding)
+        why = ("the Hessian at a minimum is not positive definite" if math.isinf(kappa) else
+               f"its next correction, kappa/beta = {laplace_error:.2g}, exceeds "
+               f"1/resolution; it resolves beta >= {resolution * kappa:.4g}")
+        raise ValueError(
+            f"beta={beta:.4g} is beyond the largest beta={largest:.4g} the quadrature resolves "
+            f"for {f.name} at resolution={resolution:g} (the rounding of beta * u, "
+            f"beta * {minima.rounding:.2g}, exceeds 1/resolution) and the Laplace limit does "
+            f"not apply ({why}) (allowed: beta <= {largest:.4g})")
+    if laplace_error >= rounding_error:
+        return None
+    depth = minima.values - u_min
+    depth = np.where(depth <= minima.rounding, 0.0, depth)
+    centres = np.array([m - c / beta for m, (_, c) in zip(minima.points, terms, strict=True)])
+    model = Minima(centres, depth, minima.hessians, 0.0)
+    return _quadratic_fields(f.name, f.dim, model), model
+
+
+def _quadratic_fields(name: str, dim: int, model: Minima) -> PotentialFields:
+    """Fields of min_i [d_i + (x - mu_i)^T H_i (x - mu_i) / 2] (the Laplace model)."""
+    centres, depths, hessians = model.points, model.values, model.hessians
+
+    def nearest(x):
+        diff = np.asarray(x, dtype=float)[None, :, :] - centres[:, None, :]  # (k, n, d)
+        q = depths[:, None] + 0.5 * np.einsum("kni,kij,knj->kn", diff, hessians, diff)
+        k = np.argmin(q, axis=0)
+        n = np.arange(q.shape[1])
+        return q[k, n], diff[k, n], k
+
+    def grad(x):
+        _, diff, k = nearest(x)
+        return np.einsum("nij,nj->ni", hessians[k], diff)
+
+    return PotentialFields(f"{name} (Laplace limit)", dim,
+                           functools.partial(evaluate, lambda x: nearest(x)[0]),
+                           functools.partial(evaluate, grad),
+                           functools.partial(evaluate, lambda x: hessians[nearest(x)[2]]))

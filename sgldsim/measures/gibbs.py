@@ -16,6 +16,11 @@ own module:
 
 (modules ``grid1d``, ``product``, ``grid2d``, ``radial`` and ``mala``; the tail level
 ``GIBBS_CUTOFF`` is in ``base``, the adaptive grids and their accuracy in ``_sublevel_grid``.)
+
+At extreme beta the grids hold the Laplace limit where float64 rounding of u defeats the
+quadrature (a Gaussian N(m, H^-1 / beta) per global minimiser m, weights det(H)^(-1/2)), and
+every representation raises a one-line ValueError, naming beta and the largest beta it resolves,
+where float64 cannot resolve the wells at all (cells narrower than the float64 spacing of x).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ Exact Gibbs measures (:func:`gibbs_1d`, on the adaptive grids of
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import jax
@@ -23,10 +24,12 @@ from scipy import optimize
 from .._precision import float64
 from ..potentials.base import Potential
 from ._sublevel_grid import (
+    check_float_cells,
     confining_box,
     graded_mesh,
     interval_union,
     laplace_boxes,
+    laplace_regime,
     local_inverse_length,
     potential_fields,
     weighty_minima,
@@ -129,14 +132,15 @@ class Measure1D:
 
     @property
     def mean(self) -> float:
-        return self.moment(1)
+        """sum_i m_i (a_i + b_i) / 2: exact for the cells, and without the cancellation of
+        b^2 - a^2 in cells narrow against their distance from 0."""
+        return float(np.sum(self.masses * 0.5 * (self.edges[:-1] + self.edges[1:])))
 
     @property
     def var(self) -> float:
         m = self.mean
         a, b = self.edges[:-1] - m, self.edges[1:] - m  # central, for accuracy
-        dens = self.masses / (b - a)
-        return float(np.sum(dens * (b**3 - a**3) / 3.0))
+        return float(np.sum(self.masses * (a * a + a * b + b * b) / 3.0))
 
     @property
     def std(self) -> float:
@@ -170,6 +174,13 @@ def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
     3. Mesh each component with ``resolution`` cells per local length
        l = (beta |u''| + beta^2 u'^2 / (2 cutoff))^(-1/2); gaps between components are single
        empty cells. Cell masses h exp(-beta (u(centre) - u_min)).
+    4. At extreme beta, where the rounding of u near its minimum (times beta) exceeds the grid's
+       own error and the Laplace limit's is smaller, step 3 meshes the Laplace limit instead (a
+       Gaussian per global minimum, weights det(H)^(-1/2));
+       :func:`~sgldsim.measures._sublevel_grid.laplace_regime` has the criterion. Where neither
+       resolves the wells, or the cells would span fewer than 4 float64 steps
+       (:func:`~sgldsim.measures._sublevel_grid.check_float_cells`), a ValueError names beta
+       and the largest beta resolved.
 
     Args:
       potential: a 1-D potential.
@@ -182,7 +193,8 @@ def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
 
     Returns:
       The measure, accurate to ~1e-8 relative in mean, variance and basin masses at the
-      defaults, for any beta (e.g. 1e6: two spikes of width 1e-3 for the double well).
+      defaults, for any beta up to the float64 limit (e.g. 1e6: two spikes of width 1e-3 for
+      the double well; the README's wells to about 1e23).
     """
     beta = checked_beta(beta)
     if potential.dim != 1:
@@ -190,12 +202,21 @@ def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
     f = potential_fields(potential)
     (x,), u = confining_box(f, beta, bracket, n_scan, cutoff)
     minima, u_min = weighty_minima(f, [x], u, beta, cutoff)
-    level = u_min + cutoff / beta
+    check_float_cells(f.name, beta, minima, resolution)
+    laplace = laplace_regime(potential, f, beta, minima, u_min, resolution)
+    if laplace is None:
+        level = u_min + cutoff / beta
 
-    def excess(t):
-        return float(f.value([[t]])[0]) - level
+        def excess(t):
+            return float(f.value([[t]])[0]) - level
 
-    components = [_sublevel_component(excess, x, u - level, float(m[0])) for m in minima.points]
+        components = [_sublevel_component(excess, x, u - level, float(m[0]), h[0, 0] * beta, cutoff)
+                      for m, h in zip(minima.points, minima.hessians, strict=True)]
+    else:  # the wells are beyond float64 quadrature: their Gaussian (Laplace) limit
+        f, minima = laplace
+        u_min = 0.0
+        half = np.sqrt(2.0 * (cutoff - beta * minima.values) / (beta * minima.hessians[:, 0, 0]))
+        components = [(m - r, m + r) for m, r in zip(minima.points[:, 0], half, strict=True)]
     windows = [(lo[0], hi[0]) for lo, hi in laplace_boxes(beta, minima, cutoff)]
     edges, covered = graded_mesh(
         interval_union(components),
@@ -207,15 +228,28 @@ def gibbs_1d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
     return Measure1D(edges, np.diff(edges) * np.exp(log_density))
 
 
-def _sublevel_component(excess: Callable, x: np.ndarray, scan_excess: np.ndarray, m: float):
+def _sublevel_component(excess: Callable, x: np.ndarray, scan_excess: np.ndarray, m: float,
+                        stiffness: float, cutoff: float):
     """[a, b]: the connected component of {excess < 0} around the minimiser m, from the first
-    scan points outward of m with excess >= 0 and Brent's method inside that scan cell."""
+    scan points outward of m with excess >= 0 and Brent's method inside that scan cell, to
+    1e-15 or a millionth of the well's width w = (beta u''(m))^(-1/2) if that is finer. Where
+    the well is far narrower than the scan cell, the bracket first shrinks to m +- 4 w
+    sqrt(cutoff) when the excess there is already >= 0 (twice the Laplace estimate of the
+    edge), so that Brent's method starts at the well's scale."""
+    width = 1.0 / math.sqrt(stiffness) if stiffness > 0 else math.inf
+    xtol = min(1e-15, 1e-6 * width)
     i = int(np.searchsorted(x, m))  # x[i - 1] < m <= x[i]
     right = i + int(np.argmax(scan_excess[i:] >= 0))
     left = i - 1 - int(np.argmax(scan_excess[:i][::-1] >= 0))
     inner_right = x[right - 1] if right - 1 >= i else m
     inner_left = x[left + 1] if left + 1 <= i - 1 else m
-    b = optimize.brentq(excess, inner_right, x[right], xtol=1e-15, rtol=4 * np.finfo(float).eps)
-    a = optimize.brentq(excess, x[left], inner_left, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    outer_right, outer_left = x[right], x[left]
+    reach = 4.0 * width * math.sqrt(cutoff)
+    if inner_right < m + reach < outer_right and excess(m + reach) >= 0:
+        outer_right = m + reach
+    if outer_left < m - reach < inner_left and excess(m - reach) >= 0:
+        outer_left = m - reach
+    b = optimize.brentq(excess, inner_right, outer_right, xtol=xtol, rtol=4 * np.finfo(float).eps)
+    a = optimize.brentq(excess, outer_left, inner_left, xtol=xtol, rtol=4 * np.finfo(float).eps)
     return a, b
 

@@ -23,10 +23,12 @@ from .._validation import check_choice
 from ..potentials.base import Potential
 from ._sublevel_grid import (
     PotentialFields,
+    check_float_cells,
     confining_box,
     graded_mesh,
     interval_union,
     laplace_boxes,
+    laplace_regime,
     local_inverse_length,
     potential_fields,
     weighty_minima,
@@ -139,6 +141,9 @@ def gibbs_2d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
     3. Each axis is meshed like :func:`~sgldsim.measures.grid1d.gibbs_1d` with the local length
        l_i = (beta |d_ii u| + beta^2 (d_i u)^2 / (2 cutoff))^(-1/2), profiled (minimum l over
        the other axis inside the sublevel set); cell masses by the midpoint rule.
+    4. At extreme beta, the Laplace limit replaces u as in
+       :func:`~sgldsim.measures.grid1d.gibbs_1d` (step 4), or a ValueError names beta and the
+       largest beta resolved.
 
     Args:
       potential: a 2-D potential.
@@ -154,8 +159,15 @@ def gibbs_2d(potential: Potential, beta: float, *, cutoff: float = GIBBS_CUTOFF,
     f = potential_fields(potential)
     axes, u = confining_box(f, beta, bracket, n_coarse, cutoff)
     minima, u_min = weighty_minima(f, axes, u, beta, cutoff)
-    laplace = laplace_boxes(beta, minima, cutoff)
-    boxes = _component_boxes(axes, beta * (u - u_min) < cutoff) + laplace
+    check_float_cells(f.name, beta, minima, resolution)
+    model = laplace_regime(potential, f, beta, minima, u_min, resolution)
+    if model is None:
+        laplace = laplace_boxes(beta, minima, cutoff)
+        boxes = _component_boxes(axes, beta * (u - u_min) < cutoff) + laplace
+    else:  # the wells are beyond float64 quadrature: their Gaussian (Laplace) limit
+        (f, minima), u_min = model, 0.0
+        laplace = laplace_boxes(beta, minima, cutoff)
+        boxes = list(laplace)
     profiles = _length_profiles(f, beta, u_min, cutoff, boxes)
     edges, covered = [], []
     for i in (0, 1):

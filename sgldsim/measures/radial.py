@@ -132,6 +132,10 @@ def radial_gibbs(potential, beta: float, *, n_cells: int = 8000,
         raise ValueError(f"{type(potential).__name__} is not confining at beta={beta!r}: the "
                          f"radial density does not decay by e^-{cutoff} within r = {top:g}")
     keep = lr > peak - cutoff
+    if not np.isfinite(peak) or not np.any(keep):  # beta * phi beyond float64 resolution
+        mode = float(r[np.nanargmax(np.where(np.isfinite(lr), lr, -np.inf))])
+        raise _unresolved(potential, beta, n_cells, mode, step=2.0 * (r[1] - r[0]) / n_cells,
+                          detail="the radial log density is not resolved on the scan")
     idx = np.flatnonzero(keep)
     pieces = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
     step = r[1] - r[0]
@@ -143,13 +147,15 @@ def radial_gibbs(potential, beta: float, *, n_cells: int = 8000,
         else:
             intervals.append([lo, hi])
     total = sum(hi - lo for lo, hi in intervals)
-    edges, masses = [], []
+    edges, logs = [], []
     for lo, hi in intervals:
         n = max(int(round(n_cells * (hi - lo) / total)), 16)
         e = np.linspace(lo, hi, n + 1)
-        centres = 0.5 * (e[1:] + e[:-1])
         edges.append(e)
-        masses.append(np.diff(e) * np.exp(log_density(centres) - peak))
+        logs.append(log_density(0.5 * (e[1:] + e[:-1])))
+    top_log = max(float(np.max(lg)) for lg in logs)  # the fine grid can exceed the scan's peak
+    _check_radial_resolution(potential, beta, n_cells, edges, logs, top_log)
+    masses = [np.diff(e) * np.exp(lg - top_log) for e, lg in zip(edges, logs, strict=True)]
     if len(edges) == 1:
         law = Measure1D(edges[0], masses[0])
     else:  # gaps between pieces are empty cells
@@ -157,3 +163,43 @@ def radial_gibbs(potential, beta: float, *, n_cells: int = 8000,
         gap_masses = [np.concatenate([m, [0.0]]) for m in masses[:-1]] + [masses[-1]]
         law = Measure1D(all_edges, np.concatenate(gap_masses))
     return RadialMeasure(law, d, potential, beta)
+
+
+_CORE_CELLS = 20  # cells within one standard deviation of the radial mode (variance bias < 1e-3)
+
+
+def _check_radial_resolution(potential, beta, n_cells, edges, logs, top_log) -> None:
+    """ValueError unless the uniform radial grid resolves the peak of the radial law: at least
+    20 cells where the log density is within 1/2 of its maximum (one standard deviation of a
+    Gaussian peak: cell width h <= sd / 10, variance bias (h / sd)^2 / 12 < 1e-3), and the
+    rounding of beta * phi at the mode below the change of the log density across one cell
+    there (1 / count)."""
+    core = sum(int(np.sum(lg > top_log - 0.5)) for lg in logs)
+    i = int(np.argmax([np.max(lg) for lg in logs]))
+    j = int(np.argmax(logs[i]))
+    mode = 0.5 * (edges[i][j] + edges[i][j + 1])
+    rounding = beta * float(np.spacing(abs(_profile_values(potential, np.array([mode]))[0])))
+    if core >= _CORE_CELLS and rounding <= 1.0 / core:
+        return
+    raise _unresolved(potential, beta, n_cells, mode, step=edges[i][j + 1] - edges[i][j],
+                      detail=f"its peak gets {core} cells within one standard deviation (at "
+                             f"least {_CORE_CELLS} needed) and the rounding of beta * phi there "
+                             f"is {rounding:.2g}")
+
+
+def _unresolved(potential, beta, n_cells, mode: float, step: float, detail: str) -> ValueError:
+    """The error for a radial law the grid cannot resolve, with the largest beta it resolves:
+    cells of width ``step`` hold 20 per standard deviation (beta phi''(mode))^(-1/2) up to
+    beta = 1 / (400 step^2 phi''), and the rounding of beta * phi stays below 1/20 up to
+    beta = 1 / (20 spacing(phi(mode)))."""
+    ds = 1e-4 * max(abs(mode), 1.0)
+    centre = max(mode, ds)
+    phi = _profile_values(potential, np.array([centre - ds, centre, centre + ds]))
+    curvature = abs(phi[0] - 2.0 * phi[1] + phi[2]) / ds**2
+    largest = 1.0 / (_CORE_CELLS * float(np.spacing(abs(phi[1]))))
+    if curvature > 0:
+        largest = min(largest, 1.0 / ((_CORE_CELLS * step) ** 2 * curvature))
+    return ValueError(
+        f"beta={beta:.4g} is beyond what radial_gibbs resolves for {type(potential).__name__} "
+        f"with n_cells={n_cells}: {detail} at r={mode:.6g}; the largest beta it resolves is "
+        f"about {largest:.3g} (allowed: beta <= {largest:.3g}, or a larger n_cells)")

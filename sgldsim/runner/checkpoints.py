@@ -55,16 +55,29 @@ def finished_cells(cell_path, cells: list[Cell]) -> set[str]:
     return finished
 
 
-class _PlainProgress:
-    """A progress line per update on stderr: ``name: done/total cells, elapsed, ETA``."""
+PLAIN_PROGRESS_INTERVAL_S = 5.0
+"""Off a terminal, progress lines come at most this often, plus the last one (all cells done)."""
 
-    def __init__(self, name: str, total: int, initial: int):
+
+class _PlainProgress:
+    """Progress lines on stderr, ``name: done/total cells, elapsed, ETA``: the first update's,
+    then at most one per :data:`PLAIN_PROGRESS_INTERVAL_S` seconds, and the final one (a log
+    of an 80k-cell grid gets a line per 5 s, not one per chunk)."""
+
+    def __init__(self, name: str, total: int, initial: int,
+                 interval_s: float = PLAIN_PROGRESS_INTERVAL_S):
         self.name, self.total, self.done, self.initial = name, total, initial, initial
+        self.interval_s = interval_s
         self.started = time.perf_counter()
+        self.printed = -float("inf")  # when the last line was printed
 
     def update(self, n: int) -> None:
         self.done += n
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
+        if now - self.printed < self.interval_s and self.done < self.total:
+            return
+        self.printed = now
+        elapsed = now - self.started
         computed = self.done - self.initial
         eta = elapsed / computed * (self.total - self.done) if computed else float("nan")
         print(progress_line(self.name, self.done, self.total, elapsed, eta), file=sys.stderr,
@@ -79,8 +92,9 @@ def progress_line(name: str, done: int, total: int, elapsed: float, eta: float) 
 
 @contextlib.contextmanager
 def progress_bar(name: str, total: int, initial: int, enabled: bool = True):
-    """A tqdm bar on stderr when it is a terminal, else a plain line per update (logs, CI,
-    nohup); nothing when not ``enabled``. Yields an object with ``update(n_cells)``."""
+    """A tqdm bar on stderr when it is a terminal, else plain lines at most every 5 s (logs,
+    CI, nohup: :class:`_PlainProgress`); nothing when not ``enabled``. Yields an object with
+    ``update(n_cells)``."""
     if enabled and not _is_terminal(sys.stderr):
         yield _PlainProgress(name, total, initial)
         return

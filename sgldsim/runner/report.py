@@ -18,7 +18,6 @@ its run folder disagree.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from pathlib import Path
 
@@ -27,7 +26,14 @@ import pandas as pd
 from ..verdicts import VERDICTS
 from .config import ConfigError, ExperimentConfig, canonical_module
 from .registry import list_experiments
-from .run import CONFIG_FILE, METADATA_FILE, RESULTS_FILE, SUMMARY_JSON_FILE, load_run
+from .run import (
+    CONFIG_FILE,
+    METADATA_FILE,
+    RESULTS_FILE,
+    SUMMARY_JSON_FILE,
+    load_run,
+    read_json_file,
+)
 
 INDEX_PAGE = "index.md"
 """The file name of the index page that :func:`write_results_pages` writes beside the pages."""
@@ -71,7 +77,7 @@ def results_page(run_dir: str | Path, page_dir: str | Path | None = None) -> str
     summary_path = run_dir / SUMMARY_JSON_FILE
     if not summary_path.is_file():
         raise ConfigError(f"{run_dir} has no {SUMMARY_JSON_FILE}: rerun the experiment")
-    summary = json.loads(summary_path.read_text())
+    summary = read_json_file(summary_path)
     meta, config = record.metadata, record.config
     page_dir = Path(page_dir) if page_dir is not None else run_dir
 
@@ -120,7 +126,7 @@ def results_index(run_dirs: list[str | Path]) -> str:
              "|---|---|" + "---:|" * (len(VERDICTS) + 1)]
     for run_dir in map(Path, run_dirs):
         record = load_run(run_dir)
-        summary = json.loads((run_dir / SUMMARY_JSON_FILE).read_text())
+        summary = read_json_file(run_dir / SUMMARY_JSON_FILE)
         counts = {v: 0 for v in VERDICTS}
         for verdict in summary.get("verdicts", []):
             counts[verdict["verdict"]] += 1
@@ -151,7 +157,7 @@ def experiments_table(runs_root: str | Path, pages_link: str,
         run = Path(runs_root) / config.name
         name, wall = f"`{config.name}`", "not run here"
         if (run / METADATA_FILE).is_file() and (run / SUMMARY_JSON_FILE).is_file():
-            meta = json.loads((run / METADATA_FILE).read_text())
+            meta = read_json_file(run / METADATA_FILE)
             name = f"[{config.name}]({pages_link}/{config.name}.md)"
             wall = compute_time(meta)
             wall = ("not recorded" if wall is None else _duration(wall)) + (

@@ -433,6 +433,9 @@ def collect_results(run_dir: Path, cells: list[Cell]) -> pd.DataFrame:
 def load_run(run_dir: str | Path) -> RunRecord:
     """Read a run folder: its configuration, progress, and (if finished) metadata and summary."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is not a run folder: it is a file (a run folder is the "
+                          f"folder that `sgldsim run` writes, with {CONFIG_FILE} inside)")
     if not run_dir.is_dir():
         raise ConfigError(f"run folder {run_dir} does not exist")
     config = _read_config(run_dir)
@@ -443,10 +446,22 @@ def load_run(run_dir: str | Path) -> RunRecord:
     return RunRecord(
         run_dir=run_dir, config=config, n_cells=len(cells),
         n_finished_cells=sum(_cell_path(run_dir, c).exists() for c in cells),
-        metadata=json.loads(metadata_path.read_text()) if metadata_path.exists() else None,
+        metadata=read_json_file(metadata_path) if metadata_path.exists() else None,
         summary_text=summary_path.read_text() if summary_path.exists() else None,
         figures=sorted(p for p in run_dir.iterdir() if p.suffix in (".png", ".pdf")),
     )
+
+
+def read_json_file(path: Path):
+    """The JSON document in ``path``; a one-line ConfigError naming the file if it is not valid
+    UTF-8 JSON (a damaged run folder: rerunning the experiment into it rewrites the file)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        where = (f"{err.msg} at line {err.lineno} column {err.colno}"
+                 if isinstance(err, json.JSONDecodeError) else "not UTF-8 text")
+        raise ConfigError(f"{path} is damaged: not valid JSON ({where}); rerun the experiment "
+                          f"with --out {path.parent} to rewrite it") from None
 
 
 def config_differences(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
