@@ -48,6 +48,8 @@ from ..common.checks import check_range
 from ..common.memory import curvature_bytes, network_footprint, split_bytes, training_bytes
 
 CHUNK_SIZE = 1
+VALIDATION_FRACTION = 0.2
+"""Share of every domain held out for training-domain validation (DomainBed's 20 %)."""
 METHODS = (*optim.DOMAIN_METHODS, "dgsam_rho_over_s")
 """The methods a cell may train: :data:`sgldsim.optim.DOMAIN_METHODS` and DGSAM with rho / S."""
 DGSAM_VARIANTS = ("dgsam", "dgsam_no_first", "dgsam_rho_over_s")
@@ -126,7 +128,7 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(f"{config.key_path(name)}=[] is not allowed: at least one value")
     for name in cell_values(config, p, "dataset"):
         domains = _domains(p, name)
-        n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
+        n_train = _training_examples(domains)
         for key in ("batch_size", "sharpness_examples"):
             if getattr(p, key) > n_train:
                 raise ConfigError(f"{config.key_path(key)}={getattr(p, key)} is not allowed "
@@ -137,8 +139,14 @@ def validate(config: ExperimentConfig) -> None:
 def _domains(p: Params, name: str) -> nn.Split:
     try:
         return nn.load_domains(name, seed=p.domain_seed, num_per_domain=p.mnist1d_per_domain)
-    except ValueError as error:
-        raise ConfigError(f"params.mnist1d_per_domain: {error}") from None
+    except ValueError as error:  # the message names the value (domain_seed or mnist1d_per_domain)
+        raise ConfigError(f"dataset {name!r}: {error}") from None
+
+
+def _training_examples(domains: nn.Split) -> int:
+    """Examples per domain in the training part of a split (the same for every trial)."""
+    n = domains.y.shape[1]
+    return n - round(VALIDATION_FRACTION * n)
 
 
 def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
@@ -155,7 +163,7 @@ def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
         footprint = network_footprint("mlp", tuple(domains.x.shape[2:]), tuple(p.mlp_hidden))
         configs = len(configurations(p, p.method))
         pairs = num_domains * p.trials
-        n_train = nn.split_domains(domains, 0.2, 0).train.y.shape[1]
+        n_train = _training_examples(domains)
         evaluated = max((num_domains - 1) * (per_domain - n_train), per_domain)
         train = training_bytes(footprint, pairs * configs, (num_domains - 1) * p.batch_size,
                                evaluated) + pairs * split_bytes(domains)
@@ -255,7 +263,7 @@ def _run_cell(config: ExperimentConfig, cell: Cell) -> list[dict]:
     model = nn.flat_model(nn.mlp(domains.x.shape[2:], nn.NUM_CLASSES, p.mlp_hidden))
 
     pairs = [(d, t) for d in range(num_domains) for t in range(trials)]
-    splits = [nn.split_domains(domains, 0.2, t) for t in range(trials)]
+    splits = [nn.split_domains(domains, VALIDATION_FRACTION, t) for t in range(trials)]
     held = [nn.leave_one_domain_out(splits[t], d) for d, t in pairs]
     stack = lambda trees: jax.tree.map(lambda *xs: jnp.stack(xs), *trees)  # noqa: E731
     train = stack([h[0].train for h in held])
