@@ -11,6 +11,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pandas as pd
 import pytest
 from param_checks import assert_wrong_type_is_refused
@@ -156,10 +157,9 @@ def test_history_and_memorisation_metrics_are_consistent(tiny):
     params, _, (val, test) = jax.jit(lambda k: nn.fit_with_history(
         k, method, model, nn.Split(dataset.train.x, labels), epochs=3, batch_size=128,
         evaluate=evaluate))(jax.random.key(0))
-    hyper = nn.hyperparameters(np.full(1, 0.3))
+    hyper = nn.hyperparameters(np.full(1, 0.3), weight_decay=5e-4)
     _, m = nn.train_classifier_runs("langevin", model, dataset, jax.random.key(0)[None], hyper,
-                         labels[None], validation.y[None], epochs=3, batch_size=128,
-                         weight_decay=5e-4)
+                                    labels[None], validation.y[None], epochs=3, batch_size=128)
     np.testing.assert_allclose(m.validation_accuracy[0], val[-1], atol=2e-3)
     np.testing.assert_allclose(m.test_accuracy[0], test[-1], atol=2e-3)
     assert int(m.best_epoch[0]) in np.flatnonzero(np.isclose(val, val.max(), atol=2e-3))
@@ -191,11 +191,11 @@ def tiny():
     model = nn.flat_model(nn.mlp((8, 8, 1), K, (8,)))
 
     def train(keys, beta, sigma):
-        hyper = nn.hyperparameters(np.full(4, 0.3), beta=beta, sigma=sigma)
+        hyper = nn.hyperparameters(np.full(4, 0.3), beta=beta, sigma=sigma, weight_decay=5e-4)
         labels = [jnp.broadcast_to(s.y, (4, s.y.size)) for s in (dataset.train,
                                                                  dataset.validation)]
-        return nn.train_classifier_runs("langevin", model, dataset, keys, hyper, *labels, epochs=1,
-                             batch_size=128, weight_decay=5e-4)
+        return nn.train_classifier_runs("langevin", model, dataset, keys, hyper, *labels,
+                                        epochs=1, batch_size=128)
 
     return dataset, model, train
 
@@ -233,28 +233,34 @@ def _run(name, tmp_path, *overrides):
 def test_noisy_labels_smoke(tmp_path, monkeypatch):
     from sgldsim.experiments.fsgld_networks import nn_noisy_labels
 
-    # Drawing costs more than this tiny run; the figure code runs in test_coupling_smoke's
-    # sibling module and in the real runs.
+    # Drawing costs more than this tiny run; the figure code runs in the real runs.
     monkeypatch.setattr(nn_noisy_labels, "figures", lambda results, config, out_dir: [])
-    one = ("params.sgd_learning_rate_factors=[1.0]", "params.langevin_betas=[1e4]",
-           "params.sam_rhos=[0.05]", "params.asam_rhos=[0.5]")
+    two = ("params.sgd_learning_rate_factors=[0.5, 1.0]", "params.sgd_weight_decays=[0, 1e-2]",
+           "params.langevin_betas=[1e4, 1e8]", "params.sam_rhos=[0.05, 0.1]",
+           "params.asam_rhos=[0.5, 1.0]")
     result = _run("nn-noisy-labels", tmp_path, *TINY_DATA, "params.mlp_epochs=1",
                   "params.mlp_learning_rates=[0.3]",
-                  *one, 'grid.task=["digits/mlp"]', 'grid.noise=["symmetric"]',
-                  "grid.noise_rate=[0.2]", 'grid.method=["sgd","fsgld"]',
+                  *two, 'grid.task=["digits/mlp"]', 'grid.noise=["symmetric"]',
+                  "grid.noise_rate=[0.2]", 'grid.method=["sgd","sgd_wd","sgld","rwp","fsgld"]',
                   "params.hessian_examples=32", "params.lanczos_iterations=4",
                   "params.trace_samples=2")
     runs = result.results
     chosen = runs[runs.selected.astype(bool) & (runs.measure == "test_accuracy")]
-    assert len(chosen) == 2 * 2 and chosen.value.between(0, 1).all()  # 2 methods x 2 seeds
+    assert len(chosen) == 5 * 2 and chosen.value.between(0, 1).all()  # 5 methods x 2 seeds
     assert set(runs.measure) >= {"validation_accuracy", "top_eigenvalue", "trace",
-                                 "memorized_fraction", "test_accuracy_at_best", "best_epoch"}
+                                 "memorized_fraction", "test_accuracy_at_best", "best_epoch",
+                                 "clean_train_accuracy"}
+    # curvature: the selection overall and, for SGLD/RWP/fSGLD, within each range of beta
+    curvature = runs[runs.measure == "top_eigenvalue"].groupby("method").config.nunique()
+    assert curvature["sgd"] == 1 and curvature["fsgld"] in (1, 2)
     table = result.summary.table
-    for title in ("test at end", "test at best", "drop (pp)", "train (noisy)", "memorised",
-                  "Legend"):
+    assert table.startswith("=== digits/mlp: 1 epochs, 2 paired seeds, weight decay 0.0005")
+    for title in ("test accuracy at the end of training", "test accuracy with early stopping",
+                  "differences at the end of training", "RWP at fSGLD's sigma",
+                  "mechanisms", "Legend"):
         assert title in table
     claims = [v.claim for v in result.summary.verdicts]
-    assert any(c.startswith("the regime: SGD fits") for c in claims)
+    assert any(c.startswith("digits/mlp: the regime: SGD fits") for c in claims)
     assert (tmp_path / "nn-noisy-labels" / "summary.txt").exists()
 
 
@@ -282,6 +288,11 @@ def test_a_model_can_train_longer_than_the_other_tasks(tmp_path):
     assert params.task_epochs("mlp") == 200 and params.task_epochs("residual_mlp") == 60
     with pytest.raises(ConfigError, match="mlp_epochs"):
         _run("nn-noisy-labels", tmp_path, "params.mlp_epochs=-5")
+    with pytest.raises(ConfigError, match=r"params.lr_milestones: milestones=\(0.75, 0.5\) "
+                                          "is not allowed"):
+        _run("nn-noisy-labels", tmp_path, "params.lr_milestones=[0.75, 0.5]")
+    with pytest.raises(ConfigError, match="the tuning lists .* equal lengths"):
+        _run("nn-noisy-labels", tmp_path, "params.sgd_weight_decays=[1e-3]")
 
 
 def test_coupling_smoke(tmp_path):
@@ -343,28 +354,38 @@ def test_nn_cost_toml_gives_typed_parameters():
 def test_nn_coupling_toml_gives_typed_parameters():
     config, module = resolve_experiment("nn-coupling")
     p = module.PARAMS.from_config(config)
-    assert p.beta == (1e4, 1e5, 1e6, 1e8) and all(type(b) is float for b in p.beta)
-    assert p.sigma_rule[0] == "eta=-0.5" and p.sigma_rule[-1] == "sigma=0.05"
+    assert p.beta == (1e7, 1e8, 1e9) and all(type(b) is float for b in p.beta)
+    assert p.sigma_rule[0] == "eta=-0.5" and p.sigma_rule[-1] == "sigma=0.008"
     assert (p.dataset, p.model, p.noise, p.noise_rate) == ("mnist1d", "residual_mlp",
                                                             "symmetric", 0.2)
-    assert p.seeds == 5 and p.epochs == 60 and p.weight_decay == 0.0
-    assert p.residual_mlp_hidden == (100, 100) and p.mlp_hidden == (256, 256)
+    assert p.seeds == 5 and p.epochs == 120 and p.weight_decay == 5e-4
+    assert p.lr_milestones == (0.5, 0.75) and p.lr_decay == 0.1
+    assert p.residual_mlp_hidden == (100, 100) and p.mlp_hidden == (128, 128)
 
 
-@pytest.mark.parametrize("name, epochs, learning_rates", [
-    ("nn-noisy-labels", {"residual_mlp": 60, "mlp": 200}, (0.5,)),
+@pytest.mark.parametrize("name, epochs, learning_rates, noise, seeds", [
+    ("nn-noisy-labels", {"residual_mlp": 120, "mlp": 100}, (0.5,), ("symmetric",), 5),
     ("nn-noisy-labels-full", {"residual_mlp": 200, "strided_cnn": 200, "mlp": 200},
-     (0.1, 0.3, 1.0)),
+     (0.2, 0.5), ("symmetric", "asymmetric"), 10),
 ])
-def test_nn_noisy_labels_tomls_give_typed_parameters(name, epochs, learning_rates):
+def test_nn_noisy_labels_tomls_give_typed_parameters(name, epochs, learning_rates, noise,
+                                                     seeds):
+    """The issue's regime: >= 4 SGD configurations with weight decay among them, fSGLD betas
+    from the hot range to the paper's (>= 1e7), >= 5 seeds, weight decay 5e-4 and a step
+    schedule for every method, equal tuning lists."""
     config, module = resolve_experiment(name)
     p = module.PARAMS.from_config(config)
-    assert p.method == module.COMPARED_METHODS and p.noise == ("symmetric", "asymmetric")
+    assert p.method == module.COMPARED_METHODS and p.noise == noise and p.seeds == seeds
     assert p.noise_rate == (0.2, 0.4)
     assert {m: p.task_epochs(m) for m in epochs} == epochs
     assert p.learning_rates("mlp") == learning_rates and p.learning_rates("cnn") is None
     assert all(type(b) is float for b in p.langevin_betas) and p.langevin_betas[0] == 1e4
-    assert len(p.sgd_learning_rate_factors) == len(p.sam_rhos) == len(p.asam_rhos)
+    assert max(p.langevin_betas) >= 1e7 and p.weight_decay == 5e-4
+    assert p.lr_milestones == (0.5, 0.75) and p.lr_decay == 0.1
+    assert len({len(p.own_list(m)) for m in module.COMPARED_METHODS}) == 1
+    assert len(p.sgd_learning_rate_factors) + len(p.sgd_weight_decays) >= 4
+    lrs = [lr * f for lr in learning_rates for f in p.sgd_learning_rate_factors]
+    assert min(lrs) <= 0.02 and max(lrs) >= 0.5
 
 
 @pytest.mark.parametrize("name, key, value, expected", [
@@ -377,3 +398,38 @@ def test_nn_noisy_labels_tomls_give_typed_parameters(name, epochs, learning_rate
 ])
 def test_a_wrong_typed_nn_parameter_is_a_one_line_config_error(name, key, value, expected):
     assert_wrong_type_is_refused(name, key, value, expected)
+
+
+def test_step_schedule_lowers_the_rate_at_its_milestones():
+    """lr * 0.1^k(t): 100 steps with milestones 0.5 and 0.75 change at steps 50 and 75."""
+    schedule = nn.step_schedule(0.4, 100, (0.5, 0.75), 0.1)
+    rates = np.array([float(schedule(t)) for t in (0, 49, 50, 74, 75, 99)])
+    np.testing.assert_allclose(rates, [0.4, 0.4, 0.04, 0.04, 0.004, 0.004], rtol=1e-6)
+    assert nn.step_schedule(0.4, 100) == 0.4
+    for milestones in ((0.75, 0.5), (0.0,), (1.0,)):
+        with pytest.raises(ValueError, match="milestones=.* is not allowed"):
+            nn.step_schedule(0.4, 100, milestones)
+    with pytest.raises(ValueError, match="decay=0.0 is not allowed"):
+        nn.step_schedule(0.4, 100, (0.5,), 0.0)
+
+
+def test_scheduled_sweep_equals_fit_with_the_same_schedule(tiny):
+    """A run of train_classifier_runs with milestones is fit_with_history with
+    optax's piecewise-constant schedule at the same steps, and the per-run weight decay is
+    with_weight_decay's: same final parameters up to float32 rounding."""
+    dataset, model, _ = tiny
+    steps = 2 * (dataset.train.y.size // 128)
+    schedule = optax.piecewise_constant_schedule(0.3, {round(0.5 * steps): 0.1})
+    method = nn.with_weight_decay(optim.fsgld(schedule, 1e5, sigma=0.02), 1e-3)
+    params, _, _ = jax.jit(lambda k: nn.fit_with_history(
+        k, method, model, dataset.train, epochs=2, batch_size=128,
+        evaluate=lambda p: ()))(jax.random.key(3))
+    hyper = nn.hyperparameters(np.full(1, 0.3), beta=1e5, sigma=0.02, weight_decay=1e-3)
+    swept, _ = nn.train_classifier_runs(
+        "langevin", model, dataset, jax.random.key(3)[None], hyper, dataset.train.y[None],
+        dataset.validation.y[None], epochs=2, batch_size=128, milestones=(0.5,), decay=0.1)
+    np.testing.assert_allclose(swept[0], params, rtol=1e-4, atol=1e-5)
+    unscheduled, _ = nn.train_classifier_runs(
+        "langevin", model, dataset, jax.random.key(3)[None], hyper, dataset.train.y[None],
+        dataset.validation.y[None], epochs=2, batch_size=128)
+    assert np.max(np.abs(np.asarray(unscheduled[0]) - np.asarray(params))) > 1e-3

@@ -45,6 +45,7 @@ from .sweep import (
     build_method,
     curvature_runs,
     hyperparameters,
+    step_schedule,
     train_classifier_runs,
 )
 from .train import Curvature, accuracy, curvature, fit, fit_with_history, with_weight_decay
@@ -55,7 +56,7 @@ __all__ = [
     "classification_loss", "cnn", "cross_entropy", "curvature", "curvature_runs", "fit",
     "fit_with_history", "residual_mlp", "strided_cnn",
     "flat_model", "hyperparameters", "load_arrays", "load_dataset", "mlp", "model_from_name",
-    "noisy_labels", "split_dataset", "train_classifier_runs", "with_label_noise",
+    "noisy_labels", "split_dataset", "step_schedule", "train_classifier_runs", "with_label_noise",
     "with_weight_decay",
     # domain generalisation (per-domain batches)
     "DOMAIN_DATASETS", "MNIST1D_DOMAINS", "ROTATED_DIGITS_ANGLES",

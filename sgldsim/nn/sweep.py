@@ -41,34 +41,76 @@ METHOD_FAMILY = {"sgd": "langevin", "sgld": "langevin", "rwp": "langevin", "fsgl
 class Hyperparameters(NamedTuple):
     """One run's hyperparameters (float32 scalars, or arrays with a leading run axis).
 
-    ``beta`` is the inverse temperature of the mean loss (inf: no Langevin noise), ``sigma`` the
-    perturbation scale (0: none), ``rho`` the SAM/ASAM radius; unused ones are ignored.
+    ``learning_rate`` is the initial learning rate (a step schedule may lower it, see
+    :func:`step_schedule`), ``beta`` the inverse temperature of the mean loss (inf: no Langevin
+    noise), ``sigma`` the perturbation scale (0: none), ``rho`` the SAM/ASAM radius,
+    ``weight_decay`` the coupled L2 decay (:func:`~sgldsim.nn.with_weight_decay`); unused ones
+    are ignored.
     """
 
     learning_rate: jax.Array
     beta: jax.Array
     sigma: jax.Array
     rho: jax.Array
+    weight_decay: jax.Array
 
 
-def hyperparameters(learning_rate, beta=math.inf, sigma=0.0, rho=0.0) -> Hyperparameters:
+def hyperparameters(learning_rate, beta=math.inf, sigma=0.0, rho=0.0, weight_decay=0.0
+                    ) -> Hyperparameters:
     """Float32 :class:`Hyperparameters`, broadcast to a common shape (defaults: no Langevin
-    noise, no perturbation)."""
+    noise, no perturbation, no weight decay)."""
     values = jnp.broadcast_arrays(*(jnp.asarray(v, jnp.float32)
-                                    for v in (learning_rate, beta, sigma, rho)))
+                                    for v in (learning_rate, beta, sigma, rho, weight_decay)))
     return Hyperparameters(*values)
 
 
-def build_method(family: str, hyper: Hyperparameters, asam_eta: float = 0.01) -> optim.Method:
+def step_schedule(learning_rate, total_steps: int, milestones: Sequence[float] = (),
+                  decay: float = 0.1):
+    """The step (multi-step) learning-rate schedule t -> lr * decay^k(t), k(t) the number of
+    milestones passed: milestone f in (0, 1) is step round(f * total_steps), t counted from 0
+    (as ``optax.scale_by_learning_rate`` counts). The CIFAR convention is milestones (0.5, 0.75)
+    with decay 0.1. No milestones: ``learning_rate`` itself (a constant, possibly traced).
+
+    Args:
+      learning_rate: the initial learning rate (may be traced: one per vmapped run).
+      total_steps: steps of the whole run.
+      milestones: fractions of the run in (0, 1), increasing.
+      decay: the factor applied at each milestone, in (0, 1].
+    """
+    milestones = tuple(float(f) for f in milestones)
+    if not all(0.0 < f < 1.0 for f in milestones) or list(milestones) != sorted(milestones):
+        raise ValueError(f"milestones={milestones!r} is not allowed: increasing fractions of "
+                         "the run in (0, 1)")
+    if not 0.0 < decay <= 1.0:
+        raise ValueError(f"decay={decay!r} is not allowed: a factor in (0, 1]")
+    if not milestones:
+        return learning_rate
+    boundaries = jnp.asarray([round(f * total_steps) for f in milestones], jnp.int32)
+
+    def schedule(count):
+        passed = jnp.sum(count >= boundaries)
+        return learning_rate * jnp.asarray(decay, jnp.float32) ** passed
+
+    return schedule
+
+
+def build_method(family: str, hyper: Hyperparameters, asam_eta: float = 0.01,
+                 learning_rate=None) -> optim.Method:
     """The family's :class:`optim.Method` at (possibly traced) ``hyper`` (its noise comes from
-    the train step's keys)."""
+    the train step's keys), with ``hyper.weight_decay`` (:func:`~sgldsim.nn.with_weight_decay`).
+    ``learning_rate``: a schedule to use instead of ``hyper.learning_rate`` (SGLD's and fSGLD's
+    Langevin noise then follows it: sqrt(2 lr_t / beta))."""
+    lr = hyper.learning_rate if learning_rate is None else learning_rate
     if family == "langevin":
-        return optim.fsgld(hyper.learning_rate, hyper.beta, sigma=hyper.sigma)
-    if family == "sam":
-        return optim.sam(hyper.learning_rate, hyper.rho)
-    if family == "asam":
-        return optim.asam(hyper.learning_rate, hyper.rho, eta=asam_eta)
-    raise ValueError(f"family={family!r} is not allowed; allowed: 'langevin', 'sam', 'asam'")
+        method = optim.fsgld(lr, hyper.beta, sigma=hyper.sigma)
+    elif family == "sam":
+        method = optim.sam(lr, hyper.rho)
+    elif family == "asam":
+        method = optim.asam(lr, hyper.rho, eta=asam_eta)
+    else:
+        raise ValueError(f"family={family!r} is not allowed; allowed: 'langevin', 'sam', "
+                         "'asam'")
+    return with_weight_decay(method, hyper.weight_decay)
 
 
 class RunMetrics(NamedTuple):
@@ -76,8 +118,9 @@ class RunMetrics(NamedTuple):
     test against clean labels), the last epoch's mean training loss, and early stopping.
 
     ``memorized_fraction``: among training examples whose label was flipped, the fraction the
-    final network assigns to the *flipped* label (NaN without flips). ``best_epoch``: the first
-    epoch (0-based) of highest noisy-validation accuracy, evaluated after every epoch;
+    final network assigns to the *flipped* label (NaN without flips). ``clean_train_accuracy``:
+    train accuracy against the clean labels (how much of the signal it fits). ``best_epoch``: the
+    first epoch (0-based) of highest noisy-validation accuracy, evaluated after every epoch;
     ``best_validation_accuracy`` and ``test_accuracy_at_best`` are the accuracies there.
     ``diverged_at``: the first training step (from 1) whose loss or parameters were NaN or inf,
     -1 if none; training stopped before it (:func:`~sgldsim.nn.fit_with_history`), so every
@@ -93,6 +136,7 @@ class RunMetrics(NamedTuple):
     best_validation_accuracy: jax.Array
     test_accuracy_at_best: jax.Array
     diverged_at: jax.Array
+    clean_train_accuracy: jax.Array
 
 
 def early_stopping(validation_history, test_history) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -103,10 +147,12 @@ def early_stopping(validation_history, test_history) -> tuple[jax.Array, jax.Arr
 
 
 @functools.cache
-def _program(family: str, model: Model, epochs: int, batch_size: int, weight_decay: float,
-             asam_eta: float):
+def _program(family: str, model: Model, epochs: int, batch_size: int, asam_eta: float,
+             milestones: tuple[float, ...], decay: float):
     def one_run(key, hyper, train_labels, validation_labels, dataset):
-        method = with_weight_decay(build_method(family, hyper, asam_eta), weight_decay)
+        total = epochs * (dataset.train.y.shape[0] // batch_size)
+        schedule = step_schedule(hyper.learning_rate, total, milestones, decay)
+        method = build_method(family, hyper, asam_eta, learning_rate=schedule)
         train = Split(dataset.train.x, train_labels)
         validation = Split(dataset.validation.x, validation_labels)
 
@@ -121,7 +167,8 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
         memorized = jnp.sum(flipped & (predicted == train_labels)) / jnp.sum(flipped)
         metrics = RunMetrics(jnp.mean(predicted == train_labels), val_history[-1],
                              test_history[-1], losses[-1], memorized,
-                             *early_stopping(val_history, test_history), info.diverged_at)
+                             *early_stopping(val_history, test_history), info.diverged_at,
+                             jnp.mean(predicted == dataset.train.y))
         return params, metrics
 
     return jax.jit(jax.vmap(one_run, in_axes=(0, 0, 0, 0, None)))
@@ -129,7 +176,8 @@ def _program(family: str, model: Model, epochs: int, batch_size: int, weight_dec
 
 def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
                           hyper: Hyperparameters, train_labels, validation_labels, *, epochs: int,
-                          batch_size: int, weight_decay: float = 0.0, asam_eta: float = 0.01,
+                          batch_size: int, asam_eta: float = 0.01,
+                          milestones: Sequence[float] = (), decay: float = 0.1,
                           labels: Sequence[str] | None = None):
     """Train R classifiers at once: run r uses ``keys[r]`` (as in :func:`~sgldsim.nn.fit`),
     ``hyper[r]`` and its own noisy labels; accuracies are evaluated after every epoch.
@@ -140,11 +188,12 @@ def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
       dataset: inputs of every split, clean train labels (to find the flipped ones) and clean
         test labels (shared by the runs).
       keys: PRNG keys, shape (R,).
-      hyper: :class:`Hyperparameters` with leading axis R.
+      hyper: :class:`Hyperparameters` with leading axis R (weight decay per run).
       train_labels, validation_labels: int[R, n_train], int[R, n_validation].
-      epochs, batch_size, weight_decay: as in :func:`~sgldsim.nn.fit` and
-        :func:`~sgldsim.nn.with_weight_decay`.
+      epochs, batch_size: as in :func:`~sgldsim.nn.fit`.
       asam_eta: ASAM's offset.
+      milestones, decay: every run's step learning-rate schedule (:func:`step_schedule` over
+        the run's epochs x steps per epoch); none: constant learning rates.
       labels: a name per run for the warning about runs that went non-finite (default: their
         indices).
 
@@ -153,8 +202,9 @@ def train_classifier_runs(family: str, model: Model, dataset: Dataset, keys,
       A run whose loss or parameters became NaN or inf stops there (``metrics.diverged_at``)
       and is named in a ``RuntimeWarning``.
     """
-    program = _program(family, model, int(epochs), int(batch_size), float(weight_decay),
-                       float(asam_eta))
+    step_schedule(1.0, 1, milestones, decay)  # checks them before compiling
+    program = _program(family, model, int(epochs), int(batch_size), float(asam_eta),
+                       tuple(float(f) for f in milestones), float(decay))
     params, metrics = program(keys, hyper, train_labels, validation_labels, dataset)
     warn_training_divergence(metrics.diverged_at, f"{family} training", labels)
     return params, metrics

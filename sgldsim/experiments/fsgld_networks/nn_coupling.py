@@ -6,7 +6,9 @@ fixed sigma pushes the implied eta = 4 ln(1/sigma) / ln(beta) - 1 out of (0, 1).
 (sigma rule, beta): fSGLD at a fixed learning rate on one noisy-label task, every seed (paired
 as in :mod:`sgldsim.experiments.common.nn_setup`). Rows of fixed beta are the eta sweeps; the
 "sigma=S" rules cross eta's range as beta varies. eta < 0 means a perturbation larger than the
-coupling allows, eta > 1 one so small that fSGLD tends to SGLD.
+coupling allows, eta > 1 one so small that fSGLD tends to SGLD. The default run is the paper's
+protocol (its betas 1e7-1e9, weight decay 5e-4, a step learning-rate schedule), as in
+nn-noisy-labels.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ class Params(NetworkParams):
       noise_rate: the share of training and validation labels flipped; in [0, 1].
       epochs: passes over the training split; > 0.
       batch_size: examples per step; > 0 and at most the training split.
-      weight_decay: L2 penalty added to the loss; >= 0.
-      learning_rate: fSGLD's learning rate; > 0.
+      weight_decay: coupled L2 decay (:func:`sgldsim.nn.with_weight_decay`); >= 0 (the paper:
+        5e-4).
+      lr_milestones: the step schedule's milestones, fractions of training in (0, 1),
+        increasing (:func:`sgldsim.nn.step_schedule`); empty: a constant learning rate.
+      lr_decay: the factor at each milestone; in (0, 1].
+      learning_rate: fSGLD's initial learning rate; > 0.
       seeds: paired seeds per cell (fixed); >= 1.
     """
 
@@ -79,9 +85,11 @@ class Params(NetworkParams):
     noise_rate: float = 0.2
     residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
     mlp_hidden: tuple[int, ...] | None = (256, 256)
-    epochs: int = 60
+    epochs: int = 120
     batch_size: int = 128
-    weight_decay: float = 0.0
+    weight_decay: float = 5e-4
+    lr_milestones: tuple[float, ...] = (0.5, 0.75)
+    lr_decay: float = 0.1
     learning_rate: float = 0.5
     seeds: int = 5
 
@@ -89,7 +97,8 @@ class Params(NetworkParams):
         """What the cells of one compiled program share: every parameter but the sigma rule
         and beta."""
         return (self.dataset, self.model, self.noise, self.noise_rate, self.learning_rate,
-                self.epochs, self.batch_size, self.weight_decay)
+                self.epochs, self.batch_size, self.weight_decay, self.lr_milestones,
+                self.lr_decay)
 
 
 PARAMS = Params
@@ -105,6 +114,12 @@ def validate(config: ExperimentConfig) -> None:
         check_range(config, p, name, 0)
     check_range(config, p, "learning_rate", 0.0)
     check_range(config, p, "weight_decay", 0.0, low_inclusive=True)
+    check_range(config, p, "lr_decay", 0.0, 1.0)
+    for milestones in cell_values(config, p, "lr_milestones"):
+        try:
+            nn.step_schedule(1.0, 1, milestones, p.lr_decay)
+        except ValueError as err:
+            raise ConfigError(f"{config.key_path('lr_milestones')}: {err}") from None
     for beta in cell_values(config, p, "beta"):
         if not (1 < beta < float("inf")):
             raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "
@@ -157,11 +172,12 @@ def _run_group(config: ExperimentConfig, cells: list[Cell]) -> list[list[dict]]:
     hyper = nn.hyperparameters(
         np.full(len(runs), p.learning_rate),
         beta=np.array([params[i].beta for i, _ in runs]),
-        sigma=np.array([rules[i][0] for i, _ in runs]))
+        sigma=np.array([rules[i][0] for i, _ in runs]), weight_decay=p.weight_decay)
     seeds = np.array([s for _, s in runs])
     _, metrics = nn.train_classifier_runs(
         "langevin", model, dataset, train_keys[seeds], hyper, train_labels[seeds],
-        val_labels[seeds], epochs=p.epochs, batch_size=p.batch_size, weight_decay=p.weight_decay,
+        val_labels[seeds], epochs=p.epochs, batch_size=p.batch_size,
+        milestones=p.lr_milestones, decay=p.lr_decay,
         labels=[f"{params[i].sigma_rule} beta={params[i].beta:g} seed {s}"
                 for i, s in runs])
     metrics = {name: np.asarray(getattr(metrics, name)) for name in metrics._fields}
@@ -329,7 +345,8 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
 
     table = per_cell(results, config)
     fig, ax = new_figure(1, 1, width_in=PAGE_WIDTH_IN * 0.6, aspect=0.65)
-    ax.axvspan(0.0, 1.0, color="0.9", zorder=0, label=r"$\eta \in (0, 1)$")
+    ax.axvspan(0.0, 1.0, facecolor="0.85", edgecolor="0.55", linewidth=0.6, zorder=0,
+               label=r"$\eta \in (0, 1)$")
     betas = sorted(table.beta.unique())
     cmap = matplotlib.colormaps["viridis"]
     for k, beta in enumerate(betas):

@@ -1,32 +1,42 @@
-"""Noisy-label classification where networks memorise: does fSGLD match or beat SGD, SGLD, RWP,
-SAM and ASAM, resist memorising the flipped labels, and reach flatter minima? (docs/theory.md §7;
-the paper's CIFAR-N / WebVision claims, in miniature.)
+"""Noisy-label classification under a fair comparison: does fSGLD beat SGD tuned as well as it
+is, and which of its two parts (the random weight perturbation, the Langevin noise) carries any
+gain? (docs/theory.md §7; the paper's CIFAR-N / WebVision claims, in miniature.)
 
-The regime matters: the claims are about networks that fit the noisy training labels, so that
-SGD's test accuracy falls between its best epoch and the end of training. The tasks are the
-MNIST-1D benchmark's MLP and CNN on MNIST-1D at its generator's default size (5000 signals) and
-a wide MLP on scikit-learn's digits, trained long enough that SGD fits 20 % symmetric noise.
+Protocol (the paper's, scaled down): every method trains with weight decay ``weight_decay``
+(5e-4) and a step learning-rate schedule (``lr_milestones``, ``lr_decay``: x0.1 at half and
+three quarters of training), long enough that SGD fits the noisy labels of MNIST-1D; the
+primary outcome is the clean test accuracy, at the end of training and with early stopping
+(at the epoch of best noisy-validation accuracy). Memorisation of the flipped labels, the fit of
+the clean training labels and the Hessian's curvature are mechanisms, reported beside it.
 
-A cell is (task, noise kind, noise rate, method); a task is ``"<dataset>/<model>"``. Inside a cell
-every configuration of the method's tuning grid trains for every seed. Every method gets the
-same budget: the task's learning rates x one list of its own, all own lists of equal length
-(SGD's own list: learning-rate factors). Accuracies on the noisy validation split and the clean
-test split are recorded after every epoch. The configuration with the best mean validation
-accuracy at the end of training (noisy labels, as a practitioner would have) is selected (exact
-ties, reported in the summary, go to the smaller learning rate, then the weaker perturbation or
-noise: :func:`select_configuration`) and its seeds reported: test accuracy at the end and at
-the epoch of best validation accuracy, the train accuracy on the noisy labels, the fraction of
-flipped labels memorised, and the top Hessian eigenvalue and trace of the noisy training loss
-(no weight decay) on the first ``hessian_examples`` training examples. The test split is never
-used to choose.
+Equal reach of tuning: every method tries the same number of configurations
+(:data:`OWN_LISTS`), each along its own regularising direction, selected on the noisy validation
+split only (never the test split):
 
-Cells of one task run together: one compiled, vmapped program per method family
-(:mod:`sgldsim.nn.sweep`); seeds follow :mod:`sgldsim.experiments.common.nn_setup` (paired across
-methods and settings).
+| method   | configurations                                                    |
+|----------|-------------------------------------------------------------------|
+| sgd      | learning rate x ``sgd_learning_rate_factors`` (e.g. 0.02-0.5)      |
+| sgd_wd   | SGD at the task's learning rate, weight decay ``sgd_weight_decays`` |
+| sgld     | ``langevin_betas`` (no perturbation)                              |
+| rwp      | the sigmas the coupling gives ``langevin_betas`` (no Langevin noise) |
+| fsgld    | ``langevin_betas``, sigma = beta^(-(1+eta)/4)                      |
+| sam/asam | ``sam_rhos`` / ``asam_rhos``                                       |
+
+SGLD, RWP and fSGLD share their betas and sigmas, so fSGLD's selected configuration has a
+matched RWP (same sigma, no Langevin noise) and a matched SGLD (same beta, no perturbation) on
+the same seeds: the decomposition. The betas span the hot range (beta < 1e7) and the paper's
+range (:data:`PAPER_BETAS`, beta in [1e7, 1e9]); SGLD, RWP and fSGLD are also selected within
+each range alone. "SGD, best tuned" is SGD's union (learning rates and weight decays) selected on
+validation: twice fSGLD's reach, so fSGLD beating it is the stronger statement.
+
+A cell is (task, noise kind, noise rate, method); a task is ``"<dataset>/<model>"``. Cells of one
+task run together: one compiled, vmapped program per method family (:mod:`sgldsim.nn.sweep`);
+seeds follow :mod:`sgldsim.experiments.common.nn_setup` (paired across methods and settings).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +51,7 @@ from ... import nn
 from ..._memory import MemoryEstimate
 from ...coupling import coupled_sigma
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
-from ...verdicts import Verdict, paired_comparison
+from ...verdicts import PairedComparison, Verdict, paired_comparison
 from ..common.checks import check_range
 from ..common.nn_setup import (
     WIDTHS,
@@ -57,22 +67,31 @@ from ..common.nn_setup import (
 )
 from .nn_noisy_labels_figures import noisy_labels_figures
 
-CHUNK_SIZE = 24
-COMPARED_METHODS = ("sgd", "sgld", "rwp", "fsgld", "sam", "asam")
-"""The methods compared (the cells' ``method``), in the order tables and figures show."""
-BASELINES = ("sgd", "sgld", "rwp", "sam", "asam")
+CHUNK_SIZE = 14
+COMPARED_METHODS = ("sgd", "sgd_wd", "sgld", "rwp", "fsgld", "sam", "asam")
+"""The methods trained (the cells' ``method``), in the order tables and figures show."""
+FAMILY = {**nn.METHOD_FAMILY, "sgd_wd": "langevin"}
+"""The compiled program family of each method (:data:`sgldsim.nn.METHOD_FAMILY`)."""
 SETTING = ["task", "noise", "noise_rate"]
-OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgld": "langevin_betas",
-             "rwp": "langevin_betas", "fsgld": "langevin_betas", "sam": "sam_rhos",
-             "asam": "asam_rhos"}
-"""The list each method tunes besides the learning rate (RWP: the sigmas the coupling gives
-these betas, without Langevin noise)."""
+OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgd_wd": "sgd_weight_decays",
+             "sgld": "langevin_betas", "rwp": "langevin_betas", "fsgld": "langevin_betas",
+             "sam": "sam_rhos", "asam": "asam_rhos"}
+"""The list each method tunes (RWP: the sigmas the coupling gives these betas, without Langevin
+noise); every list has the same length, the same tuning budget."""
+PAPER_BETAS = (1e7, 1e9)
+"""The paper's range of beta (its code tunes 1/beta in [1e-9, 1e-7]); below it: "hot"."""
+LANGEVIN = ("sgld", "rwp", "fsgld")
+"""The methods whose configurations are betas (RWP: through the coupled sigma)."""
 MEMORISES = 0.95
 """SGD "memorises" when its train accuracy on the noisy labels is at least this."""
 TIE_TOLERANCE = 1e-6
 """Mean validation accuracies closer than this are tied: accuracies are counts over the
 validation split stored in float32, so one example more moves a mean by at least 1 / (seeds x
 validation examples), far above float32's rounding (~1e-7), and equal counts agree to it."""
+OUTCOMES = {"end": ("validation_accuracy", "test_accuracy"),
+            "early stopping": ("best_validation_accuracy", "test_accuracy_at_best")}
+"""The two outcomes: (validation measure that selects, test measure reported). Early stopping
+selects on the best epoch's noisy-validation accuracy and reports the test accuracy there."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +108,20 @@ class Params(NetworkParams):
       noise_rate: the share of training and validation labels flipped; in [0, 1].
       method: the method trained, from :data:`COMPARED_METHODS`.
       epochs: passes over the training split; > 0.
-      mlp_epochs, cnn_epochs, residual_mlp_epochs, strided_cnn_epochs: a model's own epochs
-        (one that needs longer to fit the noisy labels); > 0; absent: ``epochs``.
+      mlp_epochs, cnn_epochs, residual_mlp_epochs, strided_cnn_epochs: a model's own epochs;
+        > 0; absent: ``epochs``.
       batch_size: examples per step; > 0 and at most the training split.
-      weight_decay: L2 penalty added to every method's loss; >= 0.
-      seeds: paired seeds per configuration; >= 1.
+      weight_decay: the coupled L2 decay of every method but ``sgd_wd``; >= 0 (the paper: 5e-4).
+      lr_milestones: the step schedule's milestones, fractions of training in (0, 1),
+        increasing (:func:`sgldsim.nn.step_schedule`); empty: constant learning rates.
+      lr_decay: the factor at each milestone; in (0, 1].
+      seeds: paired seeds per configuration; >= 2.
       mlp_learning_rates, cnn_learning_rates, residual_mlp_learning_rates,
         strided_cnn_learning_rates: the learning rates every method tries on a model; each
         > 0.
       sgd_learning_rate_factors: SGD's own list: factors of the learning rate; each > 0.
+      sgd_weight_decays: ``sgd_wd``'s own list: weight decays replacing ``weight_decay``;
+        each >= 0.
       langevin_betas: SGLD's and fSGLD's own list: betas of the mean loss (RWP: the sigmas the
         coupling gives them); each > 0.
       coupling_eta: fSGLD's and RWP's sigma = beta^(-(1+eta)/4) at this eta.
@@ -117,24 +141,27 @@ class Params(NetworkParams):
     method: Literal[COMPARED_METHODS] = "sgd"
     residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
     strided_cnn_channels: tuple[int, ...] | None = (25, 25, 25)
-    mlp_hidden: tuple[int, ...] | None = (256, 256)
-    epochs: int = 60
-    mlp_epochs: int | None = 200
+    mlp_hidden: tuple[int, ...] | None = (128, 128)
+    epochs: int = 120
+    mlp_epochs: int | None = None
     cnn_epochs: int | None = None
     residual_mlp_epochs: int | None = None
     strided_cnn_epochs: int | None = None
     batch_size: int = 128
-    weight_decay: float = 0.0
-    seeds: int = 3
+    weight_decay: float = 5e-4
+    lr_milestones: tuple[float, ...] = (0.5, 0.75)
+    lr_decay: float = 0.1
+    seeds: int = 5
     mlp_learning_rates: tuple[float, ...] | None = (0.5,)
     cnn_learning_rates: tuple[float, ...] | None = None
     residual_mlp_learning_rates: tuple[float, ...] | None = (0.5,)
     strided_cnn_learning_rates: tuple[float, ...] | None = (0.5,)
-    sgd_learning_rate_factors: tuple[float, ...] = (0.8, 1.0)
-    langevin_betas: tuple[float, ...] = (1e4, 1e6)
+    sgd_learning_rate_factors: tuple[float, ...] = (0.04, 0.1, 0.4, 1.0)
+    sgd_weight_decays: tuple[float, ...] = (2e-3, 5e-3, 1e-2, 2e-2)
+    langevin_betas: tuple[float, ...] = (1e4, 1e5, 1e7, 1e8)
     coupling_eta: float = 0.1
-    sam_rhos: tuple[float, ...] = (0.05, 0.1)
-    asam_rhos: tuple[float, ...] = (0.5, 1.0)
+    sam_rhos: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
+    asam_rhos: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0)
     asam_eta: float = 0.01
     hessian_examples: int = 256
     lanczos_iterations: int = 20
@@ -155,9 +182,7 @@ class Params(NetworkParams):
 
     def own_list(self, method: str) -> tuple[float, ...]:
         """The list ``method`` tunes besides the learning rate (:data:`OWN_LISTS`)."""
-        return {"sgd": self.sgd_learning_rate_factors, "sgld": self.langevin_betas,
-                "rwp": self.langevin_betas, "fsgld": self.langevin_betas,
-                "sam": self.sam_rhos, "asam": self.asam_rhos}[method]
+        return getattr(self, OWN_LISTS[method])
 
 
 Params.NOT_SWEPT = tuple(name for name in Params.names() if name not in (*SETTING, "method"))
@@ -168,7 +193,7 @@ MODEL_LEARNING_RATES = tuple(f"{model}_learning_rates" for model in nn.MODELS)
 
 def validate(config: ExperimentConfig) -> None:
     """Each task's model has its learning rates, the own lists have equal lengths, ranges (each
-    message names the key and the range), and the batch against the datasets."""
+    message names the key and the range), the schedule, and the batch against the datasets."""
     p = Params.from_config(config)
     tasks = cell_values(config, p, "task")
     for task in tasks:
@@ -184,41 +209,78 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(f"the tuning lists {lengths!r} are not allowed: every method gets the "
                           "same budget, so they must have equal lengths")
     check_range(config, p, "noise_rate", 0.0, 1.0, low_inclusive=True)
-    check_range(config, p, "seeds", 1, low_inclusive=True)
+    check_range(config, p, "seeds", 2, low_inclusive=True)
     for name in ("epochs", "batch_size", "hessian_examples", "lanczos_iterations",
                  "num_samples_mnist1d", *MODEL_EPOCHS, *WIDTHS):
         check_range(config, p, name, 0)
     check_range(config, p, "trace_samples", 1)
-    for name in (*sorted(set(OWN_LISTS.values())), *MODEL_LEARNING_RATES):
+    for name in (*sorted(set(OWN_LISTS.values()) - {"sgd_weight_decays"}),
+                 *MODEL_LEARNING_RATES):
         check_range(config, p, name, 0.0)
-    for name in ("weight_decay", "asam_eta"):
+    for name in ("weight_decay", "asam_eta", "sgd_weight_decays"):
         check_range(config, p, name, 0.0, low_inclusive=True)
+    check_range(config, p, "lr_decay", 0.0, 1.0)
+    try:
+        nn.step_schedule(1.0, 1, p.lr_milestones, p.lr_decay)
+    except ValueError as err:
+        raise ConfigError(f"{config.key_path('lr_milestones')}: {err}") from None
     check_dataset_fits(config, p, [parse_task(t)[0] for t in tasks], config.key_path("task"),
                        [p.batch_size])
 
 
 def tuning_grid(method: str, model: str, p: Params) -> list[tuple[str, nn.Hyperparameters]]:
     """``(label, hyperparameters)`` of each configuration a method tries: the model's learning
-    rates x the method's own list (:data:`OWN_LISTS`): SGD learning-rate factors, SGLD and
-    fSGLD betas (fSGLD's sigma from the coupling at ``coupling_eta``), RWP the coupled sigmas
-    of those betas without Langevin noise, SAM and ASAM their rhos."""
+    rates x the method's own list (:data:`OWN_LISTS`), every one with ``weight_decay`` but
+    ``sgd_wd``'s: SGD learning-rate factors, SGD weight decays, SGLD and fSGLD betas (fSGLD's
+    sigma from the coupling at ``coupling_eta``), RWP the coupled sigmas of those betas
+    without Langevin noise, SAM and ASAM their rhos."""
     configs = []
+    decay = p.weight_decay
     for lr in p.learning_rates(model):
         for value in p.own_list(method):
             if method == "sgd":
-                configs.append((f"lr={lr * value:g}", nn.hyperparameters(lr * value)))
-            elif method in ("sgld", "fsgld", "rwp"):
+                configs.append((f"lr={lr * value:g}",
+                                nn.hyperparameters(lr * value, weight_decay=decay)))
+            elif method == "sgd_wd":
+                configs.append((f"lr={lr:g} wd={value:g}",
+                                nn.hyperparameters(lr, weight_decay=value)))
+            elif method in LANGEVIN:
                 sigma = float(coupled_sigma(value, p.coupling_eta))
                 label, hyper = {
-                    "sgld": (f"lr={lr:g} beta={value:g}", nn.hyperparameters(lr, beta=value)),
+                    "sgld": (f"lr={lr:g} beta={value:g}",
+                             nn.hyperparameters(lr, beta=value, weight_decay=decay)),
                     "fsgld": (f"lr={lr:g} beta={value:g} sigma={sigma:.3g}",
-                              nn.hyperparameters(lr, beta=value, sigma=sigma)),
-                    "rwp": (f"lr={lr:g} sigma={sigma:.3g}", nn.hyperparameters(lr, sigma=sigma)),
+                              nn.hyperparameters(lr, beta=value, sigma=sigma,
+                                                 weight_decay=decay)),
+                    "rwp": (f"lr={lr:g} sigma={sigma:.3g}",
+                            nn.hyperparameters(lr, sigma=sigma, weight_decay=decay)),
                 }[method]
                 configs.append((label, hyper))
             else:
-                configs.append((f"lr={lr:g} rho={value:g}", nn.hyperparameters(lr, rho=value)))
+                configs.append((f"lr={lr:g} rho={value:g}",
+                                nn.hyperparameters(lr, rho=value, weight_decay=decay)))
     return configs
+
+
+def config_beta(label: str, p: Params | None = None, eta: float | None = None) -> float:
+    """The beta of an SGLD/fSGLD label, or the beta whose coupled sigma an RWP label has
+    (inverting sigma = beta^(-(1+eta)/4)); NaN for the other methods."""
+    values = dict(part.split("=", 1) for part in label.split())
+    if "beta" in values:
+        return float(values["beta"])
+    if "sigma" in values and "rho" not in values:
+        eta = p.coupling_eta if eta is None else eta
+        return float(values["sigma"]) ** (-4.0 / (1.0 + eta))
+    return math.nan
+
+
+def regime(beta: float) -> str:
+    """"paper" for beta in :data:`PAPER_BETAS` (up to the 3 digits an RWP label keeps), else
+    "hot" below it ("cold" above)."""
+    low, high = PAPER_BETAS
+    if beta < low * 0.99:
+        return "hot"
+    return "paper" if beta <= high * 1.01 else "cold"
 
 
 def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
@@ -236,11 +298,11 @@ def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
         p = group[0]
         families = defaultdict(int)
         for q in group:
-            families[nn.METHOD_FAMILY[q.method]] += len(tuning_grid(q.method, model_name, p))
+            families[FAMILY[q.method]] += len(tuning_grid(q.method, model_name, p))
         runs = max(families.values()) * p.seeds
         needed, params = classifier_runs_memory(
             p, dataset_name, model_name, runs, p.batch_size, p.task_epochs(model_name),
-            curvature_runs=len(group) * p.seeds, hessian_examples=p.hessian_examples,
+            curvature_runs=3 * len(group) * p.seeds, hessian_examples=p.hessian_examples,
             lanczos_iterations=p.lanczos_iterations)
         worst = max(worst, (needed, f"{task}: {runs} runs (configurations x seeds = {p.seeds}) "
                                     f"of a model of {params} parameters"))
@@ -278,7 +340,7 @@ def _run_group(config, dataset_name, model_name, cells):
     for i, q in enumerate(params):
         grid = tuning_grid(q.method, model_name, p)
         grids.append(grid)
-        family = nn.METHOD_FAMILY[q.method]
+        family = FAMILY[q.method]
         for j, (_, hyper) in enumerate(grid):
             for s in range(num_seeds):
                 runs[family].append((i, j, s))
@@ -297,23 +359,27 @@ def _run_group(config, dataset_name, model_name, cells):
                  for i, j, s in members]
         trained_params, m = nn.train_classifier_runs(
             family, model, dataset, train_keys[seeds], hyper, train_labels, val_labels,
-            epochs=p.task_epochs(model_name), batch_size=p.batch_size,
-            weight_decay=p.weight_decay, asam_eta=p.asam_eta, labels=names)
+            epochs=p.task_epochs(model_name), batch_size=p.batch_size, asam_eta=p.asam_eta,
+            milestones=p.lr_milestones, decay=p.lr_decay, labels=names)
         m = jax.tree.map(np.asarray, m)
         for r, member in enumerate(members):
             metrics[member] = {name: float(getattr(m, name)[r]) for name in m._fields}
             where[member] = (family, r)
         trained[family] = trained_params
 
-    selected = []
+    # The configurations whose end-of-training curvature is measured: each cell's selection at
+    # the end of training, overall and (SGLD, RWP, fSGLD) within each range of beta.
+    selected, measured = [], []
     for i, grid in enumerate(grids):
+        grid_labels = [label for label, _ in grid]
         val = [np.mean([metrics[i, j, s]["validation_accuracy"] for s in range(num_seeds)])
                for j in range(len(grid))]
-        selected.append(select_configuration([label for label, _ in grid], val)[0])
+        chosen = configuration_selections(grid_labels, val, p)
+        selected.append(chosen["all"])
+        measured.append(sorted(set(chosen.values())))
 
-    # Curvature of every cell's selected configuration, all seeds, in one batch.
     n_hessian = p.hessian_examples
-    chosen = [(i, selected[i], s) for i in range(len(cells)) for s in range(num_seeds)]
+    chosen = [(i, j, s) for i in range(len(cells)) for j in measured[i] for s in range(num_seeds)]
     stacked = jax.tree.map(
         lambda *xs: jnp.stack(xs),
         *[jax.tree.map(lambda x, r=where[m][1]: x[r], trained[where[m][0]]) for m in chosen])
@@ -334,22 +400,21 @@ def _run_group(config, dataset_name, model_name, cells):
                 tags = {"config": label, "seed": s, "selected": j == selected[i]}
                 cell_rows += [{"measure": name, "value": value, **tags}
                               for name, value in metrics[i, j, s].items()]
-                if j == selected[i]:
-                    cell_rows += [{"measure": name, "value": value, **tags}
-                                  for name, value in curv[i, j, s].items()]
+                cell_rows += [{"measure": name, "value": value, **tags}
+                              for name, value in curv.get((i, j, s), {}).items()]
         out.append(cell_rows)
     return out
 
 
 def tie_break_key(label: str) -> tuple[float, float]:
     """The order in which tied configurations are preferred, from a label of
-    :func:`tuning_grid`: the smaller learning rate first, then the weaker perturbation or noise
-    (the smaller rho or sigma; without either, the larger beta; none: 0). The same rule for
-    every method: among configurations the noisy validation split cannot tell apart, the one
-    closest to plain small-step SGD."""
+    :func:`tuning_grid`: the smaller learning rate first, then the weaker regularisation (the
+    smaller rho, sigma or weight decay; without them, the larger beta; none: 0). The same rule
+    for every method: among configurations the noisy validation split cannot tell apart, the
+    one closest to plain small-step SGD."""
     values = dict(part.split("=", 1) for part in label.split())
     learning_rate = float(values["lr"])
-    for name in ("rho", "sigma"):
+    for name in ("rho", "sigma", "wd"):
         if name in values:
             return learning_rate, float(values[name])
     return learning_rate, 1.0 / float(values["beta"]) if "beta" in values else 0.0
@@ -367,236 +432,336 @@ def select_configuration(labels: list[str], validation) -> tuple[int, list[int]]
     return min(tied, key=lambda j: tie_break_key(labels[j])), tied
 
 
-def selection(results: pd.DataFrame) -> pd.DataFrame:
-    """Per cell (setting and method): the configuration :func:`select_configuration` picks from
-    the recorded validation accuracies (``config``), the configurations tied at the best
-    (``tied``, in the tie-break order) and the one the run recorded as selected
-    (``recorded``)."""
-    val = results[results.measure == "validation_accuracy"]
-    means = val.groupby(["cell_id", *SETTING, "method", "config"], sort=False).value.mean()
-    recorded = val[val.selected.astype(bool)].groupby("cell_id").config.first()
+def configuration_selections(labels: list[str], validation, p: Params) -> dict[str, int]:
+    """:func:`select_configuration` over all of a method's configurations (``"all"``) and, for
+    configurations that are betas (SGLD, RWP, fSGLD), within each range of beta
+    (:func:`regime`: ``"hot"``, ``"paper"``); the index of each selection."""
+    chosen = {"all": select_configuration(labels, validation)[0]}
+    betas = [config_beta(label, p) for label in labels]
+    if labels and all(np.isfinite(betas)):
+        for name in ("hot", "paper"):
+            part = [j for j, beta in enumerate(betas) if regime(beta) == name]
+            if part:
+                j, _ = select_configuration([labels[k] for k in part],
+                                            [validation[k] for k in part])
+                chosen[name] = part[j]
+    return chosen
+
+
+# ----------------------------------------------------------------------------------------------
+# Analysis: arms (a method under a selection rule), outcomes, paired differences.
+
+ARMS = ("sgd_best", "sgd", "sgd_wd", "sgld", "rwp", "fsgld", "sam", "asam",
+        "fsgld[paper]", "fsgld[hot]", "rwp@fsgld", "sgld@fsgld")
+"""What the summary compares: each method selected over its own configurations; ``sgd_best``
+SGD's union (learning rates and weight decays); ``fsgld[paper]`` / ``fsgld[hot]`` fSGLD selected
+within the paper's betas / the hot ones; ``rwp@fsgld`` RWP at the sigma of fSGLD's selected
+configuration (no Langevin noise) and ``sgld@fsgld`` SGLD at its beta (no perturbation), on
+the same seeds: the decomposition."""
+COMPARISONS = (("fsgld", "sgd_best"), ("fsgld", "sgd"), ("fsgld", "sgd_wd"), ("fsgld", "sgld"),
+               ("fsgld", "rwp"), ("fsgld", "sam"), ("fsgld", "asam"),
+               ("fsgld", "rwp@fsgld"), ("fsgld", "sgld@fsgld"),
+               ("rwp", "sgd_best"), ("sgld", "sgd_best"),
+               ("fsgld[paper]", "sgd_best"), ("fsgld[hot]", "sgd_best"))
+"""The paired differences reported (a - b), per outcome."""
+ARM_NAMES = {"sgd_best": "SGD, best tuned", "sgd": "SGD (learning rates)",
+             "sgd_wd": "SGD + weight decay", "sgld": "SGLD", "rwp": "RWP", "fsgld": "fSGLD",
+             "sam": "SAM", "asam": "ASAM", "fsgld[paper]": "fSGLD, paper's betas",
+             "fsgld[hot]": "fSGLD, hot betas", "rwp@fsgld": "RWP at fSGLD's sigma",
+             "sgld@fsgld": "SGLD at fSGLD's beta"}
+MECHANISMS = ("train_accuracy", "clean_train_accuracy", "memorized_fraction", "top_eigenvalue",
+              "trace", "best_epoch")
+
+
+def run_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (setting, method, configuration, seed), a column per measure."""
+    keys = [*SETTING, "method", "config", "seed"]
+    wide = results.pivot_table(index=keys, columns="measure", values="value", sort=False)
+    return wide.reset_index()
+
+
+def _arm_candidates(arm: str, methods: dict[str, list[str]], fsgld_config: str | None
+                    ) -> list[tuple[str, str]]:
+    """The (method, configuration) pairs an arm selects among."""
+    if arm == "sgd_best":
+        return [(m, c) for m in ("sgd", "sgd_wd") for c in methods.get(m, [])]
+    if arm.endswith("@fsgld"):
+        method = arm.split("@")[0]
+        if fsgld_config is None:
+            return []
+        values = dict(part.split("=", 1) for part in fsgld_config.split())
+        key = "sigma" if method == "rwp" else "beta"
+        return [(method, c) for c in methods.get(method, [])
+                if dict(part.split("=", 1) for part in c.split()).get(key) == values[key]
+                and dict(part.split("=", 1) for part in c.split())["lr"] == values["lr"]]
+    return [(arm.split("[")[0], c) for c in methods.get(arm.split("[")[0], [])]
+
+
+def arm_runs(results: pd.DataFrame, p: Params, outcome: str = "end") -> pd.DataFrame:
+    """Per setting, arm (:data:`ARMS`) and seed: the selected configuration's ``test`` accuracy
+    for ``outcome`` (:data:`OUTCOMES`: "end", or "early stopping" at the best noisy-validation
+    epoch) and the mechanisms (:data:`MECHANISMS`), with ``method`` and ``config``. Each arm
+    selects on the outcome's mean noisy-validation accuracy over seeds
+    (:func:`select_configuration`; regimes by :func:`regime`)."""
+    selects, reports = OUTCOMES[outcome]
+    wide = run_table(results)
     rows = []
-    for (cell_id, *setting, method), part in means.groupby(
-            level=["cell_id", *SETTING, "method"], sort=False):
-        labels = list(part.index.get_level_values("config"))
-        chosen, tied = select_configuration(labels, part.to_numpy())
-        rows.append({"cell_id": cell_id, **dict(zip(SETTING, setting, strict=True)),
-                     "method": method, "config": labels[chosen],
-                     "tied": [labels[j] for j in sorted(tied, key=lambda j:
-                                                        tie_break_key(labels[j]))],
-                     "recorded": recorded.get(cell_id)})
+    for setting, part in wide.groupby(SETTING, sort=False):
+        means = part.groupby(["method", "config"], sort=False)[selects].mean()
+        methods = defaultdict(list)
+        for method, config in means.index:
+            methods[method].append(config)
+        chosen = {}
+        for arm in ARMS:
+            fsgld = chosen.get("fsgld")
+            candidates = _arm_candidates(arm, methods, None if fsgld is None else fsgld[1])
+            if "[" in arm:
+                wanted = arm[arm.index("[") + 1:-1]
+                candidates = [(m, c) for m, c in candidates if regime(config_beta(c, p)) == wanted]
+            if not candidates:
+                continue
+            labels = [c for _, c in candidates]
+            j, _ = select_configuration(labels, [means[mc] for mc in candidates])
+            chosen[arm] = candidates[j]
+        for arm, (method, config) in chosen.items():
+            seeds = part[(part.method == method) & (part.config == config)]
+            for _, run in seeds.iterrows():
+                rows.append({**dict(zip(SETTING, setting, strict=True)), "arm": arm,
+                             "method": method, "config": config, "seed": int(run.seed),
+                             "validation": run[selects], "test": run[reports],
+                             **{m: run.get(m, np.nan) for m in MECHANISMS}})
     return pd.DataFrame(rows)
 
 
-def selected_runs(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell, seed) of the selected configuration (:func:`selection`), a column per
-    measure. The curvature measures exist only for the configuration the run selected."""
-    chosen = results.merge(selection(results)[["cell_id", "config"]], on=["cell_id", "config"])
-    keys = [*SETTING, "method", "config", "seed"]
-    wide = chosen.pivot_table(index=keys, columns="measure", values="value", sort=False)
-    wide = wide.reset_index()
-    return wide.assign(drop=wide.test_accuracy_at_best - wide.test_accuracy)
-
-
-MEASURES = {"test": "test_accuracy", "best_test": "test_accuracy_at_best", "drop": "drop",
-            "train": "train_accuracy", "memorized": "memorized_fraction",
-            "top_eigenvalue": "top_eigenvalue", "trace": "trace", "best_epoch": "best_epoch"}
-"""Summary name -> measure of :func:`selected_runs`."""
-
-
-def per_setting(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of the selected configuration, per setting and method
-    (columns ``<name>_mean``, ``<name>_std`` for each name of :data:`MEASURES`, and ``n``)."""
-    runs = selected_runs(results)
-    grouped = runs.groupby([*SETTING, "method", "config"], sort=False)
-    aggregations = {"n": ("test_accuracy", "size")}
-    for name, measure in MEASURES.items():
-        if measure in runs:
-            aggregations[f"{name}_mean"] = (measure, "mean")
-            aggregations[f"{name}_std"] = (measure, "std")
-    return grouped.agg(**aggregations).reset_index()
-
-
-def _paired(runs: pd.DataFrame, baseline: str, measure: str, log: bool = False
-            ) -> pd.DataFrame:
-    """fSGLD's value (``a``) and the baseline's (``b``) in the same setting and seed (paired:
-    same initialisation, batches and flipped labels), logs with ``log``; ``unit`` names the
-    setting; ``runs`` from :func:`selected_runs`."""
-    if measure not in runs:
-        return pd.DataFrame({"unit": [], "a": [], "b": []})
-    wide = runs.pivot_table(index=[*SETTING, "seed"], columns="method", values=measure,
-                            sort=False)
-    if "fsgld" not in wide or baseline not in wide:
-        return pd.DataFrame({"unit": [], "a": [], "b": []})
-    a, b = (np.log(wide.fsgld), np.log(wide[baseline])) if log else (wide.fsgld, wide[baseline])
-    pairs = pd.DataFrame({"a": a, "b": b}).dropna().reset_index()
-    pairs["unit"] = pairs[SETTING].astype(str).agg(" ".join, axis=1)
+def paired(runs: pd.DataFrame, a: str, b: str, measure: str = "test", runs_b=None,
+           log: bool = False) -> pd.DataFrame:
+    """Arm ``a``'s and arm ``b``'s ``measure`` on the same setting and seed (``runs_b``: take
+    b from another outcome's runs), logs with ``log``: columns ``a``, ``b``, the setting, seed."""
+    runs_b = runs if runs_b is None else runs_b
+    keys = [*SETTING, "seed"]
+    left = runs[runs.arm == a][[*keys, measure]].rename(columns={measure: "a"})
+    right = runs_b[runs_b.arm == b][[*keys, measure]].rename(columns={measure: "b"})
+    pairs = left.merge(right, on=keys)
+    if log:
+        pairs[["a", "b"]] = np.log(pairs[["a", "b"]].astype(float))
     return pairs
 
 
-def _compare(d: pd.DataFrame, direction: str, claim: str):
-    """:func:`sgldsim.verdicts.paired_comparison` over the settings as units (the SE is the
-    spread of the per-setting mean differences, t quantiles with settings - 1 degrees of
-    freedom), and per setting over its seeds: how many settings are on the claimed side /
-    the other side / neither (95 % intervals with t quantiles over the seeds)."""
-    result = paired_comparison(d.a.to_numpy(float), d.b.to_numpy(float),
-                               units=d.unit.to_numpy(), direction=direction, claim=claim)
-    counts = {"consistent": 0, "inconsistent": 0, "inconclusive": 0}
-    for _, part in d.groupby("unit", sort=False):
-        one = paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
-                                direction=direction)
-        counts[one.verdict.verdict] += 1
-    return result, counts["consistent"], counts["inconsistent"], counts["inconclusive"]
+def compare(pairs: pd.DataFrame, direction: str = "a > b", claim: str | None = None
+            ) -> tuple[PairedComparison, dict[tuple, PairedComparison]]:
+    """Over a task's settings, seeds as units (each seed's differences averaged over the
+    settings, t quantiles with seeds - 1 dof), and per setting over its seeds (t quantiles):
+    :func:`sgldsim.verdicts.paired_comparison`."""
+    a, b = pairs.a.to_numpy(float), pairs.b.to_numpy(float)
+    overall = paired_comparison(a, b, units=pairs.seed.to_numpy(), direction=direction,
+                                claim=claim)
+    each = {setting: paired_comparison(part.a.to_numpy(float), part.b.to_numpy(float),
+                                       direction=direction)
+            for setting, part in pairs.groupby(SETTING[1:], sort=False)}
+    return overall, each
 
 
-def _accuracy_verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
-    verdicts, fitted = [], {}
-    for measure, when in (("test_accuracy", "end of training"),
-                          ("test_accuracy_at_best", "best validation epoch")):
-        for baseline in BASELINES:
-            d = _paired(runs, baseline, measure)
-            claim = f"fSGLD matches or beats {baseline.upper()} (test accuracy, {when})"
-            result, better, worse, tied = _compare(d, "a > b", claim)
-            if np.isfinite(result.mean):
-                fitted[f"{measure}_gain_vs_{baseline}"] = result.mean
-                fitted[f"{measure}_gain_vs_{baseline}_stderr"] = result.stderr
-            reason = (f"fSGLD - {baseline.upper()} = {100 * result.mean:+.2f} ± "
-                      f"{100 * result.stderr:.2f} pp; fSGLD wins in {better}, loses in "
-                      f"{worse}, ties in {tied} settings (95 % paired intervals over seeds); "
-                      f"{result.verdict.reason}")
-            # non-inferiority: contradicted only by an interval below 0
-            matches = ("inconclusive" if result.n_units < 2 else
-                       "inconsistent" if result.verdict.verdict == "inconsistent" else
-                       "consistent")
-            verdicts.append(Verdict(claim, matches, reason))
-            if baseline in ("sgd", "sam") and measure == "test_accuracy":
-                verdicts.append(Verdict(f"fSGLD beats {baseline.upper()} (the headline's "
-                                        f"ranking, {when})", result.verdict.verdict, reason))
-    return verdicts, fitted
+def _interval_text(r: PairedComparison, scale: float = 100.0) -> str:
+    if not np.isfinite(r.mean):
+        return "n/a"
+    return (f"{scale * r.mean:+.2f} [{scale * r.interval[0]:+.2f}, "
+            f"{scale * r.interval[1]:+.2f}]")
 
 
-def _memorisation_verdicts(runs: pd.DataFrame, table: pd.DataFrame
-                           ) -> tuple[list[Verdict], dict]:
-    verdicts, fitted = [], {}
-    sgd = table[(table.method == "sgd") & (table.noise == "symmetric")
-                & np.isclose(table.noise_rate, 0.2)]
-    claim = (f"the regime: SGD fits the noisy labels (train accuracy >= {100 * MEMORISES:g} % at "
-             "20 % symmetric noise)")
-    if sgd.empty:
-        verdicts.append(Verdict(claim, "inconclusive", "no SGD cell at 20 % symmetric noise"))
-    else:
-        shown = ", ".join(f"{t} {100 * a:.1f} %" for t, a in zip(sgd.task, sgd.train_mean,
-                                                                 strict=True))
-        verdicts.append(Verdict(claim, "consistent" if (sgd.train_mean >= MEMORISES).all()
-                                else "inconsistent", f"SGD's noisy train accuracy: {shown}"))
-    d = _paired(runs, "sgd", "memorized_fraction")
-    claim = "fSGLD memorises fewer flipped labels than SGD"
-    result, fewer, more, tied = _compare(d, "a < b", claim)
-    if np.isfinite(result.mean):
-        fitted["memorized_fraction_diff_vs_sgd"] = result.mean
-    verdicts.append(result.verdict._replace(reason=(
-        f"fSGLD - SGD = {100 * result.mean:+.1f} ± {100 * result.stderr:.1f} pp of the flipped "
-        f"labels; fewer in {fewer}, more in {more}, neither in {tied} settings; "
-        f"{result.verdict.reason}")))
-    return verdicts, fitted
+def _word(r: PairedComparison) -> str:
+    """wins / loses / ties for a - b with direction "a > b"."""
+    return {"consistent": "wins", "inconsistent": "loses"}.get(r.verdict.verdict, "ties")
 
 
-def _flatness_verdicts(runs: pd.DataFrame) -> tuple[list[Verdict], dict]:
-    verdicts, fitted = [], {}
-    for baseline in ("sgd", "sgld", "sam"):
-        for column, name in (("top_eigenvalue", "top Hessian eigenvalue"),
-                             ("trace", "Hessian trace")):
-            d = _paired(runs, baseline, column, log=True)
-            claim = f"fSGLD reaches flatter minima than {baseline.upper()} ({name})"
-            result, lower, higher, tied = _compare(d, "a < b", claim)
-            if np.isfinite(result.mean):
-                fitted[f"log_{column}_ratio_vs_{baseline}"] = result.mean
-            verdicts.append(result.verdict._replace(reason=(
-                f"mean log(fSGLD / {baseline.upper()}) = {result.mean:+.3f} ± "
-                f"{result.stderr:.3f} (ratio {np.exp(result.mean):.2f}); significantly lower in "
-                f"{lower}, higher in {higher}, neither in {tied} settings; "
-                f"{result.verdict.reason}")))
-    return verdicts, fitted
+def difference_table(runs: pd.DataFrame, task: str, other: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, dict]:
+    """Rows: :data:`COMPARISONS` (and, with ``other``, fSGLD at the end against the best-tuned
+    SGD with early stopping); columns: each setting and the task (seeds as units); cells: the
+    mean difference in pp with its 95 % interval and wins/ties/loses."""
+    part = runs[runs.task == task]
+    other = None if other is None else other[other.task == task]
+    rows, results = [], {}
+    items = [(a, b, None) for a, b in COMPARISONS]
+    if other is not None:
+        items.append(("fsgld", "sgd_best", other))
+    for a, b, runs_b in items:
+        pairs = paired(part, a, b, runs_b=runs_b)
+        if pairs.empty:
+            continue
+        overall, each = compare(pairs)
+        name = f"{ARM_NAMES[a]} - {ARM_NAMES[b]}" + (" (early stopping)" if runs_b is not None
+                                                      else "")
+        row = {"a - b": name}
+        for setting, r in each.items():
+            row[f"{setting[0]} {setting[1]:g}"] = f"{_interval_text(r)} {_word(r)}"
+        row["task (seeds as units)"] = f"{_interval_text(overall)} {_word(overall)}"
+        rows.append(row)
+        results[a, b, runs_b is not None] = overall
+    return pd.DataFrame(rows).set_index("a - b"), results
 
 
-def _wide(table: pd.DataFrame, cell) -> pd.DataFrame:
-    wide = table.assign(shown=table.apply(cell, axis=1)).pivot_table(
-        index=SETTING, columns="method", values="shown", aggfunc="first", sort=False)
-    return wide[[m for m in COMPARED_METHODS if m in wide.columns]]
+def _mean_table(runs: pd.DataFrame, task: str, column: str, form) -> pd.DataFrame:
+    part = runs[(runs.task == task) & runs.arm.isin(ARMS)]
+    table = part.groupby(["noise", "noise_rate", "arm"], sort=False)[column].agg(
+        ["mean", "std"]).reset_index()
+    table["shown"] = [form(m, s) for m, s in zip(table["mean"], table["std"], strict=True)]
+    wide = table.pivot(index=["noise", "noise_rate"], columns="arm", values="shown")
+    return wide[[a for a in ARMS if a in wide.columns]]
 
 
 LEGEND = """\
-Legend (every table: rows are settings, columns methods; one configuration per method, selected
-on the mean noisy-validation accuracy at the end of training; mean over the seeds):
-  test at end      clean test accuracy after the last epoch (%, mean ± std over seeds)
-  test at best     clean test accuracy at the epoch of highest noisy-validation accuracy (%)
-  drop             test at best - test at end (percentage points): what training on lost
-  train (noisy)    train accuracy against the noisy labels (%); >= 95 means memorisation
-  memorised        fraction of the flipped training labels the network predicts as flipped (%)
-  best epoch       0-based epoch of highest noisy-validation accuracy (out of the task's epochs)
-  top eigenvalue   largest Hessian eigenvalue of the noisy training loss (Lanczos)
-  trace            Hessian trace of the noisy training loss (Hutchinson)
-  selected         the selected configuration (learning rate and the method's own parameter)
-Selection ties (equal mean validation accuracy, within 1e-6) go to the smaller learning rate,
-then the weaker perturbation or noise (smaller rho or sigma, else larger beta): the same rule for
-every method; the tied cells are listed above.
-Verdicts compare fSGLD with each baseline on the same seeds (paired differences) with
-sgldsim.verdicts.paired_comparison, settings as units: the standard error is the spread of the
-per-setting mean differences, the 95 % interval uses t quantiles (settings - 1 degrees of
-freedom). "matches or beats" holds unless the interval lies below 0; "beats", "fewer" and
-"flatter" need it on the claimed side of 0. Per setting, "wins/loses" means a 95 % interval over
-its seeds (t quantiles) above / below 0, "ties" neither."""
-
-
-def _ties_text(chosen: pd.DataFrame) -> str:
-    """The cells whose best mean validation accuracy is shared by several configurations, the
-    one the tie-break rule picks, and any cell whose recorded selection differs from it."""
-    tied = chosen[chosen.tied.map(len) > 1]
-    lines = [f"selection ties: {len(tied)} of {len(chosen)} cells have several configurations "
-             "at the best mean validation accuracy (broken by the rule in the legend)"]
-    lines += [f"  {' '.join(str(r[c]) for c in SETTING)} {r.method}: "
-              f"{' = '.join(r.tied)} -> {r.config}" for _, r in tied.iterrows()]
-    moved = chosen[chosen.recorded.notna() & (chosen.recorded != chosen.config)]
-    lines += [f"  {' '.join(str(r[c]) for c in SETTING)} {r.method}: the run selected "
-              f"{r.recorded}; the rule selects {r.config} (its curvature was not measured)"
-              for _, r in moved.iterrows()]
-    return "\n".join(lines)
+Legend. Arms: each method selected over its own configurations on the mean noisy-validation
+accuracy over the seeds (never the test split); "SGD, best tuned" (sgd_best) selects over SGD's
+learning rates and weight decays together ({union} configurations against fSGLD's {own});
+fsgld[paper] / fsgld[hot] select fSGLD within the paper's betas [1e7, 1e9] / below them;
+rwp@fsgld and sgld@fsgld are RWP at the sigma and SGLD at the beta of fSGLD's selected
+configuration (same learning rate and seeds): fSGLD = perturbation (RWP) + Langevin noise
+(SGLD). Outcomes: "end" selects on and reports the end of training; "early stopping" selects on
+the best epoch's noisy-validation accuracy and reports the test accuracy at that epoch.
+Differences a - b are in percentage points, paired on the seeds (same initialisation, batches
+and flipped labels): per setting over its seeds, per task with seeds as units (each seed's
+difference averaged over the task's settings), 95 % intervals with t quantiles (seeds - 1 dof);
+"wins" / "loses" when the interval lies above / below 0, "ties" otherwise. Mechanisms: train
+accuracy against the noisy labels and the clean ones, the share of flipped labels predicted as
+flipped (memorised), the top Hessian eigenvalue and trace of the noisy training loss (weight
+decay excluded) at the end of training, the best epoch (0-based)."""
 
 
 def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
-    table = per_setting(results)
-    n = int(table.n.min()) if len(table) else 0
-    sections = [
-        ("test at end (%)", lambda r: f"{100 * r.test_mean:.1f} ± {100 * r.test_std:.1f}"),
-        ("test at best (%)", lambda r: f"{100 * r.best_test_mean:.1f} ± "
-                                       f"{100 * r.best_test_std:.1f}"),
-        ("drop (pp)", lambda r: f"{100 * r.drop_mean:+.1f}"),
-        ("train (noisy) (%)", lambda r: f"{100 * r.train_mean:.1f}"),
-        ("memorised (%)", lambda r: f"{100 * r.memorized_mean:.0f}"),
-        ("best epoch", lambda r: f"{r.best_epoch_mean:.0f}"),
-        ("top eigenvalue", lambda r: f"{r.top_eigenvalue_mean:.3g}"),
-        ("trace", lambda r: f"{r.trace_mean:.3g}"),
-        ("selected", lambda r: r.config),
-    ]
-    overall = table.groupby("method", sort=False).test_mean.mean()
-    text = "\n\n".join(
-        [f"{len(table)} (setting, method) rows, {n} seeds each"]
-        + [f"{title}:\n" + _wide(table, cell).to_string() for title, cell in sections]
-        + ["mean test accuracy at end over settings (%): " + ", ".join(
-            f"{m} {100 * overall[m]:.2f}" for m in COMPARED_METHODS if m in overall),
-           _ties_text(selection(results)), LEGEND])
-    runs = selected_runs(results)
-    acc_verdicts, acc_fitted = _accuracy_verdicts(runs)
-    mem_verdicts, mem_fitted = _memorisation_verdicts(runs, table)
-    flat_verdicts, flat_fitted = _flatness_verdicts(runs)
-    overall_fitted = {f"mean_test_accuracy[{m}]": overall[m] for m in overall.index}
-    return Summary(table=text,
-                   fitted={**overall_fitted, **acc_fitted, **mem_fitted, **flat_fitted},
-                   verdicts=mem_verdicts + acc_verdicts + flat_verdicts)
+    p = Params.from_config(config)
+    end = arm_runs(results, p, "end")
+    early = arm_runs(results, p, "early stopping")
+    tasks = list(dict.fromkeys(end.task))
+    seeds = int(end.groupby([*SETTING, "arm"]).seed.nunique().min())
+    sections, verdicts, fitted = [], [], {}
+    for task in tasks:
+        epochs = p.task_epochs(parse_task(task)[1])
+        header = (f"=== {task}: {epochs} epochs, {seeds} paired seeds, weight decay "
+                  f"{p.weight_decay:g}, step schedule x{p.lr_decay:g} at "
+                  f"{', '.join(f'{f:g}' for f in p.lr_milestones)} of training ===")
+        end_table, end_results = difference_table(end, task, other=early)
+        early_table, early_results = difference_table(early, task)
+        pct = lambda m, s: f"{100 * m:.1f} ± {100 * s:.1f}"  # noqa: E731
+        sections += [
+            header,
+            "test accuracy at the end of training (%, mean ± std over seeds):\n"
+            + _mean_table(end, task, "test", pct).to_string(),
+            "test accuracy with early stopping (%):\n"
+            + _mean_table(early, task, "test", pct).to_string(),
+            "differences at the end of training (pp, 95 % interval):\n"
+            + end_table.to_string(),
+            "differences with early stopping (pp, 95 % interval):\n"
+            + early_table.to_string(),
+            "mechanisms at the end of training (mean over seeds): train accuracy on the noisy "
+            "labels / on the clean labels / memorised flipped labels (%):\n"
+            + _mean_table(end, task, "train_accuracy",
+                          lambda m, s: f"{100 * m:.0f}").to_string() + "\n"
+            + _mean_table(end, task, "clean_train_accuracy",
+                          lambda m, s: f"{100 * m:.0f}").to_string() + "\n"
+            + _mean_table(end, task, "memorized_fraction",
+                          lambda m, s: f"{100 * m:.0f}").to_string(),
+            "curvature at the end of training (top Hessian eigenvalue, trace; mean over seeds):\n"
+            + _mean_table(end, task, "top_eigenvalue", lambda m, s: f"{m:.3g}").to_string()
+            + "\n" + _mean_table(end, task, "trace", lambda m, s: f"{m:.3g}").to_string(),
+            "selected configurations at the end of training:\n"
+            + _config_table(end, task).to_string(),
+            "selected configurations with early stopping:\n"
+            + _config_table(early, task).to_string(),
+        ]
+        task_verdicts, task_fitted = _task_verdicts(task, end, early, end_results,
+                                                    early_results, run_table(results))
+        verdicts += task_verdicts
+        fitted.update(task_fitted)
+    own = len(p.learning_rates(parse_task(tasks[0])[1])) * len(p.langevin_betas) if tasks else 0
+    sections.append(LEGEND.format(union=2 * own, own=own))
+    return Summary(table="\n\n".join(sections), fitted=fitted, verdicts=verdicts)
+
+
+def _config_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
+    part = runs[runs.task == task]
+    wide = part.groupby(["noise", "noise_rate", "arm"], sort=False).config.first().unstack("arm")
+    return wide[[a for a in ARMS if a in wide.columns]]
+
+
+TASK_CLAIMS = (
+    ("end", ("fsgld", "sgd_best"), "fSGLD's test accuracy at the end of training exceeds the "
+     "best-tuned SGD's (learning rates and weight decays)"),
+    ("early stopping", ("fsgld", "sgd_best"), "with early stopping on noisy validation, "
+     "fSGLD's test accuracy exceeds the best-tuned SGD's"),
+    ("end", ("fsgld", "sgld"), "fSGLD's test accuracy exceeds SGLD's (each tuned over its "
+     "betas)"),
+    ("end", ("fsgld", "rwp"), "fSGLD's test accuracy exceeds RWP's (each tuned over the same "
+     "sigmas)"),
+    ("end", ("fsgld", "sam"), "fSGLD's test accuracy exceeds SAM's"),
+    ("end", ("fsgld", "asam"), "fSGLD's test accuracy exceeds ASAM's"),
+    ("end", ("fsgld", "rwp@fsgld"), "the Langevin noise adds to the perturbation: fSGLD's test "
+     "accuracy exceeds RWP's at fSGLD's sigma"),
+    ("end", ("fsgld", "sgld@fsgld"), "the perturbation adds to the Langevin noise: fSGLD's "
+     "test accuracy exceeds SGLD's at fSGLD's beta"),
+    ("end", ("fsgld[paper]", "sgd_best"), "at the paper's betas (1e7-1e9) fSGLD's test "
+     "accuracy exceeds the best-tuned SGD's"),
+)
+"""(outcome, (a, b), claim) of each accuracy verdict, per task (direction a > b)."""
+
+
+def _task_verdicts(task, end, early, end_results, early_results, runs):
+    verdicts, fitted = [], {}
+    for outcome, (a, b), claim in TASK_CLAIMS:
+        r = (end_results if outcome == "end" else early_results).get((a, b, False))
+        if r is None:
+            verdicts.append(Verdict(f"{task}: {claim}", "inconclusive",
+                                    f"no {ARM_NAMES[a]} / {ARM_NAMES[b]} runs"))
+            continue
+        key = f"{a}-{b}[{task}, {outcome}]"
+        fitted[key] = r.mean
+        fitted[f"{key}_stderr"] = r.stderr
+        verdicts.append(Verdict(f"{task}: {claim}", r.verdict.verdict, (
+            f"{ARM_NAMES[a]} - {ARM_NAMES[b]} = {_interval_text(r)} pp ({_word(r)}); "
+            f"{r.verdict.reason}")))
+
+    part = end[end.task == task]
+    lowest = part.noise_rate.min()
+    claim = (f"{task}: the regime: SGD fits the noisy labels (train accuracy >= "
+             f"{100 * MEMORISES:g} % at {100 * lowest:g} % noise, its largest learning rate)")
+    fit = largest_rate_fit(runs[runs.task == task], lowest)
+    if not np.isfinite(fit):
+        verdicts.append(Verdict(claim, "inconclusive", "no SGD runs"))
+    else:
+        fitted[f"sgd_noisy_train_accuracy[{task}]"] = fit
+        verdicts.append(Verdict(claim, "consistent" if fit >= MEMORISES else "inconsistent",
+                                f"SGD at its largest learning rate fits {100 * fit:.1f} % of the "
+                                "noisy training labels (mean over seeds and noise kinds)"))
+    for measure, log, direction, claim, name in (
+            ("memorized_fraction", False, "a < b", "fSGLD memorises fewer flipped labels than "
+             "the best-tuned SGD", "memorised"),
+            ("top_eigenvalue", True, "a < b", "fSGLD ends flatter than the best-tuned SGD "
+             "(top Hessian eigenvalue)", "log top eigenvalue ratio"),
+            ("trace", True, "a < b", "fSGLD ends flatter than the best-tuned SGD (Hessian "
+             "trace)", "log trace ratio")):
+        r, _ = compare(paired(part, "fsgld", "sgd_best", measure, log=log), direction)
+        if np.isfinite(r.mean):
+            fitted[f"{measure}_fsgld-sgd_best[{task}]"] = r.mean
+        scale = 1.0 if log else 100.0
+        verdicts.append(Verdict(f"{task}: {claim}", r.verdict.verdict, (
+            f"{name}: fSGLD - SGD = {_interval_text(r, scale)}{'' if log else ' pp'}; "
+            f"{r.verdict.reason}")))
+    return verdicts, fitted
+
+
+def largest_rate_fit(runs: pd.DataFrame, rate: float) -> float:
+    """SGD's mean noisy train accuracy over seeds (and noise kinds) at its largest learning rate
+    with the base weight decay (the configuration that fits most) at noise rate ``rate``;
+    ``runs`` from :func:`run_table`. NaN without SGD runs."""
+    sgd = runs[(runs.method == "sgd") & np.isclose(runs.noise_rate, rate)]
+    if sgd.empty:
+        return float("nan")
+    lr = sgd.config.map(lambda c: float(c.split("=", 1)[1]))
+    return float(sgd[lr == lr.max()].train_accuracy.mean())
 
 
 def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> list[Path]:
-    """``accuracy`` and ``hessian`` (:func:`~.nn_noisy_labels_figures.noisy_labels_figures`)."""
-    table = per_setting(results)
-    methods = [m for m in COMPARED_METHODS if m in set(table.method)]
-    return noisy_labels_figures(table, methods, SETTING, out_dir)
+    """``accuracy``, ``differences`` and ``hessian``
+    (:func:`~.nn_noisy_labels_figures.noisy_labels_figures`)."""
+    p = Params.from_config(config)
+    return noisy_labels_figures(arm_runs(results, p, "end"),
+                                arm_runs(results, p, "early stopping"), out_dir)
