@@ -163,15 +163,15 @@ def test_summarize_verdicts_use_each_ratio_its_interval_and_its_limit():
         ("fSGLD costs about half of SAM per step (model=mlp, batch_size=256)", "inconsistent"),
     ]
     reasons = [v.reason for v in summary.verdicts]
-    assert reasons[0] == ("control / SGD = 1.01 (95 % interval of the median over rounds "
-                          "0.97-1.03); contains 1")
+    assert reasons[0] == ("control / SGD = 1.010 (95 % interval of the median over rounds "
+                          "0.970-1.030); contains 1")
     assert reasons[1] == ("fSGLD / SGD = 1.05 (95 % interval of the median over rounds "
                           "1.00-1.10); limit 1.15; SGD plus fSGLD's draws alone: 1.08")
     assert reasons[2] == ("fSGLD / SGLD = 1.01 (95 % interval of the median over rounds "
                           "0.98-1.06); limit 1.15; SGLD / SGD = 1.04 (1.02-1.07)")
     assert reasons[3] == ("fSGLD / SAM = 0.60 (95 % interval of the median over rounds "
                           "0.50-0.75); limit 0.7")
-    assert reasons[4].endswith("1.05-1.15); excludes 1")
+    assert reasons[4].endswith("1.050-1.150); excludes 1")
     assert reasons[5].endswith("1.20-1.40); limit 1.15; SGD plus fSGLD's draws alone: 1.04")
 
 

@@ -1,4 +1,4 @@
-"""Cost per step: SGD, SGLD, RWP, fSGLD, SAM and ASAM on the same model and batch
+"""Cost per step: SGD, RWP, SGLD, fSGLD, SAM and ASAM on the same model and batch
 (docs/theory.md §7).
 
 The paper: fSGLD costs about what SGD costs (one gradient per step) and about half of SAM
@@ -6,19 +6,47 @@ The paper: fSGLD costs about what SGD costs (one gradient per step) and about ha
 Each method is the library's own (``optim.sgd``, ``optim.fsgld``, ...) on the model's flat
 parameter vector (as in the training experiments) or, for the models in ``pytree_models``, on
 its parameter pytree as a user would write it (one array per weight and bias), compiled as
-``steps_per_call`` steps in one ``lax.scan`` on a fixed batch; after two warm-up calls the
-methods are timed in turn, ``repeats`` rounds (the order rotates each round), each call ending
-in ``block_until_ready``. Reported: the median seconds per step, and per round the ratio to
-SGD's time in the same round (median and its distribution-free 95 % interval), which cancels
-slow drifts of the machine.
+``steps_per_call`` steps in one ``lax.scan`` on a fixed batch, each call ending in
+``block_until_ready``.
+
+Timing design. After two warm-up calls each, ``repeats`` rounds run every call once, in the
+order of :func:`round_orders`: blocks of a Williams design with random labels, so every call
+holds every place in a round and follows every other call equally often. Reported: the median
+seconds per step, and each call's per-round ratio to SGD (and to SGLD and SAM) with its median
+and distribution-free 95 % interval. A ratio within a round cancels the machine's slow drift;
+the balanced, randomised order turns what is left (the machine changing speed within a round, a
+call slowed by the one before it) into spread that the interval shows, instead of a bias a
+fixed order would put into one ratio. The check on all this is a same-program control
+(:data:`CONTROL`): SGD compiled a second time and timed like the methods; control / SGD must be 1,
+and a verdict says whether its interval contains 1. Calls are short (50 steps) and rounds many
+(48), so a round's calls are close in time.
+
+Why: the committed run before this design had SGLD / SGD = 0.86 (0.81-0.995) on the pytree MLP
+at batch 512, although SGLD's step is SGD's plus a Gaussian draw. Measured on this 2-core
+machine, shared with another process, that cell (8 calls, the control included): with the old
+fixed rotation (16 rounds of 100 steps) SGLD / SGD 1.11 (1.02-1.14), fSGLD 1.13 (1.11-1.14),
+control 1.00 (0.98-1.05); in random order 1.13 (1.09-1.16), control 1.00 (0.98-1.02); random,
+30 rounds of 50 steps, 1.13 (1.11-1.14), fSGLD 1.13 (1.12-1.15), control 0.99 (0.97-1.00);
+pinned to one core, 1.15 (1.13-1.23), fSGLD 1.16 (1.15-1.24), control 1.01 (0.99-1.06); the
+default grid at 12 rounds in this design, 1.02 (1.00-1.05), fSGLD 1.14 (1.13-1.18), control 0.99
+(0.97-1.09). Not a compilation difference: SGD compiled again runs at SGD's speed in every run
+and SGLD never came out below SGD. What did move is the machine: in the 16-round rotation run
+SGD's step took 3.6-4.0 ms in most rounds and 2.0 ms in four consecutive ones (the other process
+idle), and SGLD's extra time depends on that state: 47 us per step in the 12-round run (SGD at
+2.0 ms), where fSGLD's draws alone took 240 us. Presumably a free core draws SGLD's noise beside
+the gradient, which it does not depend on; fSGLD's perturbation must come before its gradient.
+The 0.86 was not reproduced in these five runs. The old design, with no control, could not
+tell a biased timing from a real difference; this one can.
+
 Extra per-step work on top of one gradient: Gaussian draws over all parameters (SGLD one,
 RWP one, fSGLD two: the Box-Muller pair of one counter-based Threefry hash per parameter, see
-:func:`sgldsim._random.tree_normal_pair`), a second gradient (SAM, ASAM). That work is fixed per
-parameter while SGD's grows with the batch, so the ratio to SGD falls as the batch grows; the
-grid has the training batch (128) and a larger one, and the table gives the extra microseconds
-per step and nanoseconds per parameter. fSGLD's draws are also timed alone, in the same rounds
-(:func:`_scanned_draws`): 1 + draws / SGD is the ratio fSGLD would have if its step added
-nothing to SGD's but them.
+:func:`sgldsim._random.tree_normal_pair`), a second gradient (SAM, ASAM). SGLD's draw is the part
+of fSGLD's overhead that fSGLD shares; fSGLD / SGLD is the rest (a verdict asks whether it is
+below the SGD-like limit). That work is fixed per parameter while SGD's grows with the batch,
+so the ratio to SGD falls as the batch grows; the grid has the training batch (128) and a larger
+one, and the table gives the extra microseconds per step and nanoseconds per parameter. fSGLD's
+draws are also timed alone, in the same rounds (:func:`_scanned_draws`): 1 + draws / SGD is the
+ratio fSGLD would have if its step added nothing to SGD's but them.
 """
 
 from __future__ import annotations
@@ -334,8 +362,9 @@ RATIOS = {"control/sgd": (CONTROL, "sgd"), "sgld/sgd": ("sgld", "sgd"),
 """The ratios the verdicts read (name -> (method, baseline)), tabled per cell with intervals."""
 
 
-def _interval(what: str, mid: float, low: float, high: float) -> str:
-    return f"{what} = {mid:.2f} (95 % interval of the median over rounds {low:.2f}-{high:.2f})"
+def _interval(what: str, mid: float, low: float, high: float, digits: int = 2) -> str:
+    return (f"{what} = {mid:.{digits}f} (95 % interval of the median over rounds "
+            f"{low:.{digits}f}-{high:.{digits}f})")
 
 
 def _verdict(claim: str, low: float, mid: float, high: float, limit: float, what: str):
@@ -348,10 +377,16 @@ def _verdict(claim: str, low: float, mid: float, high: float, limit: float, what
 
 def _unbiased_verdict(claim: str, low: float, mid: float, high: float, what: str):
     """A ratio that must be 1 (the same program timed twice): consistent when its interval
-    contains 1, inconsistent when it excludes 1."""
+    contains 1, inconsistent when it excludes 1 (three decimals, so an end near 1 shows on
+    which side it lies)."""
     inside = low <= 1.0 <= high
     return Verdict(claim, "consistent" if inside else "inconsistent",
-                   f"{_interval(what, mid, low, high)}; {'contains' if inside else 'excludes'} 1")
+                   f"{_interval(what, mid, low, high, 3)}; "
+                   f"{'contains' if inside else 'excludes'} 1")
+
+
+def _bracketed(low: float, mid: float, high: float, digits: int) -> str:
+    return f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def _ratio(rows: pd.DataFrame, method: str, baseline: str) -> tuple[float, float, float] | None:
@@ -380,7 +415,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         rows = group.set_index("method")
         ratios = {name: _ratio(rows, *pair) for name, pair in RATIOS.items()}
         ratio_rows.append(dict(zip(cells, np.atleast_1d(key), strict=True))
-                          | {name: f"{r[1]:.2f} ({r[0]:.2f}-{r[2]:.2f})"
+                          | {name: _bracketed(*r, 3 if name == "control/sgd" else 2)
                              for name, r in ratios.items() if r is not None})
         f = rows.loc["fsgld"]
         if ratios["control/sgd"] is not None:
