@@ -439,9 +439,8 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             fitted[f"fsgld_over_sgld[{label}]"] = ratios["fsgld/sgld"][1]
             verdict = _verdict(f"fSGLD costs about SGLD per step ({label})",
                                *ratios["fsgld/sgld"], SGD_LIKE, "fSGLD / SGLD")
-            low, mid, high = ratios["sgld/sgd"]
             verdicts.append(verdict._replace(
-                reason=f"{verdict.reason}; SGLD / SGD = {mid:.2f} ({low:.2f}-{high:.2f})"))
+                reason=f"{verdict.reason}; SGLD / SGD = {_bracketed(*ratios['sgld/sgd'], 2)}"))
         verdicts.append(_verdict(f"fSGLD costs about half of SAM per step ({label})",
                                  *ratios["fsgld/sam"], HALF_OF_SAM, "fSGLD / SAM"))
     text = ("time per step (median over rounds; relative_to_*: median per-round ratio, with "
