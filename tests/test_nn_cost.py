@@ -129,8 +129,8 @@ def _simulated_seconds(control_factor: float, rounds: int = 48, seed: int = 0) -
 def test_a_biased_control_reads_inconsistent(control_factor, expected):
     """From per-round times to the verdict (timing_rows, then summarize): the control timed
     10 % slower (or faster) than SGD in every round, under a drift of 2x between rounds, reads
-    inconsistent; an unbiased one consistent. Bugs: ratios of medians instead of per-round
-    ratios (the drift would swamp 10 %), the control's ratio taken to SGLD."""
+    inconsistent; an unbiased one consistent. Bugs: a control verdict that cannot fail, the
+    control's ratio taken to SGLD (1.1 / 1.1 would read 1)."""
     seconds = _simulated_seconds(control_factor)
     rows = nn_cost.timing_rows(seconds, ["sgd", CONTROL, "sgld", "fsgld", "sam"])
     results = pd.DataFrame([{"model": "mlp", "batch_size": 16, "method": None} | row
