@@ -305,7 +305,7 @@ def test_coupling_smoke(tmp_path):
 
 
 def test_cost_smoke(tmp_path):
-    result = _run("nn-cost", tmp_path, 'params.methods=["sgd","fsgld","sam"]',
+    result = _run("nn-cost", tmp_path, 'params.methods=["sgd","sgld","fsgld","sam"]',
                   "params.repeats=6", "params.steps_per_call=2", "params.mlp_hidden=[8]",
                   'params.dataset="digits"', 'grid.model=["mlp"]', "grid.batch_size=[16, 32]")
     rows = result.results[result.results.measure == "relative_to_sgd"]
@@ -321,17 +321,27 @@ def test_cost_smoke(tmp_path):
     assert len(sgd_rows) == 2 and all(float(r[column]) == 0.0 for r in sgd_rows)
     assert {v.verdict for v in result.summary.verdicts} <= {"consistent", "inconsistent",
                                                             "inconclusive"}
+    # the same-program control, timed and judged in each cell; fSGLD against SGLD too
+    control = result.results[(result.results.method == "sgd_control")
+                             & (result.results.measure == "relative_to_sgd")]
+    assert len(control) == 2 and np.isfinite(control.value).all()
+    claims = [v.claim for v in result.summary.verdicts]
+    assert len(claims) == 8 and sum(c.startswith("the timing is unbiased") for c in claims) == 2
+    assert sum(c.startswith("fSGLD costs about SGLD") for c in claims) == 2
     assert isinstance(result.results, pd.DataFrame)
     # fSGLD's draws alone, timed in the same rounds: 1 + (draws / SGD) per cell
     draws = result.results[result.results.measure == "draws_relative_to_sgd"]
     with_draws = {k: v for k, v in result.summary.fitted.items() if k.startswith("sgd_plus")}
     assert sorted(with_draws.values()) == sorted(1 + draws.value)
-    assert "SGD plus fSGLD's draws alone" in result.summary.verdicts[0].reason
+    about_sgd = [v for v in result.summary.verdicts if v.claim.startswith("fSGLD costs about SGD")]
+    assert all("SGD plus fSGLD's draws alone" in v.reason for v in about_sgd)
     assert "sgd_plus_draws" in result.summary.table
     # results from before the draws were timed still summarise and draw
     from sgldsim.experiments.fsgld_networks import nn_cost
 
-    older = result.results[~result.results.measure.str.startswith("draws_")]
+    older = result.results[~result.results.measure.str.startswith("draws_")
+                           & ~result.results.measure.str.startswith("relative_to_sgld")
+                           & (result.results.method != "sgd_control")]
     summary = nn_cost.summarize(older, result.config)
     assert "sgd_plus_draws" not in summary.table and len(summary.verdicts) == 4
     assert nn_cost.figures(older, result.config, tmp_path / "older")
@@ -346,7 +356,7 @@ def test_nn_cost_toml_gives_typed_parameters():
     p = module.PARAMS.from_config(config)
     assert p.methods == module.TIMED_METHODS and p.pytree_models == ("mlp",)
     assert p.model == ("residual_mlp", "strided_cnn", "mlp") and p.batch_size == (128, 512)
-    assert p.mlp_hidden == (300, 300) and p.cnn_channels is None and p.repeats == 25
+    assert p.mlp_hidden == (300, 300) and p.cnn_channels is None and p.repeats == 48
     assert p.beta == 1e4 and type(p.beta) is float and type(p.steps_per_call) is int
     assert p.widths("strided_cnn") == (25, 25, 25)
 
