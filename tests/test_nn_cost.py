@@ -389,3 +389,31 @@ def test_interleaved_seconds_times_real_calls():
     assert {k: v.shape for k, v in seconds.items()} == {"a": (4,), "b": (4,)}
     assert np.all(seconds["b"] >= 0.002) and np.all(seconds["b"] < 0.02)
     assert np.all(seconds["a"] < seconds["b"])
+
+
+def test_control_verdicts_are_family_wise_over_the_cells():
+    """Six cells of unbiased timing: the control's verdicts use median intervals at 1 - 0.05/6
+    computed from the stored per-round seconds (wider than the per-cell 95 % ones, so with
+    unbiased timing no cell reads inconsistent w.p. >= 95 %); a control 10 % slower in one cell
+    still reads inconsistent there. Bugs: the family level ignored (per-cell 95 %), the
+    per-round seconds not stored, the Bonferroni factor applied to the wrong side."""
+    frames = []
+    for cell in range(6):
+        factor = 1.1 if cell == 3 else 1.0
+        rows = nn_cost.timing_rows(_simulated_seconds(factor),
+                                   ["sgd", CONTROL, "sgld", "fsgld", "sam"])
+        frames += [{"model": "mlp", "batch_size": 16 + cell, "method": None} | row
+                   for row in rows + [{"measure": "num_parameters", "value": 1e3},
+                                      {"measure": "num_leaves", "value": 1.0}]]
+    results = pd.DataFrame(frames)
+    family = nn_cost.control_intervals(results, ["model", "batch_size"], 1 - 0.05 / 6)
+    per_cell = nn_cost.control_intervals(results, ["model", "batch_size"], 0.95)
+    assert len(family) == 6
+    for key in family:
+        assert family[key][0] <= per_cell[key][0] and per_cell[key][2] <= family[key][2]
+    summary = nn_cost.summarize(results, config=None)
+    control = {v.claim: v for v in summary.verdicts if v.claim.startswith("the timing")}
+    for cell in range(6):
+        v = next(v for c, v in control.items() if f"batch_size={16 + cell})" in c)
+        assert v.verdict == ("inconsistent" if cell == 3 else "consistent"), v.reason
+        assert "99.17 % interval" in v.reason and "Bonferroni over the 6 cells" in v.reason

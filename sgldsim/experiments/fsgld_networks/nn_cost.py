@@ -303,10 +303,15 @@ def timing_rows(seconds: dict[str, np.ndarray], names: list[str]) -> list[dict]:
     """Result rows from per-round seconds per step (``seconds``: name -> one entry per round,
     ``names`` the timed methods and the control, ``seconds["draws"]`` fSGLD's draws alone):
     each name's median, its median extra time over SGD's in the same round, and its
-    per-round ratio to each of :data:`RATIO_BASELINES` (median and 95 % interval)."""
+    per-round ratio to each of :data:`RATIO_BASELINES` (median and 95 % interval); SGD's and
+    the control's seconds of every round (``round_seconds``, with ``round``: the summary's
+    family-wise interval of the control is computed from them)."""
     sgd, draws = seconds["sgd"], seconds["draws"]
     rows = [{"measure": "draws_seconds", "value": float(np.median(draws))},
             {"measure": "draws_relative_to_sgd", "value": float(np.median(draws / sgd))}]
+    rows += [{"measure": "round_seconds", "method": name, "round": r, "value": float(t)}
+             for name in ("sgd", CONTROL) if name in seconds
+             for r, t in enumerate(seconds[name])]
     for name in names:
         t = seconds[name]
         rows += [{"measure": "seconds_per_step", "method": name, "value": float(np.median(t))},
@@ -375,14 +380,31 @@ def _verdict(claim: str, low: float, mid: float, high: float, limit: float, what
     return Verdict(claim, verdict, f"{_interval(what, mid, low, high)}; limit {limit:g}")
 
 
-def _unbiased_verdict(claim: str, low: float, mid: float, high: float, what: str):
+def _unbiased_verdict(claim: str, low: float, mid: float, high: float, what: str,
+                      level: float = 0.95):
     """A ratio that must be 1 (the same program timed twice): consistent when its interval
     contains 1, inconsistent when it excludes 1 (three decimals, so an end near 1 shows on
-    which side it lies)."""
+    which side it lies); ``level``: the interval's coverage."""
     inside = low <= 1.0 <= high
+    text = _interval(what, mid, low, high, 3).replace("95 %", f"{100 * level:.4g} %")
     return Verdict(claim, "consistent" if inside else "inconsistent",
-                   f"{_interval(what, mid, low, high, 3)}; "
-                   f"{'contains' if inside else 'excludes'} 1")
+                   f"{text}; {'contains' if inside else 'excludes'} 1")
+
+
+def control_intervals(results: pd.DataFrame, cells: list[str], level: float = 0.95
+                      ) -> dict[tuple, tuple[float, float, float]]:
+    """Per cell: (low, median, high) of the control's per-round ratio to SGD, the interval of
+    the median at ``level`` (:func:`median_interval`), from the ``round_seconds`` rows; empty
+    for run folders without them."""
+    rounds = results[results.measure == "round_seconds"]
+    out = {}
+    for key, part in rounds.groupby(cells, sort=False):
+        wide = part.pivot_table(index="round", columns="method", values="value")
+        if {"sgd", CONTROL} <= set(wide.columns):
+            ratio = (wide[CONTROL] / wide["sgd"]).to_numpy()
+            low, high = median_interval(ratio, level)
+            out[tuple(np.atleast_1d(key))] = (float(low), float(np.median(ratio)), float(high))
+    return out
 
 
 def _bracketed(low: float, mid: float, high: float, digits: int) -> str:
@@ -410,6 +432,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
                    "relative_to_sgd", "relative_to_sgd_low", "relative_to_sgd_high",
                    "relative_to_sam"]]
     verdicts, fitted, ratio_rows = [], {}, []
+    num_cells = table.groupby(cells).ngroups
+    family_level = 1 - 0.05 / num_cells  # Bonferroni: no false alarm in any cell w.p. >= 95 %
+    family = control_intervals(results, cells, family_level)
     for key, group in table.groupby(cells, sort=False):
         label = ", ".join(f"{c}={v}" for c, v in zip(cells, np.atleast_1d(key), strict=True))
         rows = group.set_index("method")
@@ -420,9 +445,18 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
         f = rows.loc["fsgld"]
         if ratios["control/sgd"] is not None:
             fitted[f"control_over_sgd[{label}]"] = ratios["control/sgd"][1]
-            verdicts.append(_unbiased_verdict(
-                "the timing is unbiased: the same-program control / SGD is 1 within its "
-                f"interval ({label})", *ratios["control/sgd"], "control / SGD"))
+            claim = ("the timing is unbiased: the same-program control / SGD is 1 within its "
+                     f"interval ({label})")
+            both = family.get(tuple(np.atleast_1d(key)))
+            if both is None:  # older run folders: the per-cell 95 % interval only
+                verdicts.append(_unbiased_verdict(claim, *ratios["control/sgd"],
+                                                  "control / SGD"))
+            else:
+                verdict = _unbiased_verdict(claim, *both, "control / SGD", family_level)
+                low, mid, high = ratios["control/sgd"]
+                verdicts.append(verdict._replace(reason=(
+                    f"{verdict.reason} (Bonferroni over the {num_cells} cells); per cell at "
+                    f"95 %: {_bracketed(low, mid, high, 3)}")))
         fitted[f"fsgld_over_sgd[{label}]"] = f.relative_to_sgd
         fitted[f"fsgld_over_sam[{label}]"] = f.relative_to_sam
         fitted[f"fsgld_extra_ns_per_parameter[{label}]"] = f.extra_ns_per_parameter
@@ -464,8 +498,10 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
              + "\nVerdicts: consistent when the interval lies below the limit, inconsistent "
              "when above, inconclusive when it straddles it; limits fSGLD/SGD <= "
              f"{SGD_LIKE:g}, fSGLD/SGLD <= {SGD_LIKE:g}, fSGLD/SAM <= {HALF_OF_SAM:g}; the "
-             "control is consistent when its interval contains 1 (at 95 % per cell, one cell in "
-             "twenty excludes 1 by chance).")
+             "control is consistent when its interval contains 1; its verdicts use intervals "
+             f"at {100 * family_level:.4g} % (Bonferroni over the {num_cells} cells: with "
+             "unbiased timing, no cell excludes 1 with probability >= 95 %; at 95 % per cell, "
+             "one cell in twenty would exclude 1 by chance).")
     if "draws_seconds" in table:
         draws = table[table.method == "sgd"].assign(
             sgd_microseconds=lambda t: 1e6 * t.seconds_per_step,
