@@ -257,7 +257,7 @@ def test_noisy_labels_smoke(tmp_path, monkeypatch):
     assert table.startswith("=== digits/mlp: 1 epochs, 2 paired seeds, weight decay 0.0005")
     for title in ("test accuracy at the end of training", "test accuracy with early stopping",
                   "differences at the end of training", "RWP at fSGLD's sigma",
-                  "mechanisms", "Legend"):
+                  "mechanism: flipped training labels memorised", "Legend"):
         assert title in table
     claims = [v.claim for v in result.summary.verdicts]
     assert any(c.startswith("digits/mlp: the regime: SGD fits") for c in claims)

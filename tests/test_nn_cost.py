@@ -411,6 +411,15 @@ def test_control_verdicts_are_family_wise_over_the_cells():
     assert len(family) == 6
     for key in family:
         assert family[key][0] <= per_cell[key][0] and per_cell[key][2] <= family[key][2]
+        assert family[key][3] == 1 - 0.05 / 6
+    # too few rounds for the family level: the whole range, with its own coverage
+    few = results[(results.measure != "round_seconds") | (results["round"] < 6)]
+    short = nn_cost.control_intervals(few, ["model", "batch_size"], 1 - 0.05 / 6)
+    for key, (low, _, high, coverage) in short.items():
+        ratios = few[(few.measure == "round_seconds") & (few.batch_size == key[1])].pivot_table(
+            index="round", columns="method", values="value")
+        ratio = ratios[CONTROL] / ratios["sgd"]
+        assert (low, high) == (ratio.min(), ratio.max()) and coverage == 1 - 2.0 ** -5
     summary = nn_cost.summarize(results, config=None)
     control = {v.claim: v for v in summary.verdicts if v.claim.startswith("the timing")}
     for cell in range(6):

@@ -272,8 +272,9 @@ def test_classifier_sweep_records_and_names_each_diverged_run(digits, monkeypatc
     model, train = digits
     dataset = nn.Dataset(train, train, train)
     # the runs' rho carries the step their learning rate becomes inf (a traced value per run)
-    monkeypatch.setattr(sweep, "build_method", lambda family, hyper, asam_eta, learning_rate=None: optim.sgd(
-        lambda count: jnp.where(count == hyper.rho - 1, jnp.inf, hyper.learning_rate)))
+    monkeypatch.setattr(sweep, "build_method", lambda family, hyper, asam_eta, learning_rate=None:
+                        optim.sgd(lambda count: jnp.where(count == hyper.rho - 1, jnp.inf,
+                                                          hyper.learning_rate)))
     sweep._program.cache_clear()
     hyper = nn.hyperparameters(jnp.full(3, 0.05), rho=jnp.array([3.0, 1e9, 1.0]))
     labels = jnp.stack([train.y] * 3)

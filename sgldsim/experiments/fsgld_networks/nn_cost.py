@@ -391,19 +391,28 @@ def _unbiased_verdict(claim: str, low: float, mid: float, high: float, what: str
                    f"{text}; {'contains' if inside else 'excludes'} 1")
 
 
+def _as_tuple(key) -> tuple:
+    """A groupby key as a tuple (its values keep their types, unlike ``np.atleast_1d``)."""
+    return key if isinstance(key, tuple) else (key,)
+
+
 def control_intervals(results: pd.DataFrame, cells: list[str], level: float = 0.95
                       ) -> dict[tuple, tuple[float, float, float]]:
-    """Per cell: (low, median, high) of the control's per-round ratio to SGD, the interval of
-    the median at ``level`` (:func:`median_interval`), from the ``round_seconds`` rows; empty
-    for run folders without them."""
+    """Per cell: (low, median, high, coverage) of the control's per-round ratio to SGD: the
+    interval of the median at ``level`` (:func:`median_interval`) from the ``round_seconds``
+    rows; where the rounds are too few for ``level``, the whole range (min, max), whose
+    coverage 1 - 2^(1 - rounds) is returned. Empty for run folders without those rows."""
     rounds = results[results.measure == "round_seconds"]
     out = {}
     for key, part in rounds.groupby(cells, sort=False):
         wide = part.pivot_table(index="round", columns="method", values="value")
         if {"sgd", CONTROL} <= set(wide.columns):
             ratio = (wide[CONTROL] / wide["sgd"]).to_numpy()
-            low, high = median_interval(ratio, level)
-            out[tuple(np.atleast_1d(key))] = (float(low), float(np.median(ratio)), float(high))
+            try:
+                (low, high), coverage = median_interval(ratio, level), level
+            except ValueError:  # too few rounds: the widest interval there is
+                low, high, coverage = ratio.min(), ratio.max(), 1 - 2.0 ** (1 - ratio.size)
+            out[_as_tuple(key)] = (float(low), float(np.median(ratio)), float(high), coverage)
     return out
 
 
@@ -447,12 +456,12 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             fitted[f"control_over_sgd[{label}]"] = ratios["control/sgd"][1]
             claim = ("the timing is unbiased: the same-program control / SGD is 1 within its "
                      f"interval ({label})")
-            both = family.get(tuple(np.atleast_1d(key)))
+            both = family.get(_as_tuple(key))
             if both is None:  # older run folders: the per-cell 95 % interval only
                 verdicts.append(_unbiased_verdict(claim, *ratios["control/sgd"],
                                                   "control / SGD"))
             else:
-                verdict = _unbiased_verdict(claim, *both, "control / SGD", family_level)
+                verdict = _unbiased_verdict(claim, *both[:3], "control / SGD", both[3])
                 low, mid, high = ratios["control/sgd"]
                 verdicts.append(verdict._replace(reason=(
                     f"{verdict.reason} (Bonferroni over the {num_cells} cells); per cell at "

@@ -292,11 +292,13 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     accuracy = table.assign(
         shown=[f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(table.test_mean, table.test_std,
                                                               strict=True)]
-    ).pivot(index="beta", columns="sigma_rule", values="shown")[rules]
-    implied = table.pivot(index="beta", columns="sigma_rule", values="implied_eta")[rules]
-    sigma = table.pivot(index="beta", columns="sigma_rule", values="sigma")[rules]
+    ).pivot(index="beta", columns="sigma_rule", values="shown")[rules].rename(index=_beta)
+    implied = table.pivot(index="beta", columns="sigma_rule", values="implied_eta")[
+        rules].rename(index=_beta)
+    sigma = table.pivot(index="beta", columns="sigma_rule", values="sigma")[rules].rename(
+        index=_beta)
     extra = [f"{title}:\n" + table.pivot(index="beta", columns="sigma_rule", values=column)[
-        rules].mul(100).to_string(float_format=lambda v: f"{v:.1f}")
+        rules].rename(index=_beta).mul(100).to_string(float_format=lambda v: f"{v:.1f}")
         for column, title in (("train_mean", "train accuracy on the noisy labels (%)"),
                               ("best_test_mean", "test accuracy at the best validation epoch (%)"))
         if column in table]
@@ -366,6 +368,11 @@ def figures(results: pd.DataFrame, config: ExperimentConfig, out_dir: Path) -> l
                  f"{_shown(p.noise_rate, lambda r: f'{100 * r:g}%')} {_shown(p.noise)} noise")
     ax.legend(fontsize="x-small", ncol=2)
     return save_figure(fig, out_dir, "accuracy")
+
+
+def _beta(beta: float) -> str:
+    """A beta as a row label: 1e+07, 1e+04 (not 1.000000e+07)."""
+    return f"{beta:g}"
 
 
 def _shown(value, form=str) -> str:

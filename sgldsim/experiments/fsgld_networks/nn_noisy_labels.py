@@ -262,25 +262,25 @@ def tuning_grid(method: str, model: str, p: Params) -> list[tuple[str, nn.Hyperp
     return configs
 
 
-def config_beta(label: str, p: Params | None = None, eta: float | None = None) -> float:
-    """The beta of an SGLD/fSGLD label, or the beta whose coupled sigma an RWP label has
-    (inverting sigma = beta^(-(1+eta)/4)); NaN for the other methods."""
+def config_beta(label: str, p: Params) -> float:
+    """The beta of an SGLD/fSGLD label; for an RWP label, the beta of ``p.langevin_betas`` whose
+    coupled sigma it shows (as :func:`tuning_grid` formats it), else the inverse of
+    sigma = beta^(-(1+eta)/4); NaN for the other methods."""
     values = dict(part.split("=", 1) for part in label.split())
     if "beta" in values:
         return float(values["beta"])
     if "sigma" in values and "rho" not in values:
-        eta = p.coupling_eta if eta is None else eta
-        return float(values["sigma"]) ** (-4.0 / (1.0 + eta))
+        for beta in p.langevin_betas:
+            if f"{float(coupled_sigma(beta, p.coupling_eta)):.3g}" == values["sigma"]:
+                return float(beta)
+        return float(values["sigma"]) ** (-4.0 / (1.0 + p.coupling_eta))
     return math.nan
 
 
 def regime(beta: float) -> str:
-    """"paper" for beta in :data:`PAPER_BETAS` (up to the 3 digits an RWP label keeps), else
-    "hot" below it ("cold" above)."""
+    """"paper" for beta in :data:`PAPER_BETAS`, "hot" below it, "cold" above."""
     low, high = PAPER_BETAS
-    if beta < low * 0.99:
-        return "hot"
-    return "paper" if beta <= high * 1.01 else "cold"
+    return "hot" if beta < low else "paper" if beta <= high else "cold"
 
 
 def peak_memory(config: ExperimentConfig, cells: list[Cell]) -> MemoryEstimate:
@@ -600,6 +600,19 @@ def difference_table(runs: pd.DataFrame, task: str, other: pd.DataFrame | None =
     return pd.DataFrame(rows).set_index("a - b"), results
 
 
+MECHANISM_SECTIONS = (
+    ("train_accuracy", "mechanism: train accuracy on the noisy labels (%)",
+     lambda m, s: f"{100 * m:.0f}"),
+    ("clean_train_accuracy", "mechanism: train accuracy on the clean labels (%)",
+     lambda m, s: f"{100 * m:.0f}"),
+    ("memorized_fraction", "mechanism: flipped training labels memorised (%)",
+     lambda m, s: f"{100 * m:.0f}"),
+    ("top_eigenvalue", "mechanism: top Hessian eigenvalue (nan: not measured)",
+     lambda m, s: f"{m:.3g}"),
+    ("trace", "mechanism: Hessian trace (nan: not measured)", lambda m, s: f"{m:.3g}"))
+"""(column, title, format) of the mechanism tables of the summary."""
+
+
 def _mean_table(runs: pd.DataFrame, task: str, column: str, form) -> pd.DataFrame:
     part = runs[(runs.task == task) & runs.arm.isin(ARMS)]
     table = part.groupby(["noise", "noise_rate", "arm"], sort=False)[column].agg(
@@ -652,17 +665,9 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             + end_table.to_string(),
             "differences with early stopping (pp, 95 % interval):\n"
             + early_table.to_string(),
-            "mechanisms at the end of training (mean over seeds): train accuracy on the noisy "
-            "labels / on the clean labels / memorised flipped labels (%):\n"
-            + _mean_table(end, task, "train_accuracy",
-                          lambda m, s: f"{100 * m:.0f}").to_string() + "\n"
-            + _mean_table(end, task, "clean_train_accuracy",
-                          lambda m, s: f"{100 * m:.0f}").to_string() + "\n"
-            + _mean_table(end, task, "memorized_fraction",
-                          lambda m, s: f"{100 * m:.0f}").to_string(),
-            "curvature at the end of training (top Hessian eigenvalue, trace; mean over seeds):\n"
-            + _mean_table(end, task, "top_eigenvalue", lambda m, s: f"{m:.3g}").to_string()
-            + "\n" + _mean_table(end, task, "trace", lambda m, s: f"{m:.3g}").to_string(),
+            *[f"{title} (end of training, mean over seeds):\n"
+              + _mean_table(end, task, column, form).to_string()
+              for column, title, form in MECHANISM_SECTIONS],
             "selected configurations at the end of training:\n"
             + _config_table(end, task).to_string(),
             "selected configurations with early stopping:\n"

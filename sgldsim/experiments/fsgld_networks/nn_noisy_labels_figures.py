@@ -97,14 +97,14 @@ def noisy_labels_figures(end: pd.DataFrame, early: pd.DataFrame, out_dir: Path) 
         ax.axvline(0.0, color="0.5", linestyle=":", linewidth=0.8)
         ax.set_yticks(range(len(shown)), [f"{SHORT[a]} − {SHORT[b]}" for a, b in shown],
                       fontsize="x-small")
-        ax.invert_yaxis()
         ax.set_xlabel("difference in test accuracy (pp)")
         ax.set_title(f"{task}, end of training", fontsize="small")
-    axes[0, 0].legend(handles=[
+    axes[0, 0].invert_yaxis()  # the first comparison on top (the axes share y: invert once)
+    fig.legend(handles=[
         Line2D([], [], color="0.55", marker="o", linestyle="none", markersize=3,
-               label="one setting (mean over seeds)"),
-        Line2D([], [], color="k", marker="o", label="task: mean, 95 % interval (seeds)")],
-        fontsize="x-small", loc="lower left")
+               label="one noise setting (mean over seeds)"),
+        Line2D([], [], color="k", marker="o", label="task: mean, 95 % interval (seeds as units)")],
+        fontsize="x-small", loc="outside lower center", ncol=2)
     paths += save_figure(fig, out_dir, "differences")
 
     fig, axes = new_figure(1, 2, width_in=PAGE_WIDTH_IN, aspect=0.5)
