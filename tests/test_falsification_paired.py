@@ -287,6 +287,15 @@ def test_the_memorisation_regime_can_fail(noisy):
     for claim in claims.values():
         assert _noisy_verdicts(fits, config)[claim] == "consistent"
         assert _noisy_verdicts(underfit, config)[claim] == "inconsistent"
+    # it reads SGD at its largest learning rate (the configuration that fits most), not the rest
+    sgd = (results.method == "sgd") & (results.measure == "train_accuracy")
+    largest = sgd & (results.config == "lr=0.5")
+    only_largest, all_but = results.copy(), results.copy()
+    only_largest.loc[sgd, "value"] = np.where(largest[sgd], 1.0, 0.5)
+    all_but.loc[sgd, "value"] = np.where(largest[sgd], 0.5, 1.0)
+    for claim in claims.values():
+        assert _noisy_verdicts(only_largest, config)[claim] == "consistent"
+        assert _noisy_verdicts(all_but, config)[claim] == "inconsistent"
 
 
 @pytest.mark.parametrize(("measure", "claim", "fewer", "more"), [

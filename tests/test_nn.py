@@ -167,6 +167,10 @@ def test_history_and_memorisation_metrics_are_consistent(tiny):
     flipped = np.asarray(labels != dataset.train.y)
     memorised = np.mean(predicted[flipped] == np.asarray(labels)[flipped])
     np.testing.assert_allclose(m.memorized_fraction[0], memorised, atol=0.02)
+    clean = np.mean(predicted == np.asarray(dataset.train.y))
+    noisy = np.mean(predicted == np.asarray(labels))
+    assert abs(clean - noisy) > 0.05  # the two fits differ at 40 % noise
+    np.testing.assert_allclose(m.clean_train_accuracy[0], clean, atol=0.02)
 
 
 def test_early_stopping_picks_the_first_best_validation_epoch():
