@@ -79,7 +79,8 @@ OWN_LISTS = {"sgd": "sgd_learning_rate_factors", "sgd_wd": "sgd_weight_decays",
 """The list each method tunes (RWP: the sigmas the coupling gives these betas, without Langevin
 noise); every list has the same length, the same tuning budget."""
 PAPER_BETAS = (1e7, 1e9)
-"""The paper's range of beta (its code tunes 1/beta in [1e-9, 1e-7]); below it: "hot"."""
+"""The paper's range of inverse temperatures, [1e7, 1e9] (its code tunes 1/beta in [1e-9, 1e-7]);
+smaller ones are "hot"."""
 LANGEVIN = ("sgld", "rwp", "fsgld")
 """The methods whose configurations are betas (RWP: through the coupled sigma)."""
 MEMORISES = 0.95
@@ -644,6 +645,7 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
     p = Params.from_config(config)
     end = arm_runs(results, p, "end")
     early = arm_runs(results, p, "early stopping")
+    runs = run_table(results)
     tasks = list(dict.fromkeys(end.task))
     seeds = int(end.groupby([*SETTING, "arm"]).seed.nunique().min())
     sections, verdicts, fitted = [], [], {}
@@ -673,8 +675,8 @@ def summarize(results: pd.DataFrame, config: ExperimentConfig) -> Summary:
             "selected configurations with early stopping:\n"
             + _config_table(early, task).to_string(),
         ]
-        task_verdicts, task_fitted = _task_verdicts(task, end, early, end_results,
-                                                    early_results, run_table(results))
+        task_verdicts, task_fitted = _task_verdicts(task, end, end_results, early_results,
+                                                    runs)
         verdicts += task_verdicts
         fitted.update(task_fitted)
     own = len(p.learning_rates(parse_task(tasks[0])[1])) * len(p.langevin_betas) if tasks else 0
@@ -709,7 +711,10 @@ TASK_CLAIMS = (
 """(outcome, (a, b), claim) of each accuracy verdict, per task (direction a > b)."""
 
 
-def _task_verdicts(task, end, early, end_results, early_results, runs):
+def _task_verdicts(task, end, end_results, early_results, runs):
+    """A task's verdicts: :data:`TASK_CLAIMS` from the difference tables' comparisons, the
+    regime (:func:`largest_rate_fit`), and the mechanisms against the best-tuned SGD
+    (memorisation, curvature; seeds as units)."""
     verdicts, fitted = [], {}
     for outcome, (a, b), claim in TASK_CLAIMS:
         r = (end_results if outcome == "end" else early_results).get((a, b, False))
