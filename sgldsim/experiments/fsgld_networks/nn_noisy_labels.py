@@ -142,7 +142,7 @@ class Params(NetworkParams):
     method: Literal[COMPARED_METHODS] = "sgd"
     residual_mlp_hidden: tuple[int, ...] | None = (100, 100)
     strided_cnn_channels: tuple[int, ...] | None = (25, 25, 25)
-    mlp_hidden: tuple[int, ...] | None = (128, 128)
+    mlp_hidden: tuple[int, ...] | None = (256, 256)
     epochs: int = 120
     mlp_epochs: int | None = None
     cnn_epochs: int | None = None
