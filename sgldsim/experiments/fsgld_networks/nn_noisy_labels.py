@@ -263,11 +263,17 @@ def tuning_grid(method: str, model: str, p: Params) -> list[tuple[str, nn.Hyperp
     return configs
 
 
+def label_values(label: str) -> dict[str, str]:
+    """A configuration label of :func:`tuning_grid` as its fields: "lr=0.5 beta=1e+07" ->
+    {"lr": "0.5", "beta": "1e+07"}."""
+    return dict(part.split("=", 1) for part in label.split())
+
+
 def config_beta(label: str, p: Params) -> float:
     """The beta of an SGLD/fSGLD label; for an RWP label, the beta of ``p.langevin_betas`` whose
     coupled sigma it shows (as :func:`tuning_grid` formats it), else the inverse of
     sigma = beta^(-(1+eta)/4); NaN for the other methods."""
-    values = dict(part.split("=", 1) for part in label.split())
+    values = label_values(label)
     if "beta" in values:
         return float(values["beta"])
     if "sigma" in values and "rho" not in values:
@@ -413,7 +419,7 @@ def tie_break_key(label: str) -> tuple[float, float]:
     smaller rho, sigma or weight decay; without them, the larger beta; none: 0). The same rule
     for every method: among configurations the noisy validation split cannot tell apart, the
     one closest to plain small-step SGD."""
-    values = dict(part.split("=", 1) for part in label.split())
+    values = label_values(label)
     learning_rate = float(values["lr"])
     for name in ("rho", "sigma", "wd"):
         if name in values:
@@ -490,11 +496,11 @@ def _arm_candidates(arm: str, methods: dict[str, list[str]], fsgld_config: str |
         method = arm.split("@")[0]
         if fsgld_config is None:
             return []
-        values = dict(part.split("=", 1) for part in fsgld_config.split())
+        values = label_values(fsgld_config)
         key = "sigma" if method == "rwp" else "beta"
         return [(method, c) for c in methods.get(method, [])
-                if dict(part.split("=", 1) for part in c.split()).get(key) == values[key]
-                and dict(part.split("=", 1) for part in c.split())["lr"] == values["lr"]]
+                if label_values(c).get(key) == values[key]
+                and label_values(c)["lr"] == values["lr"]]
     return [(arm.split("[")[0], c) for c in methods.get(arm.split("[")[0], [])]
 
 
