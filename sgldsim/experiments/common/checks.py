@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import nn
 from ...runner import ConfigError, ExperimentConfig, ExperimentParams, cell_values
 from ...runner.toml_io import format_value
 
@@ -34,3 +35,15 @@ def check_range(config: ExperimentConfig, params: ExperimentParams, name: str, l
                 bracket = "[" if low_inclusive else "("
                 raise ConfigError(f"{config.key_path(name)}={format_value(value)} is not allowed: "
                                   f"each value must be in {bracket}{low:g}, {high:g}]")
+
+
+def check_lr_schedule(config: ExperimentConfig, params: ExperimentParams) -> None:
+    """``lr_decay`` in (0, 1] and every ``lr_milestones`` a valid step schedule
+    (:func:`sgldsim.nn.step_schedule`: increasing fractions of training in (0, 1)); ``params``
+    is ``Params.from_config(config)``."""
+    check_range(config, params, "lr_decay", 0.0, 1.0)
+    for milestones in cell_values(config, params, "lr_milestones"):
+        try:
+            nn.step_schedule(1.0, 1, milestones, params.lr_decay)
+        except ValueError as err:
+            raise ConfigError(f"{config.key_path('lr_milestones')}: {err}") from None

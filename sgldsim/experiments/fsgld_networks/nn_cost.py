@@ -397,7 +397,7 @@ def _as_tuple(key) -> tuple:
 
 
 def control_intervals(results: pd.DataFrame, cells: list[str], level: float = 0.95
-                      ) -> dict[tuple, tuple[float, float, float]]:
+                      ) -> dict[tuple, tuple[float, float, float, float]]:
     """Per cell: (low, median, high, coverage) of the control's per-round ratio to SGD: the
     interval of the median at ``level`` (:func:`median_interval`) from the ``round_seconds``
     rows; where the rounds are too few for ``level``, the whole range (min, max), whose

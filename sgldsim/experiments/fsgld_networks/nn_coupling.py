@@ -25,7 +25,7 @@ from ...coupling import parse_sigma_rule
 from ...figures.style import PAGE_WIDTH_IN, new_figure, save_figure
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values, cells_table
 from ...verdicts import Verdict, paired_comparison
-from ..common.checks import check_range
+from ..common.checks import check_lr_schedule, check_range
 from ..common.nn_setup import (
     WIDTHS,
     DatasetName,
@@ -114,12 +114,7 @@ def validate(config: ExperimentConfig) -> None:
         check_range(config, p, name, 0)
     check_range(config, p, "learning_rate", 0.0)
     check_range(config, p, "weight_decay", 0.0, low_inclusive=True)
-    check_range(config, p, "lr_decay", 0.0, 1.0)
-    for milestones in cell_values(config, p, "lr_milestones"):
-        try:
-            nn.step_schedule(1.0, 1, milestones, p.lr_decay)
-        except ValueError as err:
-            raise ConfigError(f"{config.key_path('lr_milestones')}: {err}") from None
+    check_lr_schedule(config, p)
     for beta in cell_values(config, p, "beta"):
         if not (1 < beta < float("inf")):
             raise ConfigError(f"{config.key_path('beta')}={beta} is not allowed: beta must be a "

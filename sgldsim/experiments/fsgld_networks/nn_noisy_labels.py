@@ -52,7 +52,7 @@ from ..._memory import MemoryEstimate
 from ...coupling import coupled_sigma
 from ...runner import Cell, ConfigError, ExperimentConfig, Summary, cell_values
 from ...verdicts import PairedComparison, Verdict, paired_comparison
-from ..common.checks import check_range
+from ..common.checks import check_lr_schedule, check_range
 from ..common.nn_setup import (
     WIDTHS,
     NetworkParams,
@@ -220,11 +220,7 @@ def validate(config: ExperimentConfig) -> None:
         check_range(config, p, name, 0.0)
     for name in ("weight_decay", "asam_eta", "sgd_weight_decays"):
         check_range(config, p, name, 0.0, low_inclusive=True)
-    check_range(config, p, "lr_decay", 0.0, 1.0)
-    try:
-        nn.step_schedule(1.0, 1, p.lr_milestones, p.lr_decay)
-    except ValueError as err:
-        raise ConfigError(f"{config.key_path('lr_milestones')}: {err}") from None
+    check_lr_schedule(config, p)
     check_dataset_fits(config, p, [parse_task(t)[0] for t in tasks], config.key_path("task"),
                        [p.batch_size])
 
@@ -489,27 +485,27 @@ def run_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def _arm_candidates(arm: str, methods: dict[str, list[str]], fsgld_config: str | None
                     ) -> list[tuple[str, str]]:
-    """The (method, configuration) pairs an arm selects among."""
+    """The (method, configuration) pairs ``sgd_best`` or a matched arm (``rwp@fsgld``,
+    ``sgld@fsgld``: at the sigma or beta and learning rate of ``fsgld_config``) selects among."""
     if arm == "sgd_best":
         return [(m, c) for m in ("sgd", "sgd_wd") for c in methods.get(m, [])]
-    if arm.endswith("@fsgld"):
-        method = arm.split("@")[0]
-        if fsgld_config is None:
-            return []
-        values = label_values(fsgld_config)
-        key = "sigma" if method == "rwp" else "beta"
-        return [(method, c) for c in methods.get(method, [])
-                if label_values(c).get(key) == values[key]
-                and label_values(c)["lr"] == values["lr"]]
-    return [(arm.split("[")[0], c) for c in methods.get(arm.split("[")[0], [])]
+    method = arm.split("@")[0]
+    if fsgld_config is None:
+        return []
+    wanted = label_values(fsgld_config)
+    key = "sigma" if method == "rwp" else "beta"
+    return [(method, c) for c in methods.get(method, [])
+            if (values := label_values(c)).get(key) == wanted[key]
+            and values["lr"] == wanted["lr"]]
 
 
 def arm_runs(results: pd.DataFrame, p: Params, outcome: str = "end") -> pd.DataFrame:
     """Per setting, arm (:data:`ARMS`) and seed: the selected configuration's ``test`` accuracy
     for ``outcome`` (:data:`OUTCOMES`: "end", or "early stopping" at the best noisy-validation
     epoch) and the mechanisms (:data:`MECHANISMS`), with ``method`` and ``config``. Each arm
-    selects on the outcome's mean noisy-validation accuracy over seeds
-    (:func:`select_configuration`; regimes by :func:`regime`)."""
+    selects on the outcome's mean noisy-validation accuracy over seeds: a method and its
+    ``[hot]`` / ``[paper]`` arms by :func:`configuration_selections`, ``sgd_best`` and the
+    matched arms by :func:`select_configuration` over :func:`_arm_candidates`."""
     selects, reports = OUTCOMES[outcome]
     wide = run_table(results)
     rows = []
@@ -518,18 +514,22 @@ def arm_runs(results: pd.DataFrame, p: Params, outcome: str = "end") -> pd.DataF
         methods = defaultdict(list)
         for method, config in means.index:
             methods[method].append(config)
+        picks = {m: configuration_selections(labels, [means[m, c] for c in labels], p)
+                 for m, labels in methods.items()}
         chosen = {}
         for arm in ARMS:
-            fsgld = chosen.get("fsgld")
-            candidates = _arm_candidates(arm, methods, None if fsgld is None else fsgld[1])
-            if "[" in arm:
-                wanted = arm[arm.index("[") + 1:-1]
-                candidates = [(m, c) for m, c in candidates if regime(config_beta(c, p)) == wanted]
-            if not candidates:
+            if arm == "sgd_best" or arm.endswith("@fsgld"):
+                fsgld = chosen.get("fsgld")
+                candidates = _arm_candidates(arm, methods, None if fsgld is None else fsgld[1])
+                if candidates:
+                    j, _ = select_configuration([c for _, c in candidates],
+                                                [means[mc] for mc in candidates])
+                    chosen[arm] = candidates[j]
                 continue
-            labels = [c for _, c in candidates]
-            j, _ = select_configuration(labels, [means[mc] for mc in candidates])
-            chosen[arm] = candidates[j]
+            method, _, within = arm.partition("[")
+            key = within.rstrip("]") or "all"
+            if key in picks.get(method, {}):
+                chosen[arm] = (method, methods[method][picks[method][key]])
         for arm, (method, config) in chosen.items():
             seeds = part[(part.method == method) & (part.config == config)]
             for _, run in seeds.iterrows():
